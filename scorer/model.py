@@ -91,8 +91,9 @@ class DeployEvent:
     environment: str
     time: datetime  # timezone-aware
     status: str  # success | failure | error
-    source: str = ""
+    source: str = ""  # the spec that produced it, e.g. "tags:v*"
     order: int = 0  # position in the source, for stable ordering of equal times
+    where: str = ""  # file:line or API id, for error messages
 
 
 @dataclass(slots=True)

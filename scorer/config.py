@@ -1,0 +1,183 @@
+"""``.normalized-deployments.yml``: load, defaults, and validation that names file and line.
+
+Precedence: command-line flags, then this file, then the defaults below. Unknown keys are
+errors (a misspelt ``enviroments:`` silently ignored would silently change the score).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from scorer.deploys import DeploySpec, parse_spec
+from scorer.errors import InputError
+from scorer.model import CONFIDENCE_RANK
+from scorer.timeutil import parse_duration
+
+CONFIG_NAME = ".normalized-deployments.yml"
+DEFAULT_DEPLOYS = ("tags:v*",)
+DEFAULT_WINDOW = timedelta(days=7)
+KEYS = ("window", "environments", "deploys", "min_confidence", "exclude_paths", "agents")
+
+
+@dataclass
+class Config:
+    path: Path | None = None
+    window: timedelta | None = None
+    environments: list[str] | None = None
+    deploys: list[DeploySpec] | None = None
+    min_confidence: str | None = None
+    exclude_paths: list[str] = field(default_factory=list)
+    agents: list[Mapping[str, Any]] = field(default_factory=list)
+
+
+class _Doc:
+    """A YAML document as plain values, remembering the line of every node."""
+
+    def __init__(self, path: Path, text: str):
+        self.path = path
+        try:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.MarkedYAMLError as err:
+            mark = err.problem_mark or err.context_mark
+            line = mark.line + 1 if mark else None
+            raise InputError(f"invalid YAML: {err.problem or err}", path=str(path), line=line)
+        except yaml.YAMLError as err:
+            raise InputError(f"invalid YAML: {err}", path=str(path)) from None
+        self.root = node
+
+    def fail(self, node: yaml.Node | None, message: str) -> InputError:
+        line = node.start_mark.line + 1 if node is not None else None
+        return InputError(message, path=str(self.path), line=line)
+
+    def value(self, node: yaml.Node) -> Any:
+        try:
+            return yaml.SafeLoader("").construct_document(node)
+        except yaml.YAMLError as err:
+            raise self.fail(node, f"invalid value: {err}") from None
+
+
+def _mapping_items(doc: _Doc, node: yaml.Node, what: str) -> list[tuple[str, yaml.Node, yaml.Node]]:
+    if not isinstance(node, yaml.MappingNode):
+        raise doc.fail(node, f"{what} must be a mapping")
+    items = []
+    seen = set()
+    for k, v in node.value:
+        key = doc.value(k)
+        if not isinstance(key, str):
+            raise doc.fail(k, f"{what}: keys must be strings")
+        if key in seen:
+            raise doc.fail(k, f"duplicate key {key!r}")
+        seen.add(key)
+        items.append((key, k, v))
+    return items
+
+
+def _string_list(doc: _Doc, node: yaml.Node, key: str) -> list[str]:
+    value = doc.value(node)
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise doc.fail(node, f"{key} must be a list of non-empty strings")
+    return [v.strip() for v in value]
+
+
+def load_config(path: Path | None, repo_dir: Path, *, explicit: bool = False) -> Config:
+    """The configuration at ``path`` (or ``repo_dir/.normalized-deployments.yml`` if present)."""
+    if path is None:
+        candidate = repo_dir / CONFIG_NAME
+        if not candidate.is_file():
+            return Config()
+        path = candidate
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("config file not found", path=str(path)) from None
+    except UnicodeDecodeError:
+        raise InputError("config file is not UTF-8 text", path=str(path)) from None
+    except OSError as err:
+        raise InputError(f"cannot read config file: {err.strerror}", path=str(path)) from None
+    doc = _Doc(path, text)
+    cfg = Config(path=path)
+    if doc.root is None:
+        return cfg
+    for key, knode, vnode in _mapping_items(doc, doc.root, "the config file"):
+        if key not in KEYS:
+            raise doc.fail(knode, f"unknown key {key!r} (known: {', '.join(KEYS)})")
+        if key == "window":
+            try:
+                cfg.window = parse_duration(str(doc.value(vnode)))
+            except ValueError as err:
+                raise doc.fail(vnode, f"window: {err}") from None
+        elif key == "environments":
+            cfg.environments = _string_list(doc, vnode, key)
+            if not cfg.environments:
+                raise doc.fail(vnode, "environments must name at least one environment")
+        elif key == "min_confidence":
+            value = doc.value(vnode)
+            if value not in CONFIDENCE_RANK:
+                raise doc.fail(vnode, f"min_confidence must be high or medium, not {value!r}")
+            cfg.min_confidence = value
+        elif key == "exclude_paths":
+            cfg.exclude_paths = _string_list(doc, vnode, key)
+        elif key == "deploys":
+            cfg.deploys = _deploys(doc, vnode)
+        elif key == "agents":
+            cfg.agents = _agents(doc, vnode)
+    return cfg
+
+
+def _deploys(doc: _Doc, node: yaml.Node) -> list[DeploySpec]:
+    if isinstance(node, yaml.ScalarNode):
+        node = yaml.SequenceNode("tag:yaml.org,2002:seq", [node], node.start_mark, node.end_mark)
+    if not isinstance(node, yaml.SequenceNode):
+        raise doc.fail(node, "deploys must be a list of sources (tags:GLOB, log:FILE, github, …)")
+    specs = []
+    for item in node.value:
+        if isinstance(item, yaml.ScalarNode):
+            text, env = doc.value(item), None
+        else:
+            fields = {k: (kn, vn) for k, kn, vn in _mapping_items(doc, item, "a deploy source")}
+            extra = set(fields) - {"source", "environment"}
+            if extra:
+                raise doc.fail(fields[sorted(extra)[0]][0],
+                               f"unknown key {sorted(extra)[0]!r} (known: source, environment)")
+            if "source" not in fields:
+                raise doc.fail(item, "a deploy source mapping needs 'source'")
+            text = doc.value(fields["source"][1])
+            env = doc.value(fields["environment"][1]) if "environment" in fields else None
+            if env is not None and not isinstance(env, str):
+                raise doc.fail(fields["environment"][1], "environment must be a string")
+        if not isinstance(text, str):
+            raise doc.fail(item, "a deploy source must be a string like tags:v*")
+        try:
+            specs.append(parse_spec(text, env))
+        except InputError as err:
+            raise doc.fail(item, str(err)) from None
+    return specs
+
+
+def _agents(doc: _Doc, node: yaml.Node) -> list[Mapping[str, Any]]:
+    if not isinstance(node, yaml.SequenceNode):
+        raise doc.fail(node, "agents must be a list of agent entries")
+    try:
+        from scorer.attribution.registry import agent_from_mapping
+    except ImportError:  # pragma: no cover - registry module always ships
+        agent_from_mapping = None
+    entries = []
+    for item in node.value:
+        entry = doc.value(item)
+        if not isinstance(entry, dict):
+            raise doc.fail(item, "each agent entry must be a mapping")
+        if agent_from_mapping is not None:
+            try:
+                agent_from_mapping(entry)
+            except ValueError as err:
+                raise doc.fail(item, f"agents: {err}") from None
+        entries.append(entry)
+    return entries

@@ -1,0 +1,103 @@
+"""Deploy sources: the registry of ``SCHEME[:ARG]`` specs, and the shared resolution rules.
+
+Adding a source is one new module implementing ``interface.DeploySource`` and one entry in
+``SOURCES``. Sources report SHAs as they found them; ``resolve_events`` applies one set of rules
+to all of them: full or unambiguous abbreviated SHAs of the scanned history are kept, an
+ambiguous one is an input error naming where it came from, and unknown ones are counted and
+sampled for the report (a deploy of a commit that is not in the scanned history cannot be
+linked, but it is not the user's mistake either: the ref may simply be behind).
+"""
+
+from __future__ import annotations
+
+import bisect
+import importlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+from scorer.deploys.interface import DeploySource, SourceContext
+from scorer.errors import InputError
+from scorer.model import DeployEvent
+
+SOURCES: dict[str, str] = {
+    "tags": "scorer.deploys.tags:TagsSource",
+    "log": "scorer.deploys.log:LogSource",
+    "github": "scorer.deploys.github:GitHubSource",
+    "gitlab": "scorer.deploys.gitlab:GitLabSource",
+}
+
+STATUSES = ("success", "failure", "error")
+
+
+@dataclass(frozen=True)
+class DeploySpec:
+    """One ``--deploys`` value; ``environment`` may come from the config file's mapping form."""
+
+    scheme: str
+    arg: str | None
+    environment: str | None = None
+
+    @property
+    def text(self) -> str:
+        return self.scheme if self.arg is None else f"{self.scheme}:{self.arg}"
+
+
+def parse_spec(text: str, environment: str | None = None) -> DeploySpec:
+    scheme, sep, arg = text.partition(":")
+    scheme = scheme.strip().lower()
+    if scheme not in SOURCES:
+        known = ", ".join(f"{k}:…" for k in SOURCES)
+        raise InputError(f"unknown deploy source {text!r} (known: {known})")
+    if scheme in ("tags", "log") and not arg:
+        raise InputError(f"deploy source {text!r} needs an argument, e.g. tags:v* or log:FILE")
+    return DeploySpec(scheme, arg if sep else None, environment)
+
+
+def make_source(spec: DeploySpec) -> DeploySource:
+    module_name, _, class_name = SOURCES[spec.scheme].partition(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    return cls(spec.arg, spec.environment)
+
+
+def load_events(specs: Sequence[DeploySpec], ctx: SourceContext) -> list[DeployEvent]:
+    """All events of all sources, each tagged with its spec and its order within the source."""
+    events: list[DeployEvent] = []
+    for spec in specs:
+        source = make_source(spec)
+        for order, ev in enumerate(source.events(ctx)):
+            if ev.status not in STATUSES:
+                raise InputError(f"{ev.where or spec.text}: unknown deploy status {ev.status!r}")
+            events.append(replace(ev, source=spec.text, order=order))
+    return events
+
+
+@dataclass
+class Resolution:
+    events: list[DeployEvent]
+    unknown: list[DeployEvent] = field(default_factory=list)  # sha not in the scanned history
+
+
+def resolve_events(events: Iterable[DeployEvent], shas: Sequence[str]) -> Resolution:
+    """Full SHAs for every event; ``shas`` is every commit of the scanned history."""
+    ordered = sorted(shas)
+    known = set(ordered)
+    out = Resolution(events=[])
+    for ev in events:
+        sha = ev.sha.strip().lower()
+        if sha in known:
+            out.events.append(ev if sha == ev.sha else replace(ev, sha=sha))
+            continue
+        if len(sha) < 4 or any(c not in "0123456789abcdef" for c in sha):
+            raise InputError(f"{ev.where}: {ev.sha!r} is not a commit SHA (4 to 40 hex digits)")
+        lo = bisect.bisect_left(ordered, sha)
+        hi = bisect.bisect_left(ordered, sha + "g")  # "g" sorts after every hex digit
+        if hi - lo == 1:
+            out.events.append(replace(ev, sha=ordered[lo]))
+        elif hi - lo > 1:
+            raise InputError(
+                f"{ev.where}: SHA {ev.sha!r} is ambiguous: it abbreviates {hi - lo} commits "
+                f"({ordered[lo][:12]}, {ordered[lo + 1][:12]}, …); write more digits"
+            )
+        else:
+            out.unknown.append(ev)
+    return out

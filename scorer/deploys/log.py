@@ -1,0 +1,122 @@
+"""``log:FILE`` — a deploy log as JSON Lines or CSV.
+
+Fields: ``sha`` (required), ``time`` (required, ISO 8601 with offset), ``environment``
+(default production), ``status`` (default success; failure, error), ``id`` (default
+FILE:LINE). Every bad line is an error naming the file and line: a deploy log is evidence,
+and silently skipping a line would silently change the score.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from scorer.deploys.interface import SourceContext
+from scorer.errors import InputError
+from scorer.model import DeployEvent
+from scorer.timeutil import parse_instant
+
+_STATUS_ALIASES = {"success": "success", "failure": "failure", "failed": "failure", "error": "error"}
+_FIELDS = {"sha", "time", "environment", "status", "id"}
+
+
+class LogSource:
+    def __init__(self, arg: str | None, environment: str | None) -> None:
+        self.arg = arg or ""
+        self.environment = environment
+
+    def events(self, ctx: SourceContext) -> Iterator[DeployEvent]:
+        path = Path(self.arg)
+        if not path.is_absolute():
+            path = ctx.base_dir / path
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise InputError("deploy log not found", path=self.arg) from None
+        except OSError as err:
+            raise InputError(f"cannot read deploy log: {err.strerror}", path=self.arg) from None
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as err:
+            line = data[: err.start].count(b"\n") + 1
+            raise InputError("not UTF-8 text", path=self.arg, line=line) from None
+        first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+        if path.suffix.lower() == ".csv" or (first and not first.startswith("{")):
+            rows = self._csv_rows(text)
+        else:
+            rows = self._jsonl_rows(text)
+        for line, row in rows:
+            yield self._event(row, line)
+
+    def _jsonl_rows(self, text: str) -> Iterator[tuple[int, dict]]:
+        for n, raw in enumerate(text.splitlines(), start=1):
+            if not raw.strip():
+                continue
+            try:
+                row = json.loads(raw)
+            except json.JSONDecodeError as err:
+                raise InputError(f"not valid JSON: {err.msg}", path=self.arg, line=n) from None
+            if not isinstance(row, dict):
+                raise InputError("each line must be a JSON object", path=self.arg, line=n)
+            yield n, row
+
+    def _csv_rows(self, text: str) -> Iterator[tuple[int, dict]]:
+        reader = csv.reader(io.StringIO(text, newline=""))
+        header: list[str] | None = None
+        for row in reader:
+            n = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if header is None:
+                header = [h.strip().lower() for h in row]
+                missing = {"sha", "time"} - set(header)
+                if missing:
+                    raise InputError(
+                        f"CSV header must name the columns sha and time (missing: "
+                        f"{', '.join(sorted(missing))})",
+                        path=self.arg,
+                        line=n,
+                    )
+                continue
+            if len(row) != len(header):
+                raise InputError(
+                    f"expected {len(header)} columns, found {len(row)}", path=self.arg, line=n
+                )
+            yield n, dict(zip(header, row))
+
+    def _event(self, row: dict, line: int) -> DeployEvent:
+        def fail(msg: str) -> InputError:
+            return InputError(msg, path=self.arg, line=line)
+
+        unknown = sorted(set(row) - _FIELDS)
+        if unknown:
+            raise fail(f"unknown field {unknown[0]!r} (fields: id, sha, time, environment, status)")
+        sha = row.get("sha")
+        if not isinstance(sha, str) or not sha.strip():
+            raise fail("missing field 'sha'")
+        when = row.get("time")
+        if not isinstance(when, str) or not when.strip():
+            raise fail("missing field 'time'")
+        try:
+            time = parse_instant(when)
+        except ValueError as err:
+            raise fail(str(err)) from None
+        status_raw = row.get("status") or "success"
+        status = _STATUS_ALIASES.get(str(status_raw).strip().lower())
+        if status is None:
+            raise fail(f"unknown status {status_raw!r} (use success, failure or error)")
+        env = row.get("environment") or self.environment or "production"
+        if not isinstance(env, str):
+            raise fail("'environment' must be a string")
+        ident = row.get("id")
+        return DeployEvent(
+            id=str(ident) if ident not in (None, "") else f"{self.arg}:{line}",
+            sha=sha.strip(),
+            environment=env.strip(),
+            time=time,
+            status=status,
+            where=f"{self.arg}:{line}",
+        )

@@ -1,0 +1,198 @@
+"""Read the commit graph from git: one streaming ``git log`` (the fast path for metadata and
+messages) plus pygit2 for objects (diffs) — the only module that reads commits.
+
+Why a ``git log`` stream and not a pygit2 walk: on a 99k-commit repository the stream reads
+every commit's metadata and message in ~0.85 s against ~1.5 s for a walk, and it applies
+``.mailmap`` for us. It is read in chunks, never as one buffer, so memory stays flat.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygit2
+
+from scorer.errors import RepositoryError
+from scorer.model import RawCommit
+
+# Field order of one commit in the stream; each field ends with NUL (-z ends the record).
+_FORMAT = "%H%x00%P%x00%an%x00%ae%x00%aN%x00%aE%x00%cn%x00%ce%x00%at%x00%ct%x00%B"
+_FIELDS = 11
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Repo:
+    """An opened repository: where it is, and the pygit2 handle for object reads."""
+
+    work_dir: Path  # what the user named (work tree or bare git dir)
+    git_dir: Path
+    handle: pygit2.Repository
+
+    @property
+    def name(self) -> str:
+        base = self.work_dir if self.work_dir.name != ".git" else self.work_dir.parent
+        return base.resolve().name
+
+
+def git_env() -> dict[str, str]:
+    """Environment for git subprocesses: never prompt, never fetch missing objects lazily."""
+    env = dict(os.environ)
+    env.update(
+        GIT_TERMINAL_PROMPT="0",
+        GIT_NO_LAZY_FETCH="1",
+        GIT_OPTIONAL_LOCKS="0",
+        LC_ALL="C",
+        GIT_PAGER="cat",
+    )
+    return env
+
+
+def open_repo(path: Path) -> Repo:
+    """Open ``path`` or fail with a message that says what to do."""
+    if not path.exists():
+        raise RepositoryError(f"{path}: no such directory")
+    try:
+        discovered = pygit2.discover_repository(str(path))
+    except pygit2.GitError as err:
+        raise RepositoryError(f"{path}: cannot read repository: {err}") from None
+    if discovered is None:
+        raise RepositoryError(f"{path}: not a git repository (run scorer inside a clone)")
+    try:
+        handle = pygit2.Repository(discovered)
+    except pygit2.GitError as err:
+        raise RepositoryError(f"{path}: cannot open repository: {err}") from None
+    git_dir = Path(handle.path)
+    if handle.is_shallow or (git_dir / "shallow").exists():
+        raise RepositoryError(
+            f"{path}: shallow clone: the history is incomplete, so deploys and reverts cannot be "
+            "linked. Fetch the full history (actions/checkout: fetch-depth: 0; "
+            "elsewhere: git fetch --unshallow)"
+        )
+    if handle.head_is_unborn:
+        raise RepositoryError(f"{path}: empty repository: there are no commits to score yet")
+    return Repo(work_dir=path, git_dir=git_dir, handle=handle)
+
+
+def resolve_ref(repo: Repo, ref: str) -> str:
+    """The full commit id ``ref`` names, or a RepositoryError that says why not."""
+    try:
+        obj = repo.handle.revparse_single(ref)
+        commit = obj.peel(pygit2.Commit)
+    except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError) as err:
+        msg = str(err).strip("'\"") or "unknown revision"
+        if "ambiguous" in msg:
+            raise RepositoryError(f"ref {ref!r} is ambiguous: use a longer SHA") from None
+        raise RepositoryError(f"ref {ref!r} does not name a commit ({msg})") from None
+    return str(commit.id)
+
+
+def _decode(raw: bytes) -> str:
+    # git log re-encodes messages that declare an encoding; the rest may be anything.
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", errors="replace")
+
+
+def iter_raw_commits(
+    repo: Repo,
+    tip: str,
+    *,
+    exclude: tuple[str, ...] = (),
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[RawCommit]:
+    """Every commit reachable from ``tip`` (and not from ``exclude``), streamed from git log."""
+    args = [
+        "git",
+        "--git-dir",
+        str(repo.git_dir),
+        "-c",
+        "log.showSignature=false",
+        "-c",
+        "i18n.logOutputEncoding=UTF-8",
+        "log",
+        "-z",
+        "--no-color",
+        "--encoding=UTF-8",
+        f"--format={_FORMAT}",
+        tip,
+        *(f"^{sha}" for sha in exclude),
+        "--",
+    ]
+    try:
+        proc = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=git_env(), bufsize=0
+        )
+    except FileNotFoundError:
+        raise RepositoryError("git is not installed or not on PATH") from None
+    assert proc.stdout is not None
+    fields: list[bytes] = []
+    pending = b""
+    count = 0
+    try:
+        while True:
+            chunk = proc.stdout.read(_CHUNK)
+            if not chunk:
+                break
+            parts = (pending + chunk).split(b"\0")
+            pending = parts.pop()
+            for part in parts:
+                fields.append(part)
+                if len(fields) == _FIELDS:
+                    yield _raw_commit(fields)
+                    fields = []
+                    count += 1
+                    if progress is not None and count % 5000 == 0:
+                        progress(count)
+    finally:
+        proc.stdout.close()
+        stderr = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
+        if proc.stderr:
+            proc.stderr.close()
+        code = proc.wait()
+    if code != 0 or pending or fields:
+        detail = stderr.strip().splitlines()[-1] if stderr.strip() else f"exit {code}"
+        raise RepositoryError(
+            f"git log could not read the history ({detail}); "
+            "the repository may be corrupt or missing objects (try git fsck)"
+        )
+
+
+def _raw_commit(f: list[bytes]) -> RawCommit:
+    return RawCommit(
+        sha=f[0].decode("ascii").lstrip("\n"),
+        parents=tuple(f[1].decode("ascii").split()),
+        author_name=_decode(f[2]),
+        author_email=_decode(f[3]),
+        mailmap_name=_decode(f[4]),
+        mailmap_email=_decode(f[5]),
+        committer_name=_decode(f[6]),
+        committer_email=_decode(f[7]),
+        author_time=int(f[8] or 0),
+        committer_time=int(f[9] or 0),
+        message=_decode(f[10]),
+    )
+
+
+def tty_progress(label: str) -> Callable[[int], None] | None:
+    """A progress callback that redraws one stderr line, or None when stderr is not a TTY."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(n: int) -> None:
+        sys.stderr.write(f"\r{label} {n:,} commits…")
+        sys.stderr.flush()
+
+    return show
+
+
+def clear_progress() -> None:
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\033[K")
+        sys.stderr.flush()

@@ -1,0 +1,404 @@
+"""The period, normalized deployments, the DORA split, per-agent and per-week figures, and
+gaming signals (METRIC.md sections 7-9). Pure: values in, the report dict out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from scorer.model import HIGH, Commit, DeployEvent
+from scorer.survival import FAILED, OUTCOMES, PENDING, ROLLED_BACK, SURVIVED, Outcomes
+from scorer.timeutil import iso
+
+SCHEMA_VERSION = 1
+PERIOD = timedelta(days=28)
+TREND_WEEKS = 12
+AI_CHANGE_LIST_LIMIT = 200
+BURST_MIN = 3  # trivial AI changes by one author in one UTC day that make a burst
+
+
+@dataclass(frozen=True)
+class Period:
+    since: datetime
+    until: datetime
+    partial: bool
+
+    @property
+    def weeks(self) -> float:
+        return (self.until - self.since).total_seconds() / (7 * 86400)
+
+    def contains(self, t: datetime) -> bool:
+        return self.since <= t < self.until
+
+
+def headline_period(
+    now: datetime, window: timedelta, since: datetime | None = None, until: datetime | None = None
+) -> Period:
+    """``[now - window - 28d, now - window)`` unless overridden: the newest fully judged weeks."""
+    judged_until = now - window
+    if until is None:
+        until = judged_until if since is None else max(judged_until, since + timedelta(days=1))
+    if since is None:
+        since = until - PERIOD
+    return Period(since=since, until=until, partial=until > judged_until)
+
+
+def contributor_hash(email: str) -> str:
+    return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
+
+
+def _ratio(num: float, den: float) -> float:
+    return round(num / den, 6) if den else 0.0
+
+
+def _utc(ts: int) -> datetime:
+    return datetime.fromtimestamp(ts, tz=timezone.utc)
+
+
+def _median_hours(values: Iterable[float]) -> float | None:
+    vals = [v for v in values if v > 0]
+    return round(statistics.median(vals) / 3600, 3) if vals else None
+
+
+def build_report(
+    *,
+    repository: dict,
+    commits: Sequence[Commit],
+    outcomes: Outcomes,
+    unknown_deploys: Sequence[DeployEvent],
+    ignored_deploys: dict[str, int],
+    now: datetime,
+    window: timedelta,
+    period: Period,
+    min_confidence: str,
+    settings: dict,
+    missing_objects: int = 0,
+    generated_at: datetime | None = None,
+) -> dict:
+    deploys = outcomes.deploys
+    is_change = [c.is_change for c in commits]
+    change_ids = [i for i, ok in enumerate(is_change) if ok]
+    ai, counted = outcomes.ai, outcomes.counted
+    any_ai = set(outcomes.substantive)
+    ai_high = {i for i in ai if commits[i].ai(HIGH)}
+    trivial_ai = {i for i, ok in outcomes.substantive.items() if not ok}
+    shipped_ever = set(outcomes.first_deploy)
+
+    # --- history: the whole scanned history -----------------------------------------------
+    by_outcome = Counter(d.outcome for d in deploys)
+    history = {
+        "commits": len(commits),
+        "changes": len(change_ids),
+        "ai_changes": len(ai),
+        "ai_changes_high": len(ai_high),
+        "trivial_ai_changes": len(trivial_ai & ai),
+        "unshipped_ai_changes": len(ai - shipped_ever),
+        "reverted_changes": len(outcomes.reverted),
+        "reverted_ai_changes": len(set(outcomes.reverted) & ai),
+        "counted_ai_changes": len(counted),
+        "deploys": len(deploys),
+        "deploys_by_outcome": {o: by_outcome.get(o, 0) for o in OUTCOMES},
+        "deploys_not_in_history": len(unknown_deploys),
+        "deploys_not_in_history_sample": [
+            {"id": e.id, "sha": e.sha, "where": e.where} for e in unknown_deploys[:5]
+        ],
+        "deploys_ignored": dict(sorted(ignored_deploys.items())),
+        "missing_objects": missing_objects,
+    }
+
+    # --- period -------------------------------------------------------------------------
+    in_period = [i for i in change_ids if period.contains(_utc(commits[i].author_time))]
+    period_ai = [i for i in in_period if i in ai]
+    contributors = sorted({commits[i].author_email for i in in_period if commits[i].human})
+    period_deploys = [p for p, d in enumerate(deploys) if period.contains(d.event.time)]
+    survived = [p for p in period_deploys if deploys[p].outcome == SURVIVED]
+    ai_survived = [p for p in survived if any(c in counted for c in deploys[p].shipped)]
+    weeks = period.weeks
+    n_people = len(contributors)
+    nd = _ratio(len(ai_survived), n_people * weeks) if n_people else 0.0
+
+    period_block = {
+        "since": iso(period.since),
+        "until": iso(period.until),
+        "weeks": round(weeks, 6),
+        "partial": period.partial,
+        "changes": len(in_period),
+        "ai_changes": len(period_ai),
+        "attribution_coverage": _ratio(len(period_ai), len(in_period)),
+    }
+    metric = {
+        "normalized_deployments": nd,
+        "ai_deploys_survived": len(ai_survived),
+        "deploys_survived": len(survived),
+        "contributors": n_people,
+        "weeks": round(weeks, 6),
+        "deploys_survived_per_dev_week": _ratio(len(survived), n_people * weeks),
+        "ai_share_of_survived_deploys": _ratio(len(ai_survived), len(survived)),
+        "deploys": len(period_deploys),
+        "deploys_by_outcome": {
+            o: sum(1 for p in period_deploys if deploys[p].outcome == o) for o in OUTCOMES
+        },
+        "changes_by_outcome": _changes_by_outcome(in_period, outcomes),
+        "ai_changes_by_outcome": _changes_by_outcome(period_ai, outcomes),
+    }
+    if not n_people:
+        metric["why_zero"] = "no human authored a change in the period"
+    elif not survived:
+        metric["why_zero"] = "no deploy in the period survived its rollback window"
+    elif not ai_survived:
+        metric["why_zero"] = "no surviving deploy in the period shipped an AI-assisted change that counts"
+
+    report = {
+        "schema_version": SCHEMA_VERSION,
+        "repository": repository,
+        "generated_at": iso(generated_at or datetime.now(timezone.utc)),
+        "now": iso(now),
+        "window_days": round(window.total_seconds() / 86400, 6),
+        "min_confidence": min_confidence,
+        "settings": settings,
+        "history": history,
+        "period": period_block,
+        "metric": metric,
+        "agents": _agents(commits, outcomes, in_period, survived, min_confidence),
+        "dora": _dora(commits, outcomes, period_deploys, weeks),
+        "weeks": _weekly(commits, outcomes, change_ids, now, window, period),
+        "deploys": [_deploy_row(deploys[p], outcomes) for p in range(len(deploys))
+                    if deploys[p].event.time >= period.since],
+        "ai_changes": _ai_change_rows(commits, outcomes, in_period, min_confidence),
+        "contributors_hashed": sorted(contributor_hash(e) for e in contributors),
+        "signals": _signals(commits, outcomes, unknown_deploys, missing_objects),
+    }
+    return report
+
+
+def change_status(i: int, outcomes: Outcomes) -> str:
+    """Why a change does or does not count, in one word (first failing condition)."""
+    if i in outcomes.counted:
+        return "counted"
+    if i in outcomes.reverted:
+        return "reverted"
+    if outcomes.substantive.get(i) is False:
+        return "trivial"
+    if i not in outcomes.first_deploy:
+        return "unshipped"
+    if i in outcomes.survived_ship:
+        return "survived"  # shipped and survived, but not AI-assisted at min_confidence
+    states = {outcomes.deploys[p].outcome for p in _deploys_of(i, outcomes)}
+    if PENDING in states:
+        return "pending"
+    return "rolled_back"
+
+
+def _deploys_of(i: int, outcomes: Outcomes) -> list[int]:
+    return [p for p, d in enumerate(outcomes.deploys) if i in set(d.shipped)]
+
+
+def _changes_by_outcome(ids: Sequence[int], outcomes: Outcomes) -> dict[str, int]:
+    counts = Counter()
+    for i in ids:
+        if i in outcomes.reverted:
+            counts["reverted"] += 1
+        elif i not in outcomes.first_deploy:
+            counts["unshipped"] += 1
+        elif i in outcomes.survived_ship:
+            counts["survived"] += 1
+        else:
+            counts["shipped_not_survived"] += 1
+    return {k: counts.get(k, 0) for k in ("survived", "shipped_not_survived", "unshipped",
+                                          "reverted")}
+
+
+def _agents(commits, outcomes: Outcomes, in_period, survived, min_confidence) -> dict:
+    rows: dict[str, dict] = defaultdict(
+        lambda: {"changes": 0, "counted_changes": 0, "deploys_survived": 0}
+    )
+    for i in in_period:
+        for agent in commits[i].agents(min_confidence):
+            rows[agent]["changes"] += 1
+            if i in outcomes.counted:
+                rows[agent]["counted_changes"] += 1
+    for p in survived:
+        agents = {
+            a
+            for c in outcomes.deploys[p].shipped
+            if c in outcomes.counted
+            for a in commits[c].agents(min_confidence)
+        }
+        for a in agents:
+            rows[a]["deploys_survived"] += 1
+    return {k: rows[k] for k in sorted(rows)}
+
+
+def _dora(commits, outcomes: Outcomes, period_deploys, weeks: float) -> dict:
+    deploys = outcomes.deploys
+    split: dict[str, list[int]] = {"ai": [], "non_ai": []}
+    for p in period_deploys:
+        d = deploys[p]
+        touched = d.shipped or d.attempted
+        split["ai" if any(c in outcomes.ai for c in touched) else "non_ai"].append(p)
+    # The next survived deploy of the same environment restores service.
+    next_ok: dict[int, datetime] = {}
+    later: dict[str, datetime | None] = {}
+    for p in sorted(range(len(deploys)), key=lambda q: deploys[q].event.time, reverse=True):
+        d = deploys[p]
+        nxt = later.get(d.event.environment)
+        if nxt is not None:
+            next_ok[p] = nxt
+        if d.outcome == SURVIVED:
+            later[d.event.environment] = d.event.time
+    out = {}
+    for key, ps in split.items():
+        successful = [p for p in ps if deploys[p].outcome != FAILED]
+        judged = [p for p in ps if deploys[p].outcome != PENDING]
+        bad = [p for p in judged if deploys[p].outcome in (FAILED, ROLLED_BACK)]
+        lead = [
+            deploys[p].event.time.timestamp() - commits[c].author_time
+            for p in successful
+            for c in deploys[p].shipped
+            if outcomes.first_deploy.get(c) == p
+        ]
+        restore = [
+            (next_ok[p] - deploys[p].event.time).total_seconds() for p in bad if p in next_ok
+        ]
+        out[key] = {
+            "deploys": len(ps),
+            "successful_deploys": len(successful),
+            "deployment_frequency_per_week": _ratio(len(successful), weeks),
+            "lead_time_hours_median": _median_hours(lead),
+            "change_failure_rate": _ratio(len(bad), len(judged)) if judged else None,
+            "failed_or_rolled_back": len(bad),
+            "judged_deploys": len(judged),
+            "time_to_restore_hours_median": _median_hours(restore),
+        }
+    return out
+
+
+def _week_start(t: datetime) -> datetime:
+    day = t.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day - timedelta(days=day.weekday())
+
+
+def _weekly(commits, outcomes: Outcomes, change_ids, now, window, period) -> list[dict]:
+    deploys = outcomes.deploys
+    last = _week_start(now)
+    first = min(_week_start(period.since), last - timedelta(weeks=TREND_WEEKS - 1))
+    judged_until = now - window
+    rows = []
+    start = first
+    while start <= last:
+        end = start + timedelta(weeks=1)
+        people = {
+            commits[i].author_email
+            for i in change_ids
+            if commits[i].human and start <= _utc(commits[i].author_time) < end
+        }
+        surv = [d for d in deploys if d.outcome == SURVIVED and start <= d.event.time < end]
+        ai_surv = [d for d in surv if any(c in outcomes.counted for c in d.shipped)]
+        year, week, _ = start.isocalendar()
+        rows.append({
+            "week": f"{year}-W{week:02d}",
+            "start": iso(start),
+            "complete": end <= judged_until,
+            "normalized_deployments": _ratio(len(ai_surv), len(people)) if people else 0.0,
+            "ai_deploys_survived": len(ai_surv),
+            "deploys_survived": len(surv),
+            "contributors": len(people),
+        })
+        start = end
+    return rows
+
+
+def _deploy_row(d, outcomes: Outcomes) -> dict:
+    ev = d.event
+    row = {
+        "id": ev.id,
+        "sha": ev.sha,
+        "environment": ev.environment,
+        "time": iso(ev.time),
+        "status": ev.status,
+        "source": ev.source,
+        "outcome": d.outcome,
+        "shipped_changes": len(d.shipped),
+        "ai_changes": sum(1 for c in d.shipped if c in outcomes.ai),
+        "counted_ai_changes": sum(1 for c in d.shipped if c in outcomes.counted),
+    }
+    if d.rolled_back_by is not None:
+        row["rolled_back_by"] = d.rolled_back_by
+    return row
+
+
+def _ai_change_rows(commits, outcomes: Outcomes, in_period, min_confidence) -> list[dict]:
+    rows = []
+    ids = [i for i in in_period if commits[i].evidence]
+    ids.sort(key=lambda i: commits[i].author_time, reverse=True)
+    for i in ids[:AI_CHANGE_LIST_LIMIT]:
+        c = commits[i]
+        first = outcomes.first_deploy.get(i)
+        rows.append({
+            "sha": c.sha,
+            "subject": c.subject,
+            "author_time": iso(_utc(c.author_time)),
+            "agents": c.agents("medium"),
+            "ai_at_min_confidence": c.ai(min_confidence),
+            "status": change_status(i, outcomes),
+            "first_deploy": None if first is None else outcomes.deploys[first].event.id,
+            "evidence": [
+                {"agent": e.agent, "kind": e.kind, "confidence": e.confidence, "text": e.text}
+                for e in c.evidence
+            ],
+        })
+    return rows
+
+
+def _signals(commits, outcomes: Outcomes, unknown_deploys, missing_objects) -> list[dict]:
+    signals = []
+    bursts: Counter = Counter()
+    first_of: dict = {}
+    for i, ok in outcomes.substantive.items():
+        if ok:
+            continue
+        c = commits[i]
+        key = (contributor_hash(c.author_email)[:12], _utc(c.author_time).date().isoformat())
+        bursts[key] += 1
+        first_of.setdefault(key, c.sha)
+    for (who, day), n in sorted(bursts.items()):
+        if n >= BURST_MIN:
+            signals.append({
+                "kind": "trivial-ai-burst",
+                "detail": f"{n} empty or whitespace-only AI-attributed changes by one author on "
+                          f"{day} (e.g. {first_of[(who, day)][:12]}); they do not count",
+            })
+    for x, y in sorted(outcomes.reverted.items()):
+        if x in outcomes.ai and commits[x].author_email == commits[y].author_email:
+            signals.append({
+                "kind": "ai-self-revert",
+                "detail": f"AI-assisted change {commits[x].sha[:12]} was reverted by its own "
+                          f"author in {commits[y].sha[:12]}; it does not count",
+            })
+    unknown = [e for c in commits for e in c.evidence if e.agent == "other"]
+    if unknown:
+        sample = "; ".join(sorted({e.text for e in unknown})[:3])
+        signals.append({
+            "kind": "unknown-agent",
+            "detail": f"{len(unknown)} attribution(s) name an agent not in the registry "
+                      f"(counted as 'other'): {sample}",
+        })
+    if unknown_deploys:
+        sample = ", ".join(f"{e.id} ({e.sha[:12]})" for e in unknown_deploys[:3])
+        signals.append({
+            "kind": "deploys-not-in-history",
+            "detail": f"{len(unknown_deploys)} deploy(s) name commits that are not in the scanned "
+                      f"history and were ignored: {sample}",
+        })
+    if missing_objects:
+        signals.append({
+            "kind": "missing-objects",
+            "detail": f"{missing_objects} change(s) were judged without their file contents "
+                      "(partial clone?): whitespace-only edits among them count as substantive",
+        })
+    return signals

@@ -1,0 +1,195 @@
+"""Linking and outcomes (METRIC.md sections 4-6): what each deploy shipped, which deploys
+survived the rollback window, which changes were reverted, and which changes count.
+
+Pure: takes the graph, the commits, resolved deploy events, the window and ``now``; the only
+outside call is ``substantive``, a function the caller provides (it reads git objects), and it
+is asked only about the changes whose verdict can matter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from scorer.graph import Graph, PrefixIndex
+from scorer.model import Commit, DeployEvent
+
+SURVIVED = "survived"
+ROLLED_BACK = "rolled_back"
+FAILED = "failed"
+PENDING = "pending"
+OUTCOMES = (SURVIVED, ROLLED_BACK, FAILED, PENDING)
+
+
+@dataclass
+class DeployResult:
+    event: DeployEvent
+    node: int  # graph index of event.sha
+    outcome: str
+    shipped: list[int] = field(default_factory=list)  # changes shipped (successful deploys)
+    attempted: list[int] = field(default_factory=list)  # what a failed deploy would have shipped
+    rolled_back_by: str | None = None  # id of the deploy that replaced it
+
+
+@dataclass
+class Outcomes:
+    deploys: list[DeployResult]  # in (environment, time, source order) order
+    first_deploy: dict[int, int]  # change -> position in ``deploys`` of its first deploy
+    survived_ship: dict[int, list[int]]  # change -> survived deploys that shipped it
+    reverted: dict[int, int]  # change -> the revert commit that counts
+    substantive: dict[int, bool]  # only for the changes that were asked about
+    counted: set[int]  # changes that count (section 6)
+    ai: set[int]  # AI-assisted changes at min_confidence
+
+
+def order_events(events: Sequence[DeployEvent]) -> list[DeployEvent]:
+    """By time, then by source order (the position in ``events`` breaks ties)."""
+    return [ev for _, ev in sorted(enumerate(events), key=lambda p: (p[1].time, p[0]))]
+
+
+def link_deploys(
+    graph: Graph, events: Sequence[DeployEvent], window: timedelta, now: datetime
+) -> list[DeployResult]:
+    """Shipped sets and deploy outcomes, per environment (sections 4 and 5)."""
+    by_env: dict[str, list[DeployEvent]] = {}
+    for ev in order_events(events):
+        by_env.setdefault(ev.environment, []).append(ev)
+    results: list[DeployResult] = []
+    for env in sorted(by_env):
+        results.extend(_link_environment(graph, by_env[env], window, now))
+    return results
+
+
+def _link_environment(
+    graph: Graph, events: list[DeployEvent], window: timedelta, now: datetime
+) -> list[DeployResult]:
+    idx = graph.index
+    is_change = [len(ps) <= 1 for ps in graph.parents]
+    results: list[DeployResult] = []
+    previous: int | None = None  # node that production ran before this deploy
+    for ev in events:
+        node = idx[ev.sha]
+        res = DeployResult(event=ev, node=node, outcome="")
+        exclude = () if previous is None else (previous,)
+        changes = [c for c in graph.only_in(node, exclude) if is_change[c]]
+        if ev.status == "success":
+            res.shipped = changes
+            previous = node
+        else:
+            res.outcome = FAILED
+            res.attempted = changes
+        results.append(res)
+
+    ok = [r for r in results if r.outcome != FAILED]
+    # link[k]: deploy k's code is contained in deploy k+1's. Containment is transitive, so a
+    # run of true links answers most rollback questions without another walk.
+    link = [graph.is_ancestor(a.node, b.node) for a, b in zip(ok, ok[1:])]
+    for k, d in enumerate(ok):
+        deadline = d.event.time + window
+        contained = True
+        for j in range(k + 1, len(ok)):
+            r = ok[j]
+            if r.event.time > deadline:
+                break
+            contained = contained and link[j - 1]
+            if r.event.time <= d.event.time or contained:
+                continue
+            if not graph.is_ancestor(d.node, r.node):
+                d.outcome = ROLLED_BACK
+                d.rolled_back_by = r.event.id
+                break
+        if not d.outcome:
+            d.outcome = PENDING if now < deadline else SURVIVED
+    return results
+
+
+def resolve_reverts(commits: Sequence[Commit], graph: Graph) -> dict[int, list[int]]:
+    """change -> commits that say ``This reverts commit <sha>`` of it."""
+    prefixes = PrefixIndex(graph.shas)
+    out: dict[int, list[int]] = {}
+    for y, commit in enumerate(commits):
+        for named in commit.reverts:
+            found = prefixes.matches(named)
+            if len(found) == 1:
+                out.setdefault(graph.index[found[0]], []).append(y)
+    return out
+
+
+def compute_outcomes(
+    graph: Graph,
+    commits: Sequence[Commit],
+    events: Sequence[DeployEvent],
+    *,
+    window: timedelta,
+    now: datetime,
+    min_confidence: str,
+    substantive: Callable[[int], bool],
+) -> Outcomes:
+    """Everything section 6 needs to decide which changes count."""
+    deploys = link_deploys(graph, events, window, now)
+
+    first_deploy: dict[int, int] = {}
+    survived_ship: dict[int, list[int]] = {}
+    for pos in sorted(range(len(deploys)), key=lambda p: deploys[p].event.time):
+        d = deploys[pos]
+        for c in d.shipped:
+            first_deploy.setdefault(c, pos)
+            if d.outcome == SURVIVED:
+                survived_ship.setdefault(c, []).append(pos)
+
+    reverted = _reverted(commits, graph, deploys, first_deploy, window, now)
+
+    ai = {i for i, c in enumerate(commits) if c.is_change and c.ai(min_confidence)}
+    any_ai = {i for i, c in enumerate(commits) if c.is_change and c.evidence}
+    verdicts = {i: substantive(i) for i in sorted(any_ai)}
+    counted = {
+        i for i in ai if verdicts[i] and i in survived_ship and i not in reverted
+    }
+    return Outcomes(
+        deploys=deploys,
+        first_deploy=first_deploy,
+        survived_ship=survived_ship,
+        reverted=reverted,
+        substantive=verdicts,
+        counted=counted,
+        ai=ai,
+    )
+
+
+def _reverted(
+    commits: Sequence[Commit],
+    graph: Graph,
+    deploys: Sequence[DeployResult],
+    first_deploy: dict[int, int],
+    window: timedelta,
+    now: datetime,
+) -> dict[int, int]:
+    """Changes reverted inside the window by a revert that is not itself reverted."""
+    reverters = resolve_reverts(commits, graph)
+    now_ts = now.timestamp()
+    window_s = window.total_seconds()
+    memo: dict[int, int | None] = {}
+
+    def effective_revert(x: int, active: frozenset[int]) -> int | None:
+        if x in memo:
+            return memo[x]
+        found = None
+        pos = first_deploy.get(x)
+        limit = now_ts if pos is None else deploys[pos].event.time.timestamp() + window_s
+        for y in sorted(reverters.get(x, ()), key=lambda i: commits[i].committer_time):
+            t = commits[y].committer_time
+            if y == x or y in active or t > now_ts or t > limit:
+                continue
+            if effective_revert(y, active | {x}) is None:
+                found = y
+                break
+        memo[x] = found
+        return found
+
+    out = {}
+    for x in sorted(reverters):
+        y = effective_revert(x, frozenset())
+        if y is not None:
+            out[x] = y
+    return out

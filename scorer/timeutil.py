@@ -1,0 +1,69 @@
+"""Instants and durations as the CLI and deploy logs spell them."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_ISO = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
+    r"\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$"
+)
+
+
+def parse_duration(text: str) -> timedelta:
+    """``7d``, ``72h``, ``2w``, ``90m``, ``3600s``; ValueError otherwise."""
+    m = _DURATION.match(str(text))
+    if not m:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 7d, 72h, 2w)")
+    seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    if seconds <= 0:
+        raise ValueError(f"duration must be positive: {text!r}")
+    return timedelta(seconds=seconds)
+
+
+def parse_instant(text: str, *, require_offset: bool = True) -> datetime:
+    """ISO 8601 with an offset (``Z`` or ``±HH:MM``). A date alone means midnight UTC.
+
+    Offsets are required for times of day because a deploy log in local time cannot be
+    ordered against commit times without one.
+    """
+    m = _ISO.match(str(text).strip())
+    if not m:
+        raise ValueError(f"not an ISO 8601 time: {text!r}")
+    year, month, day, hh, mm, ss, frac, off = m.groups()
+    if hh is not None and off is None and require_offset:
+        raise ValueError(f"time has no UTC offset: {text!r} (add Z or +HH:MM)")
+    tz = timezone.utc
+    if off and off not in ("Z", "z"):
+        sign = -1 if off[0] == "-" else 1
+        digits = off[1:].replace(":", "")
+        hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+        tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
+    micro = int((frac or "0")[:6].ljust(6, "0"))
+    try:
+        return datetime(
+            int(year), int(month), int(day), int(hh or 0), int(mm or 0), int(ss or 0), micro, tz
+        )
+    except ValueError as err:
+        raise ValueError(f"not a valid time: {text!r} ({err})") from None
+
+
+def from_unix(seconds: int | float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=timezone.utc)
+
+
+def iso(dt: datetime) -> str:
+    """UTC, second precision, ``Z`` suffix: stable across machines and time zones."""
+    return dt.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def format_duration(td: timedelta) -> str:
+    s = td.total_seconds()
+    for unit, size in (("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60)):
+        if s >= size and s % size == 0:
+            return f"{int(s // size)}{unit}"
+    return f"{int(s)}s"
