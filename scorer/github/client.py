@@ -1,0 +1,448 @@
+"""A small REST client for the GitHub API (and GitLab's, which answers in the same style).
+
+The API, on purpose small::
+
+    client = RestClient.from_github_env(os.environ)      # GITHUB_API_URL, GITHUB_TOKEN/GH_TOKEN
+    client.get_json("/repos/o/r")                          # one JSON document
+    for item in client.paginate("/repos/o/r/deployments", params={"per_page": 100}): ...
+    client.post("/repos/o/r/issues/1/comments", {"body": "..."})
+    client.patch("/repos/o/r/issues/comments/7", {"body": "..."})
+    client.download("/repos/o/r/actions/artifacts/11/zip", Path("a.zip"))
+
+What it does for every request:
+
+* **Timeouts**: every request has a connect and a read timeout.
+* **Rate limits**: a 403/429 with ``x-ratelimit-remaining: 0`` waits until ``x-ratelimit-reset``;
+  a ``Retry-After`` (secondary limits) is honoured; a 429, or a 403 whose message says "rate
+  limit", without either header waits a minute, then longer.
+* **Transient failures**: 5xx answers and connection errors are retried with exponential backoff,
+  at most ``max_tries`` times in all — for GET, PATCH, PUT and DELETE only. A POST is retried only
+  after a rate-limit answer (the request was refused, so it cannot have been applied): a POST that
+  met a 502 may have created its object, and retrying it could create a second one.
+* **A bounded total wait**: all waits of one client add up to at most ``max_wait`` seconds (default
+  600; ``SCORER_HTTP_MAX_WAIT`` in the environment). A wait that would go past it is not started:
+  the request fails at once with a :class:`APIError` that says how long the service asked to wait.
+* **One line per wait** to the log (stderr by default), naming the method, the path and the
+  reason — never a header, never the token.
+* **The token goes only to the configured API origin** (scheme, host and port). Redirects are
+  never followed by requests itself; :meth:`download` and pagination follow them here and drop
+  the credentials when the target is another origin (e.g. the signed blob-storage URL an
+  artifact download redirects to). The token is not in ``repr()``, in error messages, nor in log
+  lines.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from scorer import __version__
+from scorer.errors import InputError, ServiceError
+
+DEFAULT_GITHUB_API = "https://api.github.com"
+DEFAULT_TIMEOUT = (10.0, 60.0)  # connect, read (seconds)
+DEFAULT_MAX_TRIES = 5
+DEFAULT_MAX_WAIT = 600.0
+MAX_REDIRECTS = 5
+_RETRY_STATUSES = frozenset({500, 502, 503, 504})
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
+
+
+class APIError(ServiceError):
+    """A request that failed for good. ``status`` is None when no answer came at all."""
+
+    def __init__(self, message: str, *, status: int | None = None, method: str = "", url: str = ""):
+        super().__init__(message)
+        self.status = status
+        self.method = method
+        self.url = url
+
+
+def _stderr_line(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    port = parts.port
+    if port is None:
+        port = {"https": 443, "http": 80}.get(parts.scheme)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+
+
+class RestClient:
+    """A JSON REST client with pagination, retries, rate-limit waits and credential hygiene.
+
+    ``auth_header``/``auth_value`` are sent only to ``base_url``'s origin; GitHub uses
+    ``Authorization: Bearer TOKEN``, GitLab ``PRIVATE-TOKEN: TOKEN`` or ``JOB-TOKEN: TOKEN``.
+    ``sleep``, ``clock`` and ``log`` are injectable so tests neither sleep nor print.
+    """
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_GITHUB_API,
+        *,
+        auth_header: str = "Authorization",
+        auth_value: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        service: str = "GitHub",
+        timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+        max_tries: int = DEFAULT_MAX_TRIES,
+        max_wait: float = DEFAULT_MAX_WAIT,
+        backoff: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        log: Callable[[str], None] = _stderr_line,
+        session: requests.Session | None = None,
+    ) -> None:
+        if not base_url.startswith(("https://", "http://")):
+            raise ServiceError(f"{service} API URL must start with https:// (got {base_url!r})")
+        self.base_url = base_url.rstrip("/")
+        self.service = service
+        self.timeout = timeout
+        self.max_tries = max(1, max_tries)
+        self.max_wait = max(0.0, max_wait)
+        self.backoff = backoff
+        self.waited = 0.0  # seconds spent waiting so far, against max_wait
+        self._sleep = sleep
+        self._clock = clock
+        self._log = log
+        self._auth = {auth_header: auth_value} if auth_value else {}
+        self._secret = _secret_of(auth_value)
+        self._origin = _origin(self.base_url)
+        self._session = session or requests.Session()
+        self._session.headers.update(
+            {"User-Agent": f"scorer/{__version__}", "Accept": "application/json"}
+        )
+        if headers:
+            self._session.headers.update(headers)
+
+    @classmethod
+    def from_github_env(cls, env: Mapping[str, str], **kwargs: Any) -> RestClient:
+        """The GitHub client the Actions environment describes: ``GITHUB_API_URL`` (GitHub
+        Enterprise Server works), ``GITHUB_TOKEN`` or ``GH_TOKEN``, ``SCORER_HTTP_MAX_WAIT``."""
+        token = env.get("GITHUB_TOKEN") or env.get("GH_TOKEN")
+        kwargs.setdefault("max_wait", _max_wait_from(env))
+        return cls(
+            env.get("GITHUB_API_URL") or DEFAULT_GITHUB_API,
+            auth_value=f"Bearer {token}" if token else None,
+            headers={
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": "2022-11-28",
+            },
+            **kwargs,
+        )
+
+    @property
+    def authenticated(self) -> bool:
+        return bool(self._auth)
+
+    def __repr__(self) -> str:
+        auth = ", authenticated" if self._auth else ""
+        return f"<RestClient {self.service} {self.base_url}{auth}>"
+
+    # -- the public API -------------------------------------------------------------------
+
+    def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        """GET one JSON document."""
+        return self._json(self.request("GET", path, params=params))
+
+    def paginate(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        items_key: str | None = None,
+        max_pages: int | None = None,
+    ) -> Iterator[Any]:
+        """Yield the items of every page, following ``Link: rel="next"`` (GitHub, GitLab) or
+        GitLab's ``x-next-page``. A page is a JSON list, or an object whose ``items_key`` holds
+        the list (e.g. ``"artifacts"``)."""
+        url: str | None = self._url(path)
+        page_params: dict[str, Any] | None = dict(params or {})
+        pages = 0
+        while url is not None:
+            resp = self.request("GET", url, params=page_params)
+            data = self._json(resp)
+            items = data.get(items_key) if items_key and isinstance(data, dict) else data
+            if not isinstance(items, list):
+                raise APIError(
+                    f"{self.service} API: GET {self._show(url)} did not return a list",
+                    status=resp.status_code,
+                    method="GET",
+                    url=self._show(url),
+                )
+            yield from items
+            pages += 1
+            if max_pages is not None and pages >= max_pages:
+                return
+            nxt = resp.links.get("next", {}).get("url")
+            if nxt:
+                url, page_params = urljoin(resp.url, nxt), None  # the link carries the query
+            elif resp.headers.get("x-next-page", "").strip():
+                page_params = dict(page_params or {}, page=resp.headers["x-next-page"].strip())
+            else:
+                url = None
+
+    def post(self, path: str, json: Any) -> Any:
+        """POST a JSON body; return the JSON answer (or None for an empty one)."""
+        return self._json(self.request("POST", path, json=json))
+
+    def patch(self, path: str, json: Any) -> Any:
+        """PATCH a JSON body; return the JSON answer (or None for an empty one)."""
+        return self._json(self.request("PATCH", path, json=json))
+
+    def download(self, path: str, dest: Path, *, max_bytes: int | None = None) -> Path:
+        """Stream a GET to ``dest`` (written atomically), following redirects; the token is
+        dropped as soon as a redirect leaves the API origin."""
+        resp = self.request("GET", path, stream=True, headers={"Accept": "*/*"})
+        dest = Path(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.")
+        total = 0
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for chunk in resp.iter_content(chunk_size=1 << 16):
+                    total += len(chunk)
+                    if max_bytes is not None and total > max_bytes:
+                        raise APIError(
+                            f"{self.service} API: download {self._show(path)} is larger "
+                            f"than {max_bytes} bytes",
+                            method="GET",
+                            url=self._show(path),
+                        )
+                    out.write(chunk)
+            os.replace(tmp, dest)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        finally:
+            resp.close()
+        return dest
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        stream: bool = False,
+    ) -> requests.Response:
+        """One logical request: redirects, retries and waits included. Raises
+        :class:`APIError` unless the final answer is 2xx."""
+        method = method.upper()
+        url = self._url(path)
+        tries = 0
+        redirects = 0
+        while True:
+            tries += 1
+            try:
+                resp = self._session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    headers=self._headers_for(url, headers),
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                    stream=stream,
+                )
+            except requests.RequestException as err:
+                reason = f"{type(err).__name__}"
+                if method not in _IDEMPOTENT or tries >= self.max_tries:
+                    raise APIError(
+                        f"{self.service} API: {method} {self._show(url)} failed after "
+                        f"{tries} tr{'y' if tries == 1 else 'ies'}: {reason}; check the network "
+                        "and the API URL",
+                        method=method,
+                        url=self._show(url),
+                    ) from None
+                self._wait(self._backoff(tries), f"{reason}", method, url)
+                continue
+
+            status = resp.status_code
+            if status in _REDIRECT_STATUSES and resp.headers.get("Location"):
+                redirects += 1
+                if redirects > MAX_REDIRECTS:
+                    resp.close()
+                    raise APIError(
+                        f"{self.service} API: {method} {self._show(url)}: too many redirects",
+                        status=status,
+                        method=method,
+                        url=self._show(url),
+                    )
+                url = urljoin(url, resp.headers["Location"])
+                params = None  # the Location carries its own query
+                if status == 303 or (status in (301, 302) and method == "POST"):
+                    method, json = "GET", None
+                resp.close()
+                tries -= 1  # a redirect is not a failed try
+                continue
+
+            if 200 <= status < 300:
+                return resp
+
+            delay, reason = self._rate_limit_delay(resp, tries)
+            if delay is not None and tries < self.max_tries:
+                resp.close()
+                self._wait(delay, reason, method, url)
+                continue
+            if status in _RETRY_STATUSES and method in _IDEMPOTENT and tries < self.max_tries:
+                resp.close()
+                self._wait(self._backoff(tries), f"HTTP {status}", method, url)
+                continue
+            raise self._error(resp, method, url, tries)
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _url(self, path: str) -> str:
+        if path.startswith(("https://", "http://")):
+            return path
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def _headers_for(self, url: str, extra: Mapping[str, str] | None) -> dict[str, str]:
+        headers = dict(extra or {})
+        if self._auth and _origin(url) == self._origin:
+            headers.update(self._auth)
+        return headers
+
+    def _show(self, url: str) -> str:
+        """A URL as shown to people: the path under the API, no query string."""
+        shown = url.split("?", 1)[0]
+        if shown.startswith(self.base_url + "/"):
+            shown = shown[len(self.base_url) :]
+        elif not shown.startswith(("http://", "https://")):
+            shown = "/" + shown.lstrip("/")
+        return self._redact(shown)
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._secret, "***") if self._secret else text
+
+    def _backoff(self, tries: int) -> float:
+        return self.backoff * (2 ** (tries - 1))
+
+    def _rate_limit_delay(self, resp: requests.Response, tries: int) -> tuple[float | None, str]:
+        """Seconds to wait before retrying, or None when the answer is not a rate limit."""
+        if resp.status_code not in (403, 429):
+            return None, ""
+        h = resp.headers
+        retry_after = _parse_retry_after(h.get("Retry-After"), self._clock())
+        if retry_after is not None:
+            return retry_after, "secondary rate limit (Retry-After)"
+        remaining = h.get("x-ratelimit-remaining", h.get("ratelimit-remaining"))
+        reset = h.get("x-ratelimit-reset", h.get("ratelimit-reset"))
+        if remaining is not None and remaining.strip() == "0":
+            try:
+                delay = max(1.0, float(reset) - self._clock() + 1.0) if reset else 60.0
+            except ValueError:
+                delay = 60.0
+            return delay, "rate limit exhausted (x-ratelimit-reset)"
+        if resp.status_code == 429 or "rate limit" in _message_of(resp).lower():
+            return 60.0 * (2 ** (tries - 1)), "secondary rate limit"
+        return None, ""
+
+    def _wait(self, delay: float, reason: str, method: str, url: str) -> None:
+        delay = max(0.0, delay)
+        if self.waited + delay > self.max_wait:
+            raise APIError(
+                f"{self.service} API: {method} {self._show(url)}: {reason}; the service asks to "
+                f"wait {delay:.0f}s but only {self.max_wait - self.waited:.0f}s of the "
+                f"{self.max_wait:.0f}s wait budget are left (SCORER_HTTP_MAX_WAIT); try again "
+                "later",
+                method=method,
+                url=self._show(url),
+            )
+        self.waited += delay
+        self._log(
+            f"scorer: {self.service} API {method} {self._show(url)}: {reason}; waiting {delay:.0f}s"
+        )
+        self._sleep(delay)
+
+    def _error(self, resp: requests.Response, method: str, url: str, tries: int) -> APIError:
+        status = resp.status_code
+        message = _message_of(resp)
+        resp.close()
+        hint = {
+            401: "the token is missing, expired or wrong",
+            403: "the token lacks a permission (see the workflow's permissions:)",
+            404: "not found, or the token cannot see it",
+        }.get(status, "")
+        text = f"{self.service} API: {method} {self._show(url)} returned HTTP {status}"
+        if tries > 1:
+            text += f" after {tries} tries"
+        if message:
+            text += f": {message}"
+        if hint:
+            text += f" ({hint})"
+        return APIError(self._redact(text), status=status, method=method, url=self._show(url))
+
+    def _json(self, resp: requests.Response) -> Any:
+        if resp.status_code == 204 or not resp.content:
+            return None
+        try:
+            return resp.json()
+        except ValueError:
+            raise APIError(
+                f"{self.service} API: {resp.request.method} {self._show(resp.url)} did not "
+                "return JSON",
+                status=resp.status_code,
+                method=resp.request.method or "",
+                url=self._show(resp.url),
+            ) from None
+
+
+def _secret_of(auth_value: str | None) -> str | None:
+    if not auth_value:
+        return None
+    return auth_value.split(" ", 1)[-1] or None
+
+
+def _message_of(resp: requests.Response) -> str:
+    """The ``message`` of a JSON error answer, one line, bounded."""
+    try:
+        data = resp.json()
+    except ValueError:
+        return ""
+    msg = data.get("message", "") if isinstance(data, dict) else ""
+    if not isinstance(msg, str):
+        msg = str(msg)
+    return " ".join(msg.split())[:300]
+
+
+def _parse_retry_after(value: str | None, now: float) -> float | None:
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+def _max_wait_from(env: Mapping[str, str]) -> float:
+    raw = env.get("SCORER_HTTP_MAX_WAIT", "").strip()
+    if not raw:
+        return DEFAULT_MAX_WAIT
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        raise InputError(
+            f"SCORER_HTTP_MAX_WAIT must be a number of seconds (got {raw!r})"
+        ) from None
