@@ -1,0 +1,156 @@
+"""The report as GitHub-flavoured Markdown (job summaries, PR comments, files).
+
+Every figure says its numerator and denominator; every string from git or a deploy source goes
+through ``mdsafe`` because commit subjects, names and ids are attacker-controlled.
+"""
+
+from __future__ import annotations
+
+from scorer.formats.mdsafe import md_code, md_text
+
+SUMMARY_LIMIT = 1_000_000  # GitHub's step summary limit is 1 MiB
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.0f}%"
+
+
+def _row(*cells: object) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def _fmt(v: object, pct: bool = False) -> str:
+    if v is None:
+        return "—"
+    if pct:
+        return _pct(float(v))
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def render(report: dict, *, heading_level: int = 2) -> str:
+    h = "#" * heading_level
+    repo, m, p, hist = report["repository"], report["metric"], report["period"], report["history"]
+    weeks = m["weeks"]
+    out = [
+        f"{h} Normalized deployments: **{m['normalized_deployments']:.2f}**",
+        "",
+        f"{md_text(repo['name'])} at {md_code(repo['head'][:12])} · period "
+        f"{p['since'][:10]} → {p['until'][:10]} ({weeks:g} weeks) · rollback window "
+        f"{report['window_days']:g} days · judged at {report['now']}"
+        + (" · **partial period**: some deploys are not judged yet" if p["partial"] else ""),
+        "",
+        _row("Figure", "Value", "Numerator", "Denominator"),
+        _row("---", "---:", "---", "---"),
+        _row("**Normalized deployments**", f"**{m['normalized_deployments']:.2f}**",
+             f"{m['ai_deploys_survived']} AI deploys survived",
+             f"{m['contributors']} contributors × {weeks:g} weeks"),
+        _row("Deploys survived per dev-week", f"{m['deploys_survived_per_dev_week']:.2f}",
+             f"{m['deploys_survived']} deploys survived",
+             f"{m['contributors']} contributors × {weeks:g} weeks"),
+        _row("AI share of survived deploys", _pct(m["ai_share_of_survived_deploys"]),
+             f"{m['ai_deploys_survived']} AI deploys survived",
+             f"{m['deploys_survived']} deploys survived"),
+        _row("Attribution coverage", _pct(p["attribution_coverage"]),
+             f"{p['ai_changes']} AI-assisted changes", f"{p['changes']} changes"),
+        "",
+    ]
+    if m.get("why_zero"):
+        out += [f"The score is 0 because {md_text(m['why_zero'])}.", ""]
+    out += [
+        "<details><summary>What counts, and why</summary>",
+        "",
+        "A deploy counts when it reached production, was **not rolled back** within the window, "
+        "and shipped at least one AI-assisted change that is **substantive** (not empty or "
+        "whitespace-only) and **not reverted** within the window. The unit is the deploy, divided "
+        "by the people who authored changes and by weeks: more commits, prompts or tokens "
+        "cannot raise it.",
+        "",
+        "</details>",
+        "",
+        f"{h}# Outcomes in the period",
+        "",
+    ]
+    o = m["deploys_by_outcome"]
+    a = m["ai_changes_by_outcome"]
+    out += [
+        _row("Deploys", "Survived", "Rolled back", "Failed", "Pending", "Total"),
+        _row("---", "---:", "---:", "---:", "---:", "---:"),
+        _row("all", o["survived"], o["rolled_back"], o["failed"], o["pending"], m["deploys"]),
+        "",
+        _row("AI-assisted changes", "Survived", "Shipped, not survived", "Unshipped",
+             "Reverted", "Total"),
+        _row("---", "---:", "---:", "---:", "---:", "---:"),
+        _row("authored in period", a["survived"], a["shipped_not_survived"], a["unshipped"],
+             a["reverted"], p["ai_changes"]),
+        "",
+    ]
+    if report["agents"]:
+        out += [
+            f"{h}# By agent",
+            "",
+            _row("Agent", "AI changes", "Counted", "Deploys survived (of "
+                 f"{m['deploys_survived']})"),
+            _row("---", "---:", "---:", "---:"),
+        ]
+        for agent, v in sorted(report["agents"].items(), key=lambda kv: -kv[1]["changes"]):
+            out.append(_row(md_code(agent, 60), v["changes"], v["counted_changes"],
+                            v["deploys_survived"]))
+        out.append("")
+    dora = report.get("dora") or {}
+    if dora:
+        out += [
+            f"{h}# DORA, split by AI",
+            "",
+            _row("Metric", "Deploys with AI changes", "Deploys without"),
+            _row("---", "---:", "---:"),
+            _row("Deploys", dora["ai"]["deploys"], dora["non_ai"]["deploys"]),
+            _row("Deployment frequency (per week)",
+                 _fmt(dora["ai"]["deployment_frequency_per_week"]),
+                 _fmt(dora["non_ai"]["deployment_frequency_per_week"])),
+            _row("Lead time for changes (hours, median)",
+                 _fmt(dora["ai"]["lead_time_hours_median"]),
+                 _fmt(dora["non_ai"]["lead_time_hours_median"])),
+            _row("Change failure rate",
+                 f"{_fmt(dora['ai']['change_failure_rate'], True)} "
+                 f"({dora['ai']['failed_or_rolled_back']}/{dora['ai']['judged_deploys']})",
+                 f"{_fmt(dora['non_ai']['change_failure_rate'], True)} "
+                 f"({dora['non_ai']['failed_or_rolled_back']}/{dora['non_ai']['judged_deploys']})"),
+            _row("Time to restore (hours, median)",
+                 _fmt(dora["ai"]["time_to_restore_hours_median"]),
+                 _fmt(dora["non_ai"]["time_to_restore_hours_median"])),
+            "",
+        ]
+    weekly = report.get("weeks") or []
+    if weekly:
+        out += [
+            "<details><summary>Weekly trend</summary>",
+            "",
+            _row("Week", "Normalized deployments", "AI deploys survived", "Deploys survived",
+                 "Contributors", "Judged"),
+            _row("---", "---:", "---:", "---:", "---:", "---"),
+        ]
+        for w in weekly:
+            out.append(_row(w["week"], f"{w['normalized_deployments']:.2f}",
+                            w["ai_deploys_survived"], w["deploys_survived"], w["contributors"],
+                            "yes" if w["complete"] else "not yet"))
+        out += ["", "</details>", ""]
+    if report["signals"]:
+        out += [f"{h}# Signals", "",
+                "Patterns that look like gaming or bad data. They are listed here, never "
+                "silently counted or dropped.", ""]
+        out += [f"- {md_code(s['kind'], 40)}: {md_text(s['detail'], 400)}"
+                for s in report["signals"]]
+        out.append("")
+    out += [
+        f"> Attribution coverage is a lower bound: AI trailers are opt-out and often stripped "
+        f"(squash merges, rebases). Whole history: {hist['changes']:,} changes, "
+        f"{hist['ai_changes']:,} AI-assisted, {hist['deploys']:,} deploys"
+        + (f", {hist['deploys_not_in_history']:,} deploys of unknown commits ignored"
+           if hist["deploys_not_in_history"] else "")
+        + ".",
+        "",
+    ]
+    text = "\n".join(out)
+    if len(text) > SUMMARY_LIMIT:
+        text = text[: SUMMARY_LIMIT - 40] + "\n\n… (truncated)\n"
+    return text

@@ -1,0 +1,203 @@
+"""One scan, wired end to end: history -> attribution -> linking -> outcomes -> metric.
+
+This is the only place that knows the order of the stages; each stage is a function of the
+previous stages' values plus ``now`` and the configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from scorer import __version__
+from scorer.attribution.detect import author_is_human, detect, reverted_shas
+from scorer.attribution.notes import read_ai_notes
+from scorer.attribution.registry import Registry, load_registry
+from scorer.config import DEFAULT_DEPLOYS, DEFAULT_WINDOW, Config, load_config
+from scorer.deploys import DeploySpec, load_events, parse_spec, resolve_events
+from scorer.deploys.interface import SourceContext
+from scorer.diffs import Substance
+from scorer.errors import InputError
+from scorer.graph import Graph
+from scorer.history import (
+    Repo,
+    clear_progress,
+    iter_raw_commits,
+    open_repo,
+    resolve_ref,
+    tty_progress,
+)
+from scorer.metric import Period, build_report, headline_period
+from scorer.model import Commit, History, RawCommit
+from scorer.paths import PathFilter
+from scorer.survival import Outcomes, compute_outcomes
+
+SUBJECT_MAX = 200
+
+
+@dataclass
+class ScanOptions:
+    path: Path = Path(".")
+    ref: str = "HEAD"
+    deploys: list[str] | None = None
+    window: timedelta | None = None
+    now: datetime | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    config: Path | None = None
+    min_confidence: str | None = None
+    environments: list[str] | None = None
+    cache: Path | None = None
+    repository: str | None = None
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    progress: bool = True
+
+
+@dataclass
+class Settings:
+    """The effective settings after flags, config file and defaults."""
+
+    window: timedelta
+    environments: list[str]
+    deploys: list[DeploySpec]
+    min_confidence: str
+    exclude_paths: list[str]
+    config: Config
+
+
+@dataclass
+class ScanResult:
+    report: dict
+    history: History
+    outcomes: Outcomes
+    settings: Settings
+    repo: Repo
+
+
+def effective_settings(options: ScanOptions, config: Config) -> Settings:
+    if options.deploys:
+        deploys = [parse_spec(s) for s in options.deploys]
+    elif config.deploys is not None:
+        deploys = config.deploys
+    else:
+        deploys = [parse_spec(s) for s in DEFAULT_DEPLOYS]
+    return Settings(
+        window=options.window or config.window or DEFAULT_WINDOW,
+        environments=options.environments or config.environments or ["production"],
+        deploys=deploys,
+        min_confidence=options.min_confidence or config.min_confidence or "medium",
+        exclude_paths=config.exclude_paths,
+        config=config,
+    )
+
+
+def to_commit(raw: RawCommit, registry: Registry, note: str | None) -> Commit:
+    """The attribution stage for one commit: evidence, humanity, reverts; the message is dropped."""
+    subject = raw.message.split("\n", 1)[0].strip()
+    if len(subject) > SUBJECT_MAX:
+        subject = subject[: SUBJECT_MAX - 1] + "…"
+    return Commit(
+        sha=raw.sha,
+        parents=raw.parents,
+        author_name=raw.mailmap_name,
+        author_email=raw.mailmap_email.strip().lower(),
+        author_time=raw.author_time,
+        committer_time=raw.committer_time,
+        subject=subject,
+        evidence=detect(raw, registry, note),
+        reverts=reverted_shas(raw.message),
+        human=author_is_human(raw, registry),
+    )
+
+
+def read_history(repo: Repo, ref: str, registry: Registry, progress: bool) -> History:
+    head = resolve_ref(repo, ref)
+    notes = read_ai_notes(repo.git_dir)
+    show = tty_progress("scorer: reading") if progress else None
+    try:
+        commits = [
+            to_commit(raw, registry, notes.get(raw.sha))
+            for raw in iter_raw_commits(repo, head, progress=show)
+        ]
+    finally:
+        clear_progress()
+    return History(head=head, ref=ref, commits=commits)
+
+
+def run_scan(options: ScanOptions) -> ScanResult:
+    now = options.now or datetime.now(timezone.utc)
+    repo = open_repo(options.path)
+    work_dir = repo.work_dir
+    config = load_config(options.config, work_dir)
+    settings = effective_settings(options, config)
+    registry = load_registry(config.agents)
+
+    history = read_history(repo, options.ref, registry, options.progress)
+    commits = history.commits
+    graph = Graph([c.sha for c in commits], [c.parents for c in commits])
+
+    ctx = SourceContext(
+        repo_path=work_dir,
+        git_dir=repo.git_dir,
+        base_dir=config.path.parent if config.path else work_dir,
+        env=options.env,
+        repository=repository_name(options, repo),
+    )
+    events = load_events(settings.deploys, ctx)
+    ignored: Counter = Counter()
+    kept = []
+    for ev in events:
+        if ev.environment not in settings.environments:
+            ignored["other_environment"] += 1
+        elif ev.time > now:
+            ignored["after_now"] += 1
+        else:
+            kept.append(ev)
+    resolution = resolve_events(kept, graph.shas)
+
+    substance = Substance(repo, PathFilter(settings.exclude_paths))
+    outcomes = compute_outcomes(
+        graph,
+        commits,
+        resolution.events,
+        window=settings.window,
+        now=now,
+        min_confidence=settings.min_confidence,
+        substantive=lambda i: substance.substantive(commits[i].sha),
+    )
+    period = _period(options, now, settings.window)
+    report = build_report(
+        repository={"name": ctx.repository, "head": history.head, "ref": options.ref},
+        commits=commits,
+        outcomes=outcomes,
+        unknown_deploys=resolution.unknown,
+        ignored_deploys=dict(ignored),
+        now=now,
+        window=settings.window,
+        period=period,
+        min_confidence=settings.min_confidence,
+        settings={
+            "deploys": [s.text for s in settings.deploys],
+            "environments": settings.environments,
+            "exclude_paths": settings.exclude_paths,
+            "config": str(config.path) if config.path else None,
+            "scorer_version": __version__,
+        },
+        missing_objects=substance.missing_objects + graph.missing_parents,
+    )
+    return ScanResult(report=report, history=history, outcomes=outcomes, settings=settings,
+                      repo=repo)
+
+
+def _period(options: ScanOptions, now: datetime, window: timedelta) -> Period:
+    if options.since and options.until and options.since >= options.until:
+        raise InputError("--since must be before --until")
+    return headline_period(now, window, options.since, options.until)
+
+
+def repository_name(options: ScanOptions, repo: Repo) -> str:
+    return options.repository or options.env.get("GITHUB_REPOSITORY") or repo.name
