@@ -79,6 +79,15 @@ def open_repo(path: Path) -> Repo:
     return Repo(work_dir=path, git_dir=git_dir, handle=handle)
 
 
+def git_command(repo: Repo) -> list[str]:
+    """``git`` pointed at the repository; from the work tree when there is one, so that git
+    reads ``.mailmap`` there as it does for ``git log`` (bare repositories: HEAD:.mailmap)."""
+    work = repo.handle.workdir
+    if work:
+        return ["git", "-C", work]
+    return ["git", "--git-dir", str(repo.git_dir)]
+
+
 def resolve_ref(repo: Repo, ref: str) -> str:
     """The full commit id ``ref`` names, or a RepositoryError that says why not."""
     try:
@@ -109,9 +118,7 @@ def iter_raw_commits(
 ) -> Iterator[RawCommit]:
     """Every commit reachable from ``tip`` (and not from ``exclude``), streamed from git log."""
     args = [
-        "git",
-        "--git-dir",
-        str(repo.git_dir),
+        *git_command(repo),
         "-c",
         "log.showSignature=false",
         "-c",

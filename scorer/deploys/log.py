@@ -43,8 +43,11 @@ class LogSource:
         except UnicodeDecodeError as err:
             line = data[: err.start].count(b"\n") + 1
             raise InputError("not UTF-8 text", path=self.arg, line=line) from None
+        suffix = path.suffix.lower()
         first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-        if path.suffix.lower() == ".csv" or (first and not first.startswith("{")):
+        if suffix == ".csv" or (
+            suffix not in (".jsonl", ".ndjson", ".json") and first and first[0] not in "{["
+        ):
             rows = self._csv_rows(text)
         else:
             rows = self._jsonl_rows(text)

@@ -1,0 +1,143 @@
+"""Commit metadata agrees with an independent reader (pydriller), and bad repositories give
+one clear line and the documented exit code."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import timedelta
+
+import pytest
+from conftest import T0
+from pydriller import Repository
+
+from scorer.cli import main
+from scorer.errors import RepositoryError
+from scorer.gitbuild import GitRepo
+from scorer.history import iter_raw_commits, open_repo, resolve_ref
+
+HUGE = "Huge message\n\n" + ("x" * 99 + "\n") * 30_000  # ~3 MB
+
+
+def _build_varied(repo: GitRepo) -> None:
+    repo.commit("Root commit\n", when=T0, author=("Zoë Ünicode", "zoe@example.com"))
+    repo.branch("topic")
+    repo.commit("Main work\n\nBody line.\n", when=T0 + timedelta(hours=1),
+                author=("Ann", "ann@example.com"), committer=("Bot", "bot@example.com"),
+                commit_time=T0 + timedelta(hours=2))
+    repo.checkout("topic")
+    repo.commit(HUGE, when=T0 + timedelta(hours=3))
+    repo.checkout("main")
+    repo.merge("topic", when=T0 + timedelta(hours=4))
+    # A Latin-1 message that declares its encoding: git log re-encodes it to UTF-8.
+    repo.git("config", "i18n.commitEncoding", "ISO-8859-1")
+    repo.commit("Caf\xe9 na\xefve\n".encode("latin-1"), when=T0 + timedelta(hours=5))
+    repo.git("config", "--unset", "i18n.commitEncoding")
+    # Invalid UTF-8 with no encoding header at all (git commit would fix the bytes up, so the
+    # object is written by hand, as other tools and old gits do).
+    write_raw_commit(repo, b"Broken \xff\xfe bytes\n")
+
+
+def write_raw_commit(repo: GitRepo, message: bytes) -> str:
+    tree = repo.git("rev-parse", "HEAD^{tree}")
+    parent = repo.head()
+    ident = b"Raw Writer <raw@example.com> 1788000000 +0000"
+    body = (b"tree " + tree.encode() + b"\nparent " + parent.encode() + b"\nauthor " + ident
+            + b"\ncommitter " + ident + b"\n\n" + message)
+    sha = repo.git("hash-object", "-t", "commit", "-w", "--stdin", input=body)
+    repo.git("update-ref", "HEAD", sha)
+    return sha
+
+
+def test_metadata_agrees_with_pydriller(repo):
+    _build_varied(repo)
+    ours = {c.sha: c for c in iter_raw_commits(open_repo(repo.path), "HEAD")}
+    theirs = {c.hash: c for c in Repository(str(repo.path)).traverse_commits()}
+    assert set(ours) == set(theirs)
+    for sha, c in ours.items():
+        t = theirs[sha]
+        assert c.parents == tuple(t.parents)
+        assert (c.author_name, c.author_email) == (t.author.name, t.author.email)
+        assert (c.committer_name, c.committer_email) == (t.committer.name, t.committer.email)
+        assert c.author_time == int(t.author_date.timestamp())
+        assert c.committer_time == int(t.committer_date.timestamp())
+        if c.message.isascii():  # pydriller mis-decodes re-encoded and invalid messages
+            assert c.message.rstrip("\n") == t.msg.rstrip("\n")
+    broken = next(c for c in ours.values() if c.message.startswith("Broken"))
+    assert broken.message == "Broken \ufffd\ufffd bytes\n"
+    latin = next(c for c in ours.values() if c.message.startswith("Caf"))
+    assert latin.message == "Café naïve\n"
+    huge = next(c for c in ours.values() if c.message.startswith("Huge"))
+    assert huge.message == HUGE
+
+
+def test_metadata_agrees_with_git_log_field_by_field(repo):
+    _build_varied(repo)
+    out = repo.git("log", "--format=%H %P|%ae|%at|%ct")
+    expected = {}
+    for line in out.splitlines():
+        head, email, at, ct = line.split("|")
+        sha, *parents = head.split()
+        expected[sha] = (tuple(parents), email, int(at), int(ct))
+    ours = {
+        c.sha: (c.parents, c.author_email, c.author_time, c.committer_time)
+        for c in iter_raw_commits(open_repo(repo.path), "HEAD")
+    }
+    assert ours == expected
+
+
+def test_mailmap_is_applied(repo):
+    repo.write({".mailmap": "Ann Lee <ann@example.com> <ann@old.example>\n"})
+    repo.commit("Add mailmap\n", when=T0, author=("ann", "ann@old.example"))
+    (c,) = list(iter_raw_commits(open_repo(repo.path), "HEAD"))
+    assert (c.author_name, c.author_email) == ("ann", "ann@old.example")
+    assert (c.mailmap_name, c.mailmap_email) == ("Ann Lee", "ann@example.com")
+
+
+def test_not_a_repository(tmp_path, capsys):
+    assert main(["scan", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [f"scorer: error: {tmp_path}: not a git repository "
+                                        "(run scorer inside a clone)"]
+
+
+def test_missing_path(tmp_path, capsys):
+    assert main(["scan", str(tmp_path / "nope")]) == 1
+    assert "no such directory" in capsys.readouterr().err
+
+
+def test_empty_repository(tmp_path, capsys):
+    GitRepo(tmp_path / "empty")
+    assert main(["scan", str(tmp_path / "empty")]) == 1
+    err = capsys.readouterr().err
+    assert "empty repository" in err
+    assert "Traceback" not in err
+
+
+def test_shallow_clone_says_fetch_depth_0(repo, tmp_path, capsys):
+    for i in range(3):
+        repo.commit(f"c{i}\n", when=T0 + timedelta(hours=i))
+    clone = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo.path}", str(clone)],
+                   check=True, env=repo.env)
+    with pytest.raises(RepositoryError, match="fetch-depth: 0"):
+        open_repo(clone)
+    assert main(["scan", str(clone)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "git fetch --unshallow" in err[0]
+
+
+def test_bad_and_ambiguous_refs(repo):
+    repo.commit("one\n", when=T0)
+    r = open_repo(repo.path)
+    with pytest.raises(RepositoryError, match="does not name a commit"):
+        resolve_ref(r, "no-such-branch")
+    assert resolve_ref(r, "HEAD") == repo.head()
+
+
+def test_bare_repository_is_scanned(repo, tmp_path):
+    repo.commit("one\n", when=T0)
+    bare = tmp_path / "bare.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo.path), str(bare)], check=True,
+                   env=repo.env)
+    (c,) = list(iter_raw_commits(open_repo(bare), "HEAD"))
+    assert c.sha == repo.head()
