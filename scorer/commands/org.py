@@ -149,17 +149,12 @@ def collect(args: argparse.Namespace, outputs: Iterable[str], env=os.environ):
 
     feed(orgsource.read_inputs(args.inputs, exclude=outputs))
     if args.github_org:
-        token = env.get("GITHUB_TOKEN") or None
-        if not token:
+        if not (env.get("GITHUB_TOKEN") or env.get("GH_TOKEN")):
             raise InputError(
                 "--github-org needs a token in GITHUB_TOKEN with read access to Actions artifacts"
             )
-        api_url = args.api_url or env.get("GITHUB_API_URL") or orgsource.DEFAULT_API_URL
-        feed(
-            orgsource.read_github_org(
-                args.github_org, args.artifact_name, api_url=api_url, token=token
-            )
-        )
+        client = orgsource.github_client(env, args.api_url)
+        feed(orgsource.read_github_org(args.github_org, args.artifact_name, client))
     return merger
 
 

@@ -116,7 +116,7 @@ def _nice_max(value: float) -> float:
         return 4
     magnitude = 1
     while True:
-        for m in (1, 2, 2.5, 5):
+        for m in (1, 2, 2.5, 3, 5):
             step = m * magnitude
             if step == int(step) and value <= step * 4:
                 return step * 4

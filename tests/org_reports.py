@@ -1,0 +1,198 @@
+"""Helpers for the org tests: repository reports, hand-built to the DESIGN.md contract, and
+real ones made by ``scorer scan`` on small repositories built with the git CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import zipfile
+from pathlib import Path
+
+CLAUDE = "Co-authored-by: Claude <noreply@anthropic.com>"
+NOW = "2026-03-02T00:00:00Z"  # a Monday: the period is 2026-01-26 .. 2026-02-23 (7d window)
+SINCE = "2026-01-26T00:00:00Z"
+UNTIL = "2026-02-23T00:00:00Z"
+
+
+def person(email: str) -> str:
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+def report(
+    name: str,
+    *,
+    ai: int = 1,
+    survived: int = 2,
+    people: tuple[str, ...] = ("a@example.com",),
+    generated_at: str = NOW,
+    since: str = SINCE,
+    until: str = UNTIL,
+    weeks: float = 4.0,
+    agents: dict | None = None,
+    deploy_times: list[str] | None = None,
+    changes: int = 10,
+    ai_changes: int = 3,
+    hashed: bool = True,
+) -> dict:
+    """A schema_version 1 report as DESIGN.md describes it."""
+    contributors = len(people)
+    times = deploy_times or [f"2026-02-{2 + 2 * i:02d}T12:00:00Z" for i in range(survived)]
+    deploys = [
+        {
+            "id": f"v1.{i}.0",
+            "sha": f"{i:040x}",
+            "environment": "production",
+            "time": t,
+            "status": "success",
+            "outcome": "survived",
+            "shipped_changes": 2,
+            "ai_changes": 1 if i < ai else 0,
+            "counted_ai_changes": 1 if i < ai else 0,
+        }
+        for i, t in enumerate(times)
+    ]
+    r = {
+        "schema_version": 1,
+        "repository": {"name": name, "head": "f" * 40, "ref": "HEAD"},
+        "generated_at": generated_at,
+        "now": NOW,
+        "window_days": 7.0,
+        "min_confidence": "medium",
+        "history": {
+            "changes": changes,
+            "ai_changes": ai_changes,
+            "ai_changes_high": ai_changes,
+            "trivial_ai_changes": 0,
+            "reverted_changes": 0,
+            "reverted_ai_changes": 0,
+            "counted_ai_changes": ai,
+            "deploys": survived,
+            "deploys_by_outcome": {
+                "survived": survived,
+                "rolled_back": 0,
+                "failed": 0,
+                "pending": 0,
+            },
+            "deploys_not_in_history": 0,
+        },
+        "period": {
+            "since": since,
+            "until": until,
+            "weeks": weeks,
+            "partial": False,
+            "changes": changes,
+            "ai_changes": ai_changes,
+            "attribution_coverage": ai_changes / changes if changes else 0.0,
+        },
+        "metric": {
+            "normalized_deployments": ai / contributors / weeks if contributors else 0.0,
+            "ai_deploys_survived": ai,
+            "deploys_survived": survived,
+            "contributors": contributors,
+            "weeks": weeks,
+            "deploys_survived_per_dev_week": survived / contributors / weeks if contributors else 0,
+            "ai_share_of_survived_deploys": ai / survived if survived else 0.0,
+        },
+        "agents": agents
+        if agents is not None
+        else {
+            "claude-code": {"changes": ai_changes, "counted_changes": ai, "deploys_survived": ai}
+        },
+        "dora": {"ai": {}, "non_ai": {}},
+        "weeks": [],
+        "deploys": deploys,
+        "contributors_hashed": sorted(person(p) for p in people),
+        "signals": [],
+    }
+    if not hashed:
+        del r["contributors_hashed"]
+    return r
+
+
+def write(path: Path, data: object) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data))
+    return path
+
+
+def zip_of(path: Path, members: dict[str, bytes | str | dict]) -> Path:
+    """A zip file like ``actions/download-artifact`` makes: members at any depth."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            if isinstance(data, dict):
+                data = json.dumps(data)
+            zf.writestr(name, data)
+    return path
+
+
+# --- real repositories -----------------------------------------------------------------------
+
+
+class Repo:
+    """A repository built with the git CLI: exact messages, authors, dates, annotated tags."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.mkdir(parents=True)
+        self.git("init", "-q", "-b", "main")
+        self.n = 0
+
+    def git(self, *args: str, env: dict | None = None) -> str:
+        full = {
+            **os.environ,
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": os.devnull,
+            "GIT_AUTHOR_NAME": "nobody",
+            "GIT_AUTHOR_EMAIL": "nobody@example.com",
+            "GIT_COMMITTER_NAME": "nobody",
+            "GIT_COMMITTER_EMAIL": "nobody@example.com",
+            **(env or {}),
+        }
+        return subprocess.run(
+            ["git", *args], cwd=self.path, env=full, check=True, capture_output=True, text=True
+        ).stdout.strip()
+
+    def commit(self, message: str, author: str, email: str, when: str) -> str:
+        self.n += 1
+        f = self.path / f"file{self.n}.txt"
+        f.write_text(f"change {self.n}\n")
+        self.git("add", f.name)
+        dates = {"GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
+        self.git(
+            "commit",
+            "-q",
+            "-m",
+            message,
+            env={
+                **dates,
+                "GIT_AUTHOR_NAME": author,
+                "GIT_AUTHOR_EMAIL": email,
+                "GIT_COMMITTER_NAME": author,
+                "GIT_COMMITTER_EMAIL": email,
+            },
+        )
+        return self.git("rev-parse", "HEAD")
+
+    def tag(self, name: str, when: str) -> None:
+        self.git(
+            "tag",
+            "-a",
+            name,
+            "-m",
+            f"release {name}",
+            env={"GIT_COMMITTER_DATE": when, "GIT_COMMITTER_NAME": "release"},
+        )
+
+
+def build_repo(path: Path, spec: list[tuple]) -> Repo:
+    """``spec``: ("commit", message, author, email, when) and ("tag", name, when) steps."""
+    repo = Repo(path)
+    for step in spec:
+        if step[0] == "commit":
+            repo.commit(*step[1:])
+        else:
+            repo.tag(*step[1:])
+    return repo
