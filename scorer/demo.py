@@ -22,7 +22,7 @@ CLAUDE = "Co-authored-by: Claude <noreply@anthropic.com>"
 def build_demo(root: Path, now: datetime) -> tuple[Path, Path]:
     """Create ``root/example`` (the repository) and ``root/deploys.jsonl``; return both."""
     repo = GitRepo(root / "example")
-    start = now - timedelta(days=45)
+    start = now - timedelta(days=38)  # the period is days 3 to 31
     deploys: list[dict] = []
 
     def at(day: float, hour: int = 10) -> datetime:
@@ -68,17 +68,17 @@ def build_demo(root: Path, now: datetime) -> tuple[Path, Path]:
     sha = repo.commit("Add health check endpoint\n\nAssisted-by: Crush:claude-sonnet-4\n",
                       when=at(25), author=CARA_AIDER)
     deploy(25, sha)
-    sha = repo.commit(f"Add audit log\n\n{CLAUDE}\n", when=at(29), author=ANN)
-    deploy(29, sha)
-    sha = repo.commit("Copilot: add retries to the payment client\n", when=at(32),
+    sha = repo.commit(f"Add audit log\n\n{CLAUDE}\n", when=at(26), author=ANN)
+    deploy(26, sha)
+    sha = repo.commit("Copilot: add retries to the payment client\n", when=at(27),
                       author=COPILOT, committer=BOB)
-    deploy(33, sha)
-    sha = repo.commit("Document the API\n", when=at(36), author=BOB,
+    deploy(28, sha)
+    sha = repo.commit("Document the API\n", when=at(29), author=BOB,
                       files={"docs/api.md": "# API\n"})
-    deploy(36, sha)
-    sha = repo.commit(f"Add dark mode\n\n{CLAUDE}\n", when=at(41), author=ANN)
-    deploy(42, sha)  # still inside its rollback window at `now`: pending
-    repo.commit(f"Experiment: new onboarding flow\n\n{CLAUDE}\n", when=at(44), author=ANN)
+    deploy(30, sha)
+    sha = repo.commit(f"Add dark mode\n\n{CLAUDE}\n", when=at(33), author=ANN)
+    deploy(34, sha)  # still inside its rollback window at `now`: pending
+    repo.commit(f"Experiment: new onboarding flow\n\n{CLAUDE}\n", when=at(36), author=ANN)
 
     log = root / "deploys.jsonl"
     log.write_text("".join(json.dumps(d) + "\n" for d in deploys), encoding="utf-8")

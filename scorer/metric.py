@@ -19,7 +19,10 @@ SCHEMA_VERSION = 1
 PERIOD = timedelta(days=28)
 TREND_WEEKS = 12
 AI_CHANGE_LIST_LIMIT = 200
-BURST_MIN = 3  # trivial AI changes by one author in one UTC day that make a burst
+BURST_MIN = 3
+# Buckets of changes by outcome; the first that applies wins, in this order of precedence:
+# reverted, trivial, unshipped, survived (shipped by a survived deploy), shipped_not_survived.
+CHANGE_OUTCOMES = ("survived", "shipped_not_survived", "unshipped", "reverted", "trivial")  # trivial AI changes by one author in one UTC day that make a burst
 
 
 @dataclass(frozen=True)
@@ -203,14 +206,15 @@ def _changes_by_outcome(ids: Sequence[int], outcomes: Outcomes) -> dict[str, int
     for i in ids:
         if i in outcomes.reverted:
             counts["reverted"] += 1
+        elif outcomes.substantive.get(i) is False:
+            counts["trivial"] += 1
         elif i not in outcomes.first_deploy:
             counts["unshipped"] += 1
         elif i in outcomes.survived_ship:
             counts["survived"] += 1
         else:
             counts["shipped_not_survived"] += 1
-    return {k: counts.get(k, 0) for k in ("survived", "shipped_not_survived", "unshipped",
-                                          "reverted")}
+    return {k: counts.get(k, 0) for k in CHANGE_OUTCOMES}
 
 
 def _agents(commits, outcomes: Outcomes, in_period, survived, min_confidence) -> dict:

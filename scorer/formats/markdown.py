@@ -77,11 +77,11 @@ def render(report: dict, *, heading_level: int = 2) -> str:
         _row("---", "---:", "---:", "---:", "---:", "---:"),
         _row("all", o["survived"], o["rolled_back"], o["failed"], o["pending"], m["deploys"]),
         "",
-        _row("AI-assisted changes", "Survived", "Shipped, not survived", "Unshipped",
-             "Reverted", "Total"),
-        _row("---", "---:", "---:", "---:", "---:", "---:"),
+        _row("AI-assisted changes", "Shipped & survived", "Shipped, not survived",
+             "Unshipped", "Reverted", "Trivial", "Total"),
+        _row("---", "---:", "---:", "---:", "---:", "---:", "---:"),
         _row("authored in period", a["survived"], a["shipped_not_survived"], a["unshipped"],
-             a["reverted"], p["ai_changes"]),
+             a["reverted"], a["trivial"], p["ai_changes"]),
         "",
     ]
     if report["agents"]:

@@ -73,9 +73,9 @@ def render(report: dict) -> str:
     ]
     a = m["ai_changes_by_outcome"]
     lines.append(
-        f"AI changes in period: {p['ai_changes']} — survived {a['survived']} · shipped but not "
-        f"survived {a['shipped_not_survived']} · unshipped {a['unshipped']} · reverted "
-        f"{a['reverted']}"
+        f"AI changes in period: {p['ai_changes']} — shipped and survived {a['survived']} · "
+        f"shipped, not survived {a['shipped_not_survived']} · unshipped {a['unshipped']} · "
+        f"reverted {a['reverted']} · trivial {a['trivial']}"
     )
     lines.append(
         f"Whole history: {h['commits']:,} commits, {h['changes']:,} changes, {h['ai_changes']:,} "

@@ -1,0 +1,47 @@
+"""Helpers for metric tests: a real repository, a deploy log, and one scan at a fixed `now`."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from scorer.gitbuild import GitRepo
+from scorer.scan import ScanOptions, run_scan
+from scorer.timeutil import iso
+
+CLAUDE = "Co-authored-by: Claude <noreply@anthropic.com>"
+ANN = ("Ann Lee", "ann@example.com")
+BOB = ("Bob Roy", "bob@example.com")
+
+
+def ai_msg(subject: str) -> str:
+    return f"{subject}\n\nBody.\n\n{CLAUDE}\n"
+
+
+class Scenario:
+    def __init__(self, repo: GitRepo, log_dir: Path):
+        self.repo = repo
+        self.log = log_dir / "deploys.jsonl"
+        self.deploys: list[dict] = []
+
+    def deploy(self, sha: str, when: datetime, status: str = "success",
+               environment: str = "production", ident: str | None = None) -> str:
+        ident = ident or f"d{len(self.deploys) + 1}"
+        self.deploys.append({"id": ident, "sha": sha, "time": iso(when), "status": status,
+                             "environment": environment})
+        return ident
+
+    def scan(self, now: datetime, **kw) -> dict:
+        self.log.write_text("".join(json.dumps(d) + "\n" for d in self.deploys))
+        opts = ScanOptions(path=self.repo.path, deploys=[f"log:{self.log}"], now=now,
+                           progress=False, **kw)
+        return run_scan(opts).report
+
+    @staticmethod
+    def outcomes(report: dict) -> dict[str, str]:
+        return {d["id"]: d["outcome"] for d in report["deploys"]}
+
+
+def hours(n: float) -> timedelta:
+    return timedelta(hours=n)

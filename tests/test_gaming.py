@@ -1,0 +1,106 @@
+"""METRIC.md section 9: each of these, added to a repository, leaves the score unchanged."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from conftest import T0
+from scenario import ANN, BOB, Scenario, ai_msg, hours
+
+NOW = T0 + timedelta(days=40)
+D = timedelta(days=1)
+
+GAMES = [
+    "none",
+    "empty_ai_commits",
+    "whitespace_ai_commits",
+    "unshipped_ai_commits",
+    "more_ai_in_counted_deploy",
+    "reverted_ai_change",
+    "rolled_back_deploy",
+    "pending_deploy",
+    "failed_deploy",
+]
+
+
+def build(repo, tmp_path, game: str) -> dict:
+    sc = Scenario(repo, tmp_path)
+    r = repo
+    r.write({"app.py": "def main():\n    return 1\n"})
+    base = r.commit("Initial\n", when=T0, author=ANN)
+    sc.deploy(base, T0 + hours(1))
+    # The honest baseline: two AI deploys that survive, one human deploy, two people.
+    a = r.commit(ai_msg("Add search"), when=T0 + 6 * D, author=ANN)
+    if game == "more_ai_in_counted_deploy":
+        for i in range(5):
+            r.commit(ai_msg(f"More AI {i}"), when=T0 + 6 * D + hours(i + 1), author=ANN)
+    if game == "empty_ai_commits":
+        for i in range(5):
+            r.commit(ai_msg(f"Nothing {i}"), when=T0 + 6 * D + hours(i + 1), author=ANN,
+                     empty=True)
+    sc.deploy(a if game not in ("more_ai_in_counted_deploy", "empty_ai_commits")
+              else r.head(), T0 + 7 * D)
+    h = r.commit("Human fix\n", when=T0 + 9 * D, author=BOB)
+    sc.deploy(h, T0 + 10 * D)
+    if game == "whitespace_ai_commits":
+        r.commit(ai_msg("Reformat"), when=T0 + 11 * D, author=BOB,
+                 files={"app.py": "def main():\n        return   1\n"})
+        sc.deploy(r.head(), T0 + 11 * D + hours(2))
+    if game == "reverted_ai_change":
+        x = r.commit(ai_msg("Gamed"), when=T0 + 11 * D, author=BOB)
+        sc.deploy(x, T0 + 11 * D + hours(2))
+        r.revert(x, when=T0 + 12 * D, author=BOB)
+        sc.deploy(r.head(), T0 + 12 * D + hours(1))
+    if game == "rolled_back_deploy":
+        current = r.head()
+        r.branch("experiment")
+        r.checkout("experiment")
+        x = r.commit(ai_msg("Experiment"), when=T0 + 11 * D, author=BOB)
+        r.checkout("main")
+        sc.deploy(x, T0 + 11 * D + hours(2))
+        sc.deploy(current, T0 + 12 * D)
+    if game == "failed_deploy":
+        r.branch("broken")
+        r.checkout("broken")
+        x = r.commit(ai_msg("Broken build"), when=T0 + 11 * D, author=BOB)
+        r.checkout("main")
+        sc.deploy(x, T0 + 11 * D + hours(2), status="failure")
+    b = r.commit(ai_msg("Add export"), when=T0 + 14 * D, author=BOB)
+    sc.deploy(b, T0 + 15 * D)
+    if game == "unshipped_ai_commits":
+        for i in range(5):
+            r.commit(ai_msg(f"Never shipped {i}"), when=T0 + 20 * D + hours(i), author=ANN)
+    if game == "pending_deploy":
+        x = r.commit(ai_msg("Brand new"), when=T0 + 36 * D, author=ANN)
+        sc.deploy(x, T0 + 37 * D)
+    return sc.scan(NOW)
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory):
+    from scorer.gitbuild import GitRepo
+
+    tmp = tmp_path_factory.mktemp("baseline")
+    return build(GitRepo(tmp / "repo"), tmp, "none")
+
+
+def test_baseline(baseline):
+    m = baseline["metric"]
+    assert (m["ai_deploys_survived"], m["deploys_survived"], m["contributors"]) == (2, 3, 2)
+    assert m["normalized_deployments"] == 0.25
+
+
+@pytest.mark.parametrize("game", GAMES[1:])
+def test_gaming_leaves_the_score_unchanged(repo, tmp_path, baseline, game):
+    report = build(repo, tmp_path, game)
+    assert report["metric"]["normalized_deployments"] == \
+        baseline["metric"]["normalized_deployments"]
+    assert report["metric"]["ai_deploys_survived"] == baseline["metric"]["ai_deploys_survived"]
+
+
+def test_trivial_burst_is_a_signal(repo, tmp_path):
+    report = build(repo, tmp_path, "empty_ai_commits")
+    kinds = [s["kind"] for s in report["signals"]]
+    assert kinds.count("trivial-ai-burst") == 1
+    assert report["history"]["trivial_ai_changes"] == 5
