@@ -196,3 +196,62 @@ def build_repo(path: Path, spec: list[tuple]) -> Repo:
         else:
             repo.tag(*step[1:])
     return repo
+
+
+# The org used by the tests on real scans. Period (now 2026-03-02, 7-day window):
+# 2026-01-26 .. 2026-02-23. Hand sums: AI deploys survived 1 + 2 + 1 = 4, deploys survived
+# 2 + 3 + 1 = 6, people {ann, bob, cat, dan} = 4 (5 when each repository's are added).
+CURSOR = "Co-authored-by: Cursor Agent <cursoragent@cursor.com>"
+HOSTILE_NAME = '<script>alert(1)</script>"onmouseover=x @octocat <!-- c -->'
+REAL_ORG = {
+    "acme/api": [
+        ("commit", "Initial", "Ann", "ann@x.io", "2026-01-20T10:00:00+00:00"),
+        ("tag", "v1.0.0", "2026-01-21T10:00:00+00:00"),
+        (
+            "commit",
+            f"Add search\n\nBody.\n\n{CLAUDE}",
+            "Ann",
+            "ann@x.io",
+            "2026-01-28T10:00:00+00:00",
+        ),
+        ("tag", "v1.1.0", "2026-01-29T10:00:00+00:00"),
+        ("commit", "Fix typo", "Bob", "bob@x.io", "2026-02-03T10:00:00+00:00"),
+        ("tag", "v1.2.0", "2026-02-04T10:00:00+00:00"),
+    ],
+    "acme/web": [
+        ("commit", "Scaffold", "Cat", "cat@x.io", "2026-01-27T09:00:00+00:00"),
+        ("tag", "v0.1.0", "2026-01-27T12:00:00+00:00"),
+        ("commit", f"Add login\n\n{CURSOR}", "Bob", "BOB@X.IO", "2026-02-05T10:00:00+00:00"),
+        ("tag", "v0.2.0", "2026-02-06T10:00:00+00:00"),
+        ("commit", f"Add signup\n\n{CLAUDE}", "Cat", "cat@x.io", "2026-02-10T10:00:00+00:00"),
+        ("tag", "v0.3.0", "2026-02-11T10:00:00+00:00"),
+    ],
+    HOSTILE_NAME: [
+        ("commit", f"Start\n\n{CLAUDE}", "Dan", "dan@x.io", "2026-02-02T10:00:00+00:00"),
+        ("tag", "v1.0.0", "2026-02-03T10:00:00+00:00"),
+    ],
+}
+
+
+def scan(repo: Path, name: str, out: Path, now: str = NOW) -> dict:
+    """A real ``scorer scan`` of ``repo``; returns the report it wrote to ``out``."""
+    import contextlib
+    import io
+
+    from scorer.cli import main
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = main(["scan", str(repo), "--now", now, "--repository", name, "--json", str(out)])
+    assert code == 0, f"scorer scan {repo} exited {code}"
+    return json.loads(out.read_text())
+
+
+def real_org(base: Path) -> dict[str, Path]:
+    """Build and scan the repositories of ``REAL_ORG``; returns name -> report file."""
+    reports = {}
+    for i, (name, spec) in enumerate(REAL_ORG.items()):
+        repo = build_repo(base / "repos" / f"r{i}", spec)
+        reports[name] = base / "reports" / f"r{i}.json"
+        reports[name].parent.mkdir(parents=True, exist_ok=True)
+        scan(repo.path, name, reports[name])
+    return reports

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from org_reports import NOW, person, report, write, zip_of
+from org_reports import person, report, write, zip_of
 
 from scorer.formats import org_html, org_markdown
 from scorer.org import OrgMerger, problem_line
@@ -397,7 +397,7 @@ def hostile_org() -> dict:
     m = OrgMerger()
     for i, r in enumerate(reports):
         m.add(r, f"drop/{HOSTILE[i]}.json")
-    (m.add({"nope": 1}, '<script>src="https://evil.example/x.js"</script>'))
+    m.add({"nope": 1}, '<script>src="https://evil.example/x.js"</script>')
     return m.result()
 
 
@@ -501,11 +501,6 @@ def test_table_sorts_on_click_in_chromium(tmp_path):
     order = re.findall(r'<td class="name" data-v="([^"]+)"', dom)
     assert order == ["a-high", "b-mid", "c-low"]  # Normalized, descending after two clicks
     assert 'aria-sort="descending"' in dom
-
-
-@pytest.fixture
-def now_iso() -> str:
-    return NOW
 
 
 # --- fetching the artifacts from GitHub ------------------------------------------------------
@@ -693,3 +688,149 @@ def test_github_org_and_local_files_together(gh, tmp_path, capsys):
     )
     assert code == 0
     assert json.loads(out)["totals"]["ai_deploys_survived"] == 1 + 4
+
+
+# --- reports produced by real `scorer scan` runs -----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def scanned(tmp_path_factory):
+    from org_reports import real_org
+
+    return real_org(tmp_path_factory.mktemp("real-org"))
+
+
+def test_real_scans_merge_to_the_hand_sums(scanned, tmp_path, capsys):
+    from org_reports import HOSTILE_NAME
+
+    reports = scanned
+    # as actions/download-artifact delivers them: one directory per artifact, and one zip
+    inputs = tmp_path / "artifacts"
+    (inputs / "api-report").mkdir(parents=True)
+    shutil.copy(reports["acme/api"], inputs / "api-report" / "report.json")
+    zip_of(tmp_path / "web.zip", {"scorer-report/report.json": reports["acme/web"].read_bytes()})
+    out = tmp_path / "out"
+    out.mkdir()
+    code, _, stderr = run_org(
+        str(inputs),
+        str(tmp_path / "web.zip"),
+        str(reports[HOSTILE_NAME]),
+        "--json",
+        str(out / "org.json"),
+        "--html",
+        str(out / "org.html"),
+        "--markdown",
+        str(out / "org.md"),
+        "--jsonl",
+        str(out / "org.jsonl"),
+        capsys=capsys,
+    )
+    assert code == 0, stderr
+    org = json.loads((out / "org.json").read_text())
+    t = org["totals"]
+    assert t["repositories"] == 3
+    assert t["ai_deploys_survived"] == 1 + 2 + 1
+    assert t["deploys_survived"] == 2 + 3 + 1
+    assert t["contributors"] == 4  # ann, bob (also as BOB@X.IO), cat, dan
+    assert t["contributors_sum"] == 2 + 2 + 1
+    assert org["normalized_deployments"] == pytest.approx(4 / 4 / 4)
+    assert org["period"] == {
+        "aligned": True,
+        "since": "2026-01-26T00:00:00Z",
+        "until": "2026-02-23T00:00:00Z",
+        "weeks": 4.0,
+        "periods": [
+            {
+                "since": "2026-01-26T00:00:00Z",
+                "until": "2026-02-23T00:00:00Z",
+                "weeks": 4.0,
+                "repositories": 3,
+            }
+        ],
+    }
+    assert org["problems"] == []
+    assert org["agents"]["claude-code"]["deploys_survived"] == 3
+    assert org["agents"]["cursor"]["deploys_survived"] == 1
+    # every repository figure is the report's own
+    for name, path in reports.items():
+        rep = json.loads(path.read_text())
+        row = next(r for r in org["repositories"] if r["name"] == name)
+        for k in (
+            "normalized_deployments",
+            "ai_deploys_survived",
+            "deploys_survived",
+            "contributors",
+        ):
+            assert row["metric"][k] == rep["metric"][k]
+    # the weekly trend adds the reports' weeks
+    weeks = {w["week"]: w for w in org["weeks"]}
+    assert weeks["2026-W05"]["ai_deploys_survived"] == 1  # api v1.1.0
+    assert weeks["2026-W06"]["ai_deploys_survived"] == 2  # web v0.2.0, hostile v1.0.0
+    assert (
+        sum(w["deploys_survived"] for w in org["weeks"] if "2026-W05" <= w["week"] <= "2026-W08")
+        == 6
+    )
+    # the hostile name is escaped in every output
+    page = (out / "org.html").read_text()
+    assert "<script>alert" not in page and '"onmouseover' not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&quot;onmouseover=x" in page
+    md = (out / "org.md").read_text()
+    assert "<script" not in md and "@octocat" not in md and "<!--" not in md
+    assert not re.search(r"https?:", page)
+    rows = [json.loads(x) for x in (out / "org.jsonl").read_text().splitlines()]
+    assert len({h for r in rows for h in r["contributors_hashed"]}) == 4
+
+
+def test_real_scans_duplicates_versions_and_corruption(scanned, tmp_path, capsys):
+    from org_reports import REAL_ORG, build_repo, scan
+
+    reports = scanned
+    d = tmp_path / "in"
+    d.mkdir()
+    # acme/api scanned again after one more AI deploy: the newer report must win
+    repo = build_repo(
+        tmp_path / "api2",
+        [
+            *REAL_ORG["acme/api"],
+            (
+                "commit",
+                f"More\n\n{'Co-authored-by: Claude <noreply@anthropic.com>'}",
+                "Ann",
+                "ann@x.io",
+                "2026-02-12T10:00:00+00:00",
+            ),
+            ("tag", "v1.3.0", "2026-02-13T10:00:00+00:00"),
+        ],
+    )
+    newer = scan(repo.path, "acme/api", d / "api-new.json")
+    older = json.loads(reports["acme/api"].read_text())
+    older["generated_at"] = "2020-01-01T00:00:00Z"
+    write(d / "api-old.json", older)
+    v2 = json.loads(reports["acme/web"].read_text())
+    v2["schema_version"] = 2
+    write(d / "web-v2.json", v2)
+    (d / "truncated.json").write_text(reports["acme/web"].read_text()[:200])
+    code, out, _ = run_org(str(d), "--format", "json", capsys=capsys)
+    assert code == 0
+    org = json.loads(out)
+    assert [r["name"] for r in org["repositories"]] == ["acme/api"]
+    assert org["totals"]["ai_deploys_survived"] == newer["metric"]["ai_deploys_survived"] == 2
+    lines = [problem_line(p) for p in org["problems"]]
+    assert sorted(p["kind"] for p in org["problems"]) == ["corrupt", "duplicate", "schema-version"]
+    assert any("api-old.json" in x and "2020-01-01" in x for x in lines)
+
+
+@needs_chromium
+def test_real_report_page_in_chromium(scanned, tmp_path, capsys):
+    reports = scanned
+    page = tmp_path / "org.html"
+    code, _, _ = run_org(*map(str, reports.values()), "--html", str(page), capsys=capsys)
+    assert code == 0
+    dom = chromium("--dump-dom", page.as_uri())
+    assert dom.count("<svg") == 2
+    assert dom.count("<rect") >= 4
+    body = dom.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    assert body.count("<tr>") == 3
+    shot = tmp_path / "org.png"
+    chromium("--window-size=1366,900", f"--screenshot={shot}", page.as_uri())
+    assert shot.stat().st_size > 10_000
