@@ -1,0 +1,190 @@
+"""``scorer ci`` — inside GitHub Actions: scan, report file, job summary, outputs, PR comment.
+
+Takes the same options as ``scan`` and reads the standard Actions environment:
+``GITHUB_EVENT_NAME``, ``GITHUB_EVENT_PATH``, ``GITHUB_REPOSITORY``, ``GITHUB_SHA``,
+``GITHUB_WORKSPACE``, ``GITHUB_API_URL``, ``GITHUB_TOKEN``, ``GITHUB_OUTPUT``,
+``GITHUB_STEP_SUMMARY`` (and ``RUNNER_TEMP`` for the default report path). On every event it
+scans, writes the JSON report (atomically), appends the job summary and sets the outputs; on
+``pull_request``/``pull_request_target`` it keeps the PR comment up to date.
+
+Standard output carries only lines scorer writes itself (numbers and workflow commands), never
+a commit subject or another attacker-controlled string: the runner executes ``::command::``
+lines it finds there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from scorer.atomic import write_atomic
+from scorer.commands.scan import add_scan_arguments, options_from_args, write_outputs
+from scorer.diffs import Substance
+from scorer.errors import InputError, ScorerError
+from scorer.formats import renderer
+from scorer.github import actions
+from scorer.github.client import RestClient
+from scorer.github.comment import (
+    DEFAULT_AUTHORS,
+    PrCommits,
+    PullRequest,
+    classify,
+    pr_commits,
+    render_comment,
+    upsert_comment,
+)
+from scorer.paths import PathFilter
+from scorer.scan import ScanResult, run_scan
+
+HELP = "inside GitHub Actions: scan, then job summary, step outputs, report file and PR comment"
+PR_EVENTS = ("pull_request", "pull_request_target")
+REPORT_NAME = "normalized-deployments.json"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_scan_arguments(p)
+    p.add_argument(
+        "--report-path",
+        type=Path,
+        metavar="FILE",
+        help=f"where the JSON report is written (default: $RUNNER_TEMP/{REPORT_NAME}, "
+        f"else ./{REPORT_NAME})",
+    )
+    p.add_argument(
+        "--comment",
+        choices=("on", "off"),
+        default="on",
+        help="keep one comment up to date on pull requests (default: on)",
+    )
+    p.add_argument(
+        "--comment-author",
+        action="append",
+        metavar="LOGIN",
+        help="login that posts the comment, for an App token (default: github-actions[bot])",
+    )
+
+
+def _env() -> dict[str, str]:
+    return dict(os.environ)
+
+
+def run(args: argparse.Namespace) -> int:
+    env = _env()
+    try:
+        return _run(args, env)
+    except ScorerError as err:
+        if actions.in_actions(env):
+            actions.error(str(err), title="scorer")
+        raise
+
+
+def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    workspace = env.get("GITHUB_WORKSPACE")
+    path = args.path
+    if str(path) == "." and workspace:
+        path = Path(workspace)
+    options = options_from_args(args, path)
+    options.env = dict(env)
+    options.repository = args.repository or env.get("GITHUB_REPOSITORY") or None
+    options.progress = False
+    result = run_scan(options)
+    report = result.report
+
+    report_path = _report_path(args, env)
+    write_atomic(report_path, renderer("json")(report))
+    write_outputs(args, report)
+    actions.write_summary(renderer("markdown")(report), env.get("GITHUB_STEP_SUMMARY"))
+    m = report["metric"]
+    actions.set_outputs(
+        {
+            "normalized-deployments": f"{m['normalized_deployments']:.4f}",
+            "ai-deploys-survived": m["ai_deploys_survived"],
+            "deploys-survived": m["deploys_survived"],
+            "contributors": m["contributors"],
+            "report-path": str(report_path),
+        },
+        env.get("GITHUB_OUTPUT"),
+    )
+    sha = env.get("GITHUB_SHA", "").strip().lower()
+    if sha and sha != result.history.head and actions.in_actions(env):
+        actions.notice(
+            f"scorer scanned {result.history.head[:12]}, not the workflow's GITHUB_SHA "
+            f"{sha[:12]} (the checkout points elsewhere)"
+        )
+    print(
+        f"scorer: normalized deployments {m['normalized_deployments']:.2f} = "
+        f"{m['ai_deploys_survived']} AI deploys survived / {m['contributors']} contributors / "
+        f"{m['weeks']:g} weeks; report: {report_path}",
+        flush=True,
+    )
+    event = env.get("GITHUB_EVENT_NAME", "")
+    if event in PR_EVENTS and args.comment == "on":
+        comment_on_pr(result, env, authors=args.comment_author or list(DEFAULT_AUTHORS))
+    return 0
+
+
+def _report_path(args: argparse.Namespace, env: Mapping[str, str]) -> Path:
+    if args.report_path:
+        return Path(args.report_path).resolve()
+    runner_temp = env.get("RUNNER_TEMP")
+    return (Path(runner_temp) / REPORT_NAME) if runner_temp else Path(REPORT_NAME).resolve()
+
+
+def _event_payload(env: Mapping[str, str]) -> dict:
+    path = env.get("GITHUB_EVENT_PATH")
+    if not path:
+        raise InputError("GITHUB_EVENT_PATH is not set: scorer ci runs inside GitHub Actions")
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as err:
+        raise InputError(f"cannot read the event payload: {err.strerror}", path=path) from None
+    except ValueError as err:
+        raise InputError(f"the event payload is not JSON: {err}", path=path) from None
+    return data if isinstance(data, dict) else {}
+
+
+def comment_on_pr(result: ScanResult, env: Mapping[str, str], *, authors: list[str]) -> str:
+    """Build and post (or update) the PR comment; returns what :func:`upsert_comment` did."""
+    pr = PullRequest.from_event(_event_payload(env))
+    if pr is None:
+        actions.notice("scorer: the event payload names no pull request; no comment")
+        return "skipped"
+    repository = env.get("GITHUB_REPOSITORY", "")
+    if not env.get("GITHUB_TOKEN") and not env.get("GH_TOKEN"):
+        actions.notice("scorer: no GITHUB_TOKEN, so no pull request comment")
+        return "skipped"
+    settings = result.settings
+    commits = pr_commits(result.history, pr.base_sha, pr.head_sha)
+    if commits is None:
+        found = PrCommits(
+            missing=f"the head {pr.head_sha[:12]} is not in the scanned history (check out the "
+            "pull request's merge commit, the default of actions/checkout on pull_request, "
+            "with fetch-depth: 0)"
+        )
+    else:
+        substance = Substance(result.repo, PathFilter(settings.exclude_paths))
+        index = result.history.index
+        reverted = result.outcomes.reverted
+        found = PrCommits(
+            rows=classify(
+                commits,
+                min_confidence=settings.min_confidence,
+                substantive=substance.substantive,
+                reverted=lambda sha: index.get(sha, -1) in reverted,
+            )
+        )
+    body = render_comment(
+        result.report,
+        pr,
+        found,
+        min_confidence=settings.min_confidence,
+        window_days=settings.window.total_seconds() / 86400,
+    )
+    client = RestClient.from_github_env(env)
+    done = upsert_comment(client, repository, pr.number, body, authors=authors)
+    print(f"scorer: pull request comment {done}", file=sys.stderr, flush=True)
+    return done

@@ -1,0 +1,346 @@
+"""The pull-request comment: one comment per PR, kept up to date.
+
+It shows this PR's commits (reachable from the PR head and not from its base, computed from the
+local commit graph) with their AI evidence by agent, what will count once the PR is deployed
+and survives the rollback window, and the repository's current score and weekly trend.
+
+Finding our own earlier comment needs the hidden :data:`MARKER` *and* an author that is us: a
+bot (``user.type == "Bot"``) whose login is ``github-actions[bot]`` (the ``GITHUB_TOKEN``
+identity; ``GET /user`` is not available to that token) or a login configured for an App token.
+A comment by anyone else is never edited, whatever it contains, and a second comment is never
+posted while ours exists. Every attacker-controlled string (commit subjects, evidence text,
+branch names, the PR title) goes through :mod:`scorer.formats.mdsafe`, so nobody can forge
+the marker, mention people, or inject HTML or links. The body is bounded to GitHub's 65,536
+characters. On a read-only token (a pull request from a fork: 403 on POST/PATCH) the comment is
+skipped with a ``::notice::`` and the step still succeeds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from scorer.formats.mdsafe import md_code, md_text
+from scorer.github import actions
+from scorer.github.client import APIError, RestClient
+from scorer.model import Commit, History
+
+MARKER = "<!-- scorer:pr-comment -->"
+COMMENT_LIMIT = 65_536  # characters; GitHub rejects a longer comment body
+DEFAULT_AUTHORS = ("github-actions[bot]",)
+SPARK = "▁▂▃▄▅▆▇█"
+TREND_WEEKS = 8
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    number: int
+    base_sha: str
+    head_sha: str
+    title: str = ""
+    head_ref: str = ""
+    base_ref: str = ""
+
+    @classmethod
+    def from_event(cls, payload: Mapping) -> PullRequest | None:
+        """The PR of a ``pull_request``/``pull_request_target`` event payload, or None."""
+        pr = payload.get("pull_request") if isinstance(payload, Mapping) else None
+        if not isinstance(pr, Mapping):
+            return None
+        number = pr.get("number", payload.get("number"))
+        base, head = pr.get("base") or {}, pr.get("head") or {}
+        if not isinstance(number, int) or not base.get("sha") or not head.get("sha"):
+            return None
+        return cls(
+            number=number,
+            base_sha=str(base["sha"]),
+            head_sha=str(head["sha"]),
+            title=str(pr.get("title") or ""),
+            head_ref=str(head.get("ref") or ""),
+            base_ref=str(base.get("ref") or ""),
+        )
+
+
+@dataclass
+class CommitRow:
+    commit: Commit
+    ai: bool  # at min_confidence
+    substantive: bool | None  # None: not asked (not AI-assisted)
+    reverted: bool
+    reason: str = ""  # why it will not count ("" when it will)
+
+    @property
+    def counts(self) -> bool:
+        return not self.reason
+
+
+@dataclass
+class PrCommits:
+    rows: list[CommitRow] = field(default_factory=list)
+    missing: str = ""  # why the PR's commits could not be read from the local graph
+
+
+def pr_commits(history: History, base_sha: str, head_sha: str) -> list[Commit] | None:
+    """Commits reachable from ``head_sha`` and not from ``base_sha``, newest first (the order
+    of ``history``), or None when the head is not in the scanned history."""
+    index = history.index
+    commits = history.commits
+    if head_sha not in index:
+        return None
+
+    def reach(start: str) -> set[str]:
+        seen: set[str] = set()
+        stack = [start] if start in index else []
+        while stack:
+            sha = stack.pop()
+            if sha in seen:
+                continue
+            seen.add(sha)
+            stack.extend(p for p in commits[index[sha]].parents if p in index)
+        return seen
+
+    only = reach(head_sha) - reach(base_sha)
+    return [c for c in commits if c.sha in only]
+
+
+def classify(
+    commits: Sequence[Commit],
+    *,
+    min_confidence: str,
+    substantive: Callable[[str], bool],
+    reverted: Callable[[str], bool],
+) -> list[CommitRow]:
+    """What each PR commit will do for the score once deployed and surviving."""
+    rows = []
+    for c in commits:
+        ai = c.ai(min_confidence)
+        subst = substantive(c.sha) if ai and c.is_change else None
+        rev = reverted(c.sha)
+        if not c.is_change:
+            reason = "merge commit"
+        elif not c.evidence:
+            reason = "no AI evidence"
+        elif not ai:
+            reason = f"evidence below {min_confidence} confidence"
+        elif not subst:
+            reason = "trivial (empty, whitespace-only or excluded paths)"
+        elif rev:
+            reason = "reverted"
+        else:
+            reason = ""
+        rows.append(CommitRow(c, ai, subst, rev, reason))
+    return rows
+
+
+def _evidence_cell(c: Commit) -> str:
+    if not c.evidence:
+        return "–"
+    by_agent: dict[str, list[str]] = {}
+    for e in c.evidence:
+        by_agent.setdefault(e.agent, []).append(f"{e.kind}, {e.confidence}: {md_code(e.text, 80)}")
+    return "<br>".join(
+        f"{md_code(agent, 40)} — {'; '.join(items[:3])}" for agent, items in by_agent.items()
+    )
+
+
+def _spark(values: Sequence[float]) -> str:
+    top = max(values, default=0.0)
+    if top <= 0:
+        return SPARK[0] * len(values)
+    return "".join(
+        SPARK[min(len(SPARK) - 1, int(v / top * (len(SPARK) - 1) + 0.5))] for v in values
+    )
+
+
+def _score_section(report: Mapping) -> list[str]:
+    m = report["metric"]
+    p = report["period"]
+    out = [
+        "#### The repository's score",
+        "",
+        f"**Normalized deployments: {m['normalized_deployments']:.2f}** = "
+        f"{m['ai_deploys_survived']} AI-assisted deploys survived / {m['contributors']} "
+        f"contributors / {m['weeks']:g} weeks ({p['since'][:10]} → {p['until'][:10]}"
+        + (", partial" if p.get("partial") else "")
+        + f"). All deploys survived per dev-week: {m['deploys_survived_per_dev_week']:.2f}.",
+    ]
+    weeks = [w for w in report.get("weeks") or [] if isinstance(w, Mapping)][-TREND_WEEKS:]
+    if weeks:
+        values = [float(w.get("normalized_deployments") or 0.0) for w in weeks]
+        complete = [w for w in weeks if w.get("complete")]
+        trend = ""
+        if len(complete) >= 2:
+            a = float(complete[-2]["normalized_deployments"])
+            b = float(complete[-1]["normalized_deployments"])
+            arrow = "↗" if b > a else "↘" if b < a else "→"
+            trend = (
+                f" · last judged week {md_text(complete[-1]['week'], 12)}: {b:.2f} "
+                f"({arrow} from {a:.2f})"
+            )
+        out += [
+            "",
+            f"Weekly trend, {md_text(weeks[0]['week'], 12)} → {md_text(weeks[-1]['week'], 12)}: "
+            f"`{_spark(values)}`{trend}",
+        ]
+    return [*out, ""]
+
+
+def render_comment(
+    report: Mapping,
+    pr: PullRequest,
+    commits: PrCommits,
+    *,
+    min_confidence: str,
+    window_days: float,
+    limit: int = COMMENT_LIMIT,
+) -> str:
+    """The comment body (Markdown, starting with the hidden marker), at most ``limit`` chars."""
+    head = [
+        MARKER,
+        "### Normalized deployments — this pull request",
+        "",
+        f"{md_text(pr.title, 120) or 'This pull request'} · {md_code(pr.head_ref, 80)} → "
+        f"{md_code(pr.base_ref, 80)} · head {md_code(pr.head_sha[:12])}",
+        "",
+    ]
+    body: list[str] = []
+    rows = commits.rows
+    if commits.missing:
+        body += [f"This pull request's commits could not be read: {commits.missing}.", ""]
+    elif not rows:
+        body += ["This pull request has no commits of its own.", ""]
+    else:
+        ai_rows = [r for r in rows if r.commit.evidence]
+        counting = [r for r in rows if r.counts]
+        agents: dict[str, int] = {}
+        for r in ai_rows:
+            for a in r.commit.agents("medium"):
+                agents[a] = agents.get(a, 0) + 1
+        by_agent = ", ".join(f"{md_code(a, 40)} {n}" for a, n in sorted(agents.items()))
+        body += [
+            f"**{len(ai_rows)} of {len(rows)} commits** carry AI evidence"
+            + (f" (by agent: {by_agent})" if by_agent else "")
+            + ".",
+            "",
+        ]
+        if counting:
+            body += [
+                f"**Once deployed and surviving the {window_days:g}-day rollback window**, "
+                f"{len(counting)} AI-assisted change{'s' if len(counting) != 1 else ''} from this "
+                "pull request will count: the production deploy that ships "
+                f"{'them' if len(counting) != 1 else 'it'} becomes one AI-assisted deploy "
+                "survived (+1 in the numerator, however many commits it holds). A rollback of "
+                "that deploy, or a revert of the changes within the window, takes it back.",
+                "",
+            ]
+        else:
+            body += [
+                "Nothing in this pull request will count toward the score: no commit is an "
+                f"AI-assisted, substantive, unreverted change at {min_confidence} confidence.",
+                "",
+            ]
+        table = [
+            "| Commit | Subject | AI evidence (agent — kind, confidence: text) | Will count |",
+            "|---|---|---|---|",
+        ]
+        for r in rows:
+            c = r.commit
+            table.append(
+                f"| {md_code(c.sha[:10])} | {md_text(c.subject, 120)} | {_evidence_cell(c)} | "
+                f"{'yes' if r.counts else 'no — ' + md_text(r.reason, 80)} |"
+            )
+        body += table
+        body.append("")
+    tail = _score_section(report)
+    tail += [
+        f"<sub>Counts the deploys that shipped AI-assisted changes and stayed in production "
+        f"{window_days:g} days, per active developer per week — not commits, prompts or tokens. "
+        "Updated on every push by scorer.</sub>",
+        "",
+    ]
+    return _bounded(head, body, tail, limit)
+
+
+def _bounded(head: list[str], body: list[str], tail: list[str], limit: int) -> str:
+    text = "\n".join(head + body + tail)
+    if len(text) <= limit:
+        return text
+    fixed = len("\n".join(head + tail)) + 200
+    kept: list[str] = []
+    used = 0
+    for line in body:
+        if used + len(line) + 1 > limit - fixed:
+            break
+        kept.append(line)
+        used += len(line) + 1
+    dropped = len(body) - len(kept)
+    note = f"*… {dropped} more lines cut to fit GitHub's comment size limit; see the job summary.*"
+    text = "\n".join([*head, *kept, "", note, "", *tail])
+    return text[:limit]
+
+
+# -- posting ------------------------------------------------------------------------------
+
+
+def is_ours(comment: Mapping, authors: Iterable[str]) -> bool:
+    """Our earlier comment: the marker AND a bot author whose login is one of ``authors``."""
+    user = comment.get("user") or {}
+    body = comment.get("body") or ""
+    return (
+        isinstance(user, Mapping)
+        and user.get("type") == "Bot"
+        and str(user.get("login", "")).lower() in {a.lower() for a in authors}
+        and isinstance(body, str)
+        and MARKER in body
+    )
+
+
+def _read_only(err: APIError) -> bool:
+    return err.status == 403
+
+
+def upsert_comment(
+    client: RestClient,
+    repository: str,
+    number: int,
+    body: str,
+    *,
+    authors: Sequence[str] = DEFAULT_AUTHORS,
+    notice: Callable[[str], object] = actions.notice,
+) -> str:
+    """Create or update our one comment. Returns ``created``, ``updated``, ``unchanged`` or
+    ``skipped`` (read-only token)."""
+    repo = quote(repository, safe="/")
+    try:
+        ours = [
+            c
+            for c in client.paginate(f"/repos/{repo}/issues/{number}/comments", {"per_page": 100})
+            if is_ours(c, authors)
+        ]
+    except APIError as err:
+        if _read_only(err):
+            notice(
+                "scorer: cannot read this pull request's comments with this token; "
+                "the score is in the job summary."
+            )
+            return "skipped"
+        raise
+    try:
+        if ours:
+            first = min(ours, key=lambda c: c.get("id") or 0)
+            if first.get("body") == body:
+                return "unchanged"
+            client.patch(f"/repos/{repo}/issues/comments/{int(first['id'])}", {"body": body})
+            return "updated"
+        client.post(f"/repos/{repo}/issues/{number}/comments", {"body": body})
+        return "created"
+    except APIError as err:
+        if _read_only(err):
+            notice(
+                "scorer: the token cannot write pull request comments (a pull request from a "
+                "fork gets a read-only token, or the workflow lacks 'pull-requests: write'); "
+                "the comment is skipped, the score is in the job summary."
+            )
+            return "skipped"
+        raise
