@@ -472,7 +472,6 @@ def test_page_renders_charts_and_table_in_chromium(tmp_path):
     )
     page = tmp_path / "org.html"
     page.write_text(org_html.render(org))
-    # The sort script, clicked once on "Normalized" (ascending), then left as it is.
     dom = chromium("--dump-dom", page.as_uri())
     assert dom.count("<svg") >= 2
     assert "<rect" in dom

@@ -13,9 +13,10 @@ import base64
 import hashlib
 import html
 import re
+from datetime import timedelta
 
 from scorer.formats.org_markdown import fmt_num, pct
-from scorer.org import problem_line
+from scorer.org import iso, problem_line, week_end
 
 TREND_WEEKS = 16
 MAX_AGENTS = 8
@@ -56,9 +57,12 @@ td .small{color:var(--muted);font-size:12px}
 table{border-collapse:collapse;width:100%;font-size:14px}
 th,td{padding:6px 8px;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap}
 th:first-child,td:first-child,th.text,td.text{text-align:left}
-td.name{max-width:340px;overflow:hidden;text-overflow:ellipsis;font-weight:550}
-td.agents{white-space:normal;text-align:left;max-width:240px;color:#334155}
-thead th{position:sticky;top:0;background:#f1f5f9;font-weight:600}
+td.name{font-weight:550}
+td.name .n{display:inline-block;max-width:280px;overflow:hidden;text-overflow:ellipsis;
+vertical-align:bottom}
+td.agents{white-space:normal;text-align:left;min-width:170px;max-width:260px;color:#334155}
+thead th{position:sticky;top:0;background:#f1f5f9;font-weight:600;white-space:normal;
+vertical-align:bottom;line-height:1.25}
 th button{all:inherit;cursor:pointer;padding:0}
 th button:focus-visible{outline:2px solid var(--ai)}
 th[aria-sort=ascending] button::after{content:" \\25B2";font-size:10px}
@@ -123,11 +127,18 @@ def _nice_max(value: float) -> float:
         magnitude *= 10
 
 
-def trend_svg(weeks: list[dict]) -> str:
+def _in_period(week: str, since: str | None, until: str | None) -> bool:
+    if not since or not until:
+        return False
+    end = week_end(week)
+    return iso(end - timedelta(days=7)) >= since and iso(end) <= until
+
+
+def trend_svg(weeks: list[dict], since: str | None = None, until: str | None = None) -> str:
     if not weeks:
         return '<p class="note">No survived deploys in the reports\' histories yet.</p>'
     w, h = 720, 260
-    left, right, top, bottom = 40, 10, 22, 44
+    left, right, top, bottom = 40, 10, 38, 44
     plot_w, plot_h = w - left - right, h - top - bottom
     ymax = _nice_max(max(x["deploys_survived"] for x in weeks))
     n = len(weeks)
@@ -143,6 +154,16 @@ def trend_svg(weeks: list[dict]) -> str:
             f'<line x1="{left}" x2="{w - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e2e8f0"/>'
             f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="small">'
             f"{v:g}</text>"
+        )
+    band = [i for i, wk in enumerate(weeks) if _in_period(wk["week"], since, until)]
+    if band:
+        x0 = left + slot * band[0] + 1
+        x1 = left + slot * (band[-1] + 1) - 1
+        parts.append(
+            f'<rect x="{x0:.1f}" y="{top - 30}" width="{x1 - x0:.1f}" height="{plot_h + 30}" '
+            'fill="#e0e7ff" fill-opacity="0.45" rx="4"/>'
+            f'<text x="{(x0 + x1) / 2:.1f}" y="{top - 18}" text-anchor="middle" class="small">'
+            "headline period</text>"
         )
     every = max(1, -(-n // 12))
     for i, wk in enumerate(weeks):
@@ -307,7 +328,7 @@ def _table(org: dict) -> str:
         body.append(
             "<tr>"
             f'<td class="name" data-v="{e(r["name"].casefold(), 300)}" title="{e(r["name"], 500)}">'
-            f"{e(r['name'], 80)}{tags}</td>"
+            f'<span class="n">{e(r["name"], 80)}</span>{tags}</td>'
             f'<td data-v="{m["normalized_deployments"]:.6g}">'
             f"{fmt_num(m['normalized_deployments'])}</td>"
             f'<td data-v="{m["ai_deploys_survived"]}">{m["ai_deploys_survived"]}</td>'
@@ -359,9 +380,10 @@ def render(org: dict) -> str:
         '<section class="panel" id="trend"><h2>Weekly trend: deploys that survived</h2>',
         '<div class="legend"><span><span class="sw ai"></span>shipped AI-assisted changes that '
         'count</span><span><span class="sw rest"></span>other survived deploys</span></div>',
-        trend_svg(weeks),
+        trend_svg(weeks, p["since"], p["until"]) if p["aligned"] else trend_svg(weeks),
         f'<p class="note">Last {len(weeks)} weeks, all repositories. Labels: AI / all survived '
-        "deploys. Faded weeks are not fully judged yet (their rollback window is still open).</p>",
+        "deploys. The shaded weeks are the headline period; faded weeks are not fully judged yet "
+        "(their rollback window is still open).</p>",
         "</section>",
         '<section class="panel" id="agents"><h2>AI share by agent</h2>',
         agents_svg(org),
