@@ -1,0 +1,486 @@
+"""The agent registry: which names, emails, trailers and footers mean which agent.
+
+The registry is data (``agents.yml`` beside this file, schema documented at its top),
+extended or overridden per repository by the ``agents:`` entries of the configuration file:
+an entry whose ``id`` is already known replaces that agent entirely, a new ``id`` adds one.
+
+Everything is compiled once here; ``scorer.attribution.detect`` only runs the compiled
+matchers. Matching is case-insensitive throughout.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import yaml
+
+__all__ = [
+    "ATTRIBUTION_KEYS",
+    "OTHER",
+    "Agent",
+    "KeyRule",
+    "Registry",
+    "agent_from_mapping",
+    "load_registry",
+]
+
+OTHER = "other"  # the agent id of evidence that names an agent the registry does not know
+OTHER_NAME = "Other (unknown agent)"
+
+# Trailer keys that attribute a change to a tool (METRIC.md section 2), lower-cased.
+CO_AUTHORED_BY = "co-authored-by"
+ASSISTED_BY = "assisted-by"
+GENERATED_BY = "generated-by"
+MADE_WITH = "made-with"
+AI_ASSISTED = "ai-assisted"
+ATTRIBUTION_KEYS = (CO_AUTHORED_BY, ASSISTED_BY, GENERATED_BY, MADE_WITH, AI_ASSISTED)
+
+SCHEMA_VERSION = 1
+AGENT_FIELDS = (
+    "id",
+    "name",
+    "aliases",
+    "names",
+    "emails",
+    "identities",
+    "driven_names",
+    "values",
+    "keys",
+    "footers",
+    "subjects",
+)
+BOT_FIELDS = ("names", "emails", "identities")
+
+_ID_RE = re.compile(r"[a-z0-9][a-z0-9._-]*\Z")
+_KEY_RE = re.compile(r"[A-Za-z0-9-]+\Z")  # a git trailer token
+# Where an alias ends inside a value: "Claude Code (opus)", "Crush:glm-4.6", "aider/0.80".
+ALIAS_END = " \t(:/[<,;"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRule:
+    """An agent-specific trailer key; ``value`` (a regex) restricts the values that count."""
+
+    key: str
+    value: str | None = None
+    value_re: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+
+    def matches(self, value: str) -> bool:
+        if not value:
+            return False
+        return self.value_re is None or self.value_re.search(value) is not None
+
+    def to_data(self) -> str | dict[str, str]:
+        return self.key if self.value is None else {"key": self.key, "value": self.value}
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    """One agent of the registry, as data plus its compiled matchers."""
+
+    id: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    identities: tuple[str, ...] = ()
+    driven_names: tuple[str, ...] = ()
+    values: tuple[str, ...] = ()
+    keys: tuple[KeyRule, ...] = ()
+    footers: tuple[str, ...] = ()
+    subjects: tuple[str, ...] = ()
+    source: str = field(default="shipped", compare=False)  # "shipped" or "config"
+    # Compiled forms (built by agent_from_mapping).
+    _names_re: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    _emails_re: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    _identities_re: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    _driven_re: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    _values_res: tuple[re.Pattern[str], ...] = field(default=(), compare=False, repr=False)
+
+    def all_aliases(self) -> tuple[str, ...]:
+        """The id, the name and the aliases, lower-cased, without duplicates."""
+        seen: dict[str, None] = {}
+        for a in (self.id, self.name, *self.aliases):
+            seen.setdefault(" ".join(a.lower().split()))
+        return tuple(seen)
+
+    def identity_kind(self, name: str, email: str) -> str | None:
+        """``"agent"`` when ``name``/``email`` is this agent, ``"driven"`` when it is a person
+        working through it (aider's ``Name (aider)``), else None."""
+        if self._names_re is not None and self._names_re.fullmatch(name):
+            return "agent"
+        if self._emails_re is not None and self._emails_re.fullmatch(email):
+            return "agent"
+        if self._identities_re is not None and self._identities_re.fullmatch(f"{name} <{email}>"):
+            return "agent"
+        if self._driven_re is not None and self._driven_re.fullmatch(name):
+            return "driven"
+        return None
+
+    def matches_value(self, value: str) -> bool:
+        return any(r.search(value) for r in self._values_res)
+
+    def evidence_kinds(self) -> tuple[str, ...]:
+        """The kinds of evidence this entry can produce (for ``scorer agents``)."""
+        # Every agent can be named by a trailer (Assisted-by: NAME, …), a misplaced trailer
+        # line and a git-ai note (its tool name is an alias).
+        kinds = ["trailer"]
+        if self.names or self.emails or self.identities or self.driven_names:
+            kinds.append("identity")
+        kinds += ["note", "line"]
+        if self.footers or self.subjects:
+            kinds.append("footer")
+        return tuple(kinds)
+
+    def to_data(self) -> dict[str, Any]:
+        """The entry as registry data (the schema of agents.yml), empty fields left out."""
+        data: dict[str, Any] = {"id": self.id, "name": self.name}
+        for key in AGENT_FIELDS[2:]:
+            value = getattr(self, key)
+            if value:
+                data[key] = [k.to_data() for k in value] if key == "keys" else list(value)
+        return data
+
+
+def _trie(words: Iterable[str]) -> str:
+    """A regex alternation of the literal ``words``, factored by common prefixes (the re
+    module tries the branches of an alternation one by one; a trie tries one per letter)."""
+    tree: dict[str, Any] = {}
+    for w in words:
+        node = tree
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}  # end of a word
+
+    def build(node: dict[str, Any]) -> str:
+        ends = "" in node
+        branches = [re.escape(ch) + build(sub) for ch, sub in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if ends:
+            return body + "?" if len(branches) == 1 and len(branches[0]) == 1 else f"(?:{body})?"
+        return body
+
+    return build(tree) or "(?!)"
+
+
+def _fail(key: str, what: str) -> ValueError:
+    return ValueError(f"{key}: {what}")
+
+
+def glob_regex(globs: Iterable[str]) -> re.Pattern[str] | None:
+    """One case-insensitive regex for whole-string globs in which only ``*`` is special."""
+    parts = [".*".join(re.escape(p) for p in g.split("*")) for g in globs]
+    if not parts:
+        return None
+    return re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE | re.DOTALL)
+
+
+def _strings(entry: Mapping[str, Any], key: str, *, strip: bool = True) -> tuple[str, ...]:
+    raw = entry.get(key)
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, (list, tuple)):
+        raise _fail(key, f"must be a list of strings, not {type(raw).__name__}")
+    out = []
+    for i, item in enumerate(raw, 1):
+        if not isinstance(item, str) or not item.strip():
+            raise _fail(key, f"item {i} must be a non-empty string, not {item!r}")
+        out.append(item.strip() if strip else item)
+    return tuple(dict.fromkeys(out))
+
+
+def _regex(key: str, i: int, pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern, re.IGNORECASE)
+    except re.error as err:
+        raise _fail(key, f"item {i}: invalid regular expression {pattern!r}: {err}") from None
+
+
+def _key_rules(entry: Mapping[str, Any]) -> tuple[KeyRule, ...]:
+    raw = entry.get("keys")
+    if raw is None:
+        return ()
+    if isinstance(raw, (str, Mapping)):
+        raw = [raw]
+    if not isinstance(raw, (list, tuple)):
+        raise _fail("keys", f"must be a list, not {type(raw).__name__}")
+    rules = []
+    for i, item in enumerate(raw, 1):
+        value = None
+        if isinstance(item, Mapping):
+            extra = sorted(set(item) - {"key", "value"}, key=str)
+            if extra:
+                raise _fail("keys", f"item {i}: unknown key {extra[0]!r} (known: key, value)")
+            key, value = item.get("key"), item.get("value")
+            if value is not None and (not isinstance(value, str) or not value):
+                raise _fail("keys", f"item {i}: value must be a non-empty regular expression")
+        else:
+            key = item
+        if not isinstance(key, str) or not _KEY_RE.match(key.strip()):
+            raise _fail("keys", f"item {i}: {key!r} is not a trailer key (letters, digits, -)")
+        value_re = _regex("keys", i, value) if value is not None else None
+        rules.append(KeyRule(key.strip(), value, value_re))
+    return tuple(rules)
+
+
+def agent_from_mapping(entry: Mapping[str, Any], *, source: str = "config") -> Agent:
+    """Validate and compile one registry entry.
+
+    Raises ``ValueError("<key>: <what is wrong>")`` for a bad entry (unknown key, wrong type,
+    invalid regular expression, bad id).
+    """
+    if not isinstance(entry, Mapping):
+        raise _fail("agents", f"an agent entry must be a mapping, not {type(entry).__name__}")
+    for key in entry:
+        if key not in AGENT_FIELDS:
+            raise _fail(str(key), f"unknown key (known: {', '.join(AGENT_FIELDS)})")
+    agent_id = entry.get("id")
+    if agent_id is None:
+        raise _fail("id", "missing: every agent entry needs an id")
+    if not isinstance(agent_id, str) or not _ID_RE.match(agent_id):
+        raise _fail("id", f"{agent_id!r} is not a lower-case slug ([a-z0-9][a-z0-9._-]*)")
+    if agent_id == OTHER:
+        raise _fail("id", f"{OTHER!r} is reserved for agents the registry does not know")
+    name = entry.get("name", agent_id)
+    if not isinstance(name, str) or not name.strip():
+        raise _fail("name", f"must be a non-empty string, not {name!r}")
+    exact = ("values", "footers", "subjects")  # kept as written: "aider: " ends in a space
+    lists = {k: _strings(entry, k, strip=k not in exact) for k in AGENT_FIELDS[2:] if k != "keys"}
+    for k in ("names", "emails", "identities", "driven_names"):
+        for i, g in enumerate(lists[k], 1):
+            if not g.strip("*"):
+                raise _fail(k, f"item {i}: {g!r} would match everyone")
+    values = tuple(_regex("values", i, p) for i, p in enumerate(lists["values"], 1))
+    for k in ("footers", "subjects"):
+        for i, text in enumerate(lists[k], 1):
+            if not text.strip():
+                raise _fail(k, f"item {i} must be a non-empty string")
+            if "\n" in text or "\r" in text:
+                raise _fail(k, f"item {i}: a footer or subject is one line of text")
+    return Agent(
+        id=agent_id,
+        name=name.strip(),
+        aliases=lists["aliases"],
+        names=lists["names"],
+        emails=lists["emails"],
+        identities=lists["identities"],
+        driven_names=lists["driven_names"],
+        values=lists["values"],
+        keys=_key_rules(entry),
+        footers=lists["footers"],
+        subjects=lists["subjects"],
+        source=source,
+        _names_re=glob_regex(lists["names"]),
+        _emails_re=glob_regex(lists["emails"]),
+        _identities_re=glob_regex(lists["identities"]),
+        _driven_re=glob_regex(lists["driven_names"]),
+        _values_res=values,
+    )
+
+
+# Identity verdicts, cached per (name, email).
+HUMAN = 0
+DRIVEN = 1  # a person working through an agent: evidence, but a human contributor
+AGENT = 2
+BOT = 3
+
+
+class Registry:
+    """The effective set of agents and bots, with every matcher compiled once.
+
+    Identity verdicts are cached per ``(name, email)``; a registry is cheap to share across
+    every commit of a scan (and is not thread-safe only in that its cache may be filled twice).
+    """
+
+    def __init__(self, agents: Sequence[Agent], bots: Mapping[str, Sequence[str]] | None = None):
+        ids = [a.id for a in agents]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"id: duplicate agent id {dupes[0]!r}")
+        self.agents: tuple[Agent, ...] = tuple(agents)
+        self._by_id = {a.id: a for a in self.agents}
+        self.bots = {k: tuple((bots or {}).get(k, ())) for k in BOT_FIELDS}
+        self._bot_names = glob_regex((*self.bots["names"], "*[bot]"))
+        self._bot_emails = glob_regex(self.bots["emails"])
+        self._bot_identities = glob_regex(self.bots["identities"])
+        self._identity_cache: dict[tuple[str, str], tuple[int, tuple[str, ...]]] = {}
+        self._value_cache: dict[tuple[str, str], tuple[str, ...]] = {}  # see detect.py
+
+        # Aliases: longest first, so "claude code" wins over "claude".
+        alias_map: dict[str, str] = {}
+        for a in self.agents:
+            for alias in a.all_aliases():
+                alias_map.setdefault(alias, a.id)
+        self._alias_map = alias_map
+        alias_alt = "|".join(
+            re.escape(x).replace(r"\ ", r"[ \t]+") for x in sorted(alias_map, key=len, reverse=True)
+        )
+        end = re.escape(ALIAS_END)
+        self._alias_re = re.compile(rf"[ \t]*({alias_alt})[ \t]*(?:[{end}]|\Z)", re.IGNORECASE)
+
+        # Agent-specific trailer keys.
+        self._key_rules: dict[str, list[tuple[Agent, KeyRule]]] = {}
+        for a in self.agents:
+            for rule in a.keys:
+                self._key_rules.setdefault(rule.key.lower(), []).append((a, rule))
+        keys = sorted({*ATTRIBUTION_KEYS, *self._key_rules}, key=len, reverse=True)
+        self.key_names = frozenset(keys)
+        # A line that would be an attribution trailer (key at the start of a line).
+        self._key_line_re = re.compile(
+            rf"^({_trie(keys)})[ \t]*:[ \t]*([^\n]*)$", re.IGNORECASE | re.MULTILINE
+        )
+
+        # Footers and subjects: lower-cased text, with the agents that use it.
+        self._footers: list[tuple[str, str]] = [
+            (f.lower(), a.id) for a in self.agents for f in a.footers
+        ]
+        self._subjects: list[tuple[str, str]] = [
+            (f.lower(), a.id) for a in self.agents for f in a.subjects
+        ]
+        texts = sorted({t for t, _ in (*self._footers, *self._subjects)})
+        # Lines that may be a footer, in the lower-cased message.
+        self._footer_line_re = (
+            re.compile(rf"^[^\w\n]*(?:{_trie(texts)})", re.MULTILINE) if texts else None
+        )
+        # The prefilter, searched in "\n" + the lower-cased message (lower-casing and a
+        # case-sensitive pattern are much faster than re.IGNORECASE): every line start is then
+        # preceded by "\n", the literal prefix that makes this one search fast on ordinary
+        # messages. It matches every message that can hold trailer, line or footer evidence
+        # (and a few more: subjects are looked for at every line start); identity and note
+        # evidence do not depend on the message.
+        pieces = [rf"(?:{_trie(keys)})[ \t]*:"]
+        if texts:
+            pieces.append(rf"[^\w\n]*(?:{_trie(texts)})")
+        self._prefilter = re.compile(r"\n(?:" + "|".join(pieces) + ")")
+
+    # -- lookups -------------------------------------------------------------------------------
+
+    def get(self, agent_id: str) -> Agent | None:
+        return self._by_id.get(agent_id)
+
+    def __contains__(self, agent_id: object) -> bool:
+        return agent_id in self._by_id
+
+    def __iter__(self):
+        return iter(self.agents)
+
+    def __len__(self) -> int:
+        return len(self.agents)
+
+    def name_of(self, agent_id: str) -> str:
+        """The display name of an agent id (``other`` included)."""
+        if agent_id == OTHER:
+            return OTHER_NAME
+        agent = self._by_id.get(agent_id)
+        return agent.name if agent else agent_id
+
+    def lookup_name(self, text: str) -> str | None:
+        """The agent id whose alias starts ``text`` ("Claude Code (opus 4)", "crush"), or None."""
+        m = self._alias_re.match(text)
+        if m is None:
+            return None
+        return self._alias_map.get(" ".join(m.group(1).lower().split()))
+
+    def identity(self, name: str, email: str) -> tuple[int, tuple[str, ...]]:
+        """``(verdict, agent ids)`` for one name/email: verdict is HUMAN, DRIVEN (a person
+        working through an agent), AGENT or BOT. Cached."""
+        key = (name, email)
+        hit = self._identity_cache.get(key)
+        if hit is not None:
+            return hit
+        verdict = HUMAN
+        ids: list[str] = []
+        for a in self.agents:
+            kind = a.identity_kind(name, email)
+            if kind == "agent":
+                verdict = AGENT
+                ids.append(a.id)
+            elif kind == "driven":
+                if verdict == HUMAN:
+                    verdict = DRIVEN
+                ids.append(a.id)
+        if verdict == HUMAN and self._is_bot(name, email):
+            verdict = BOT
+        result = (verdict, tuple(ids))
+        if len(self._identity_cache) < 1_000_000:
+            self._identity_cache[key] = result
+        return result
+
+    def _is_bot(self, name: str, email: str) -> bool:
+        if self._bot_names is not None and self._bot_names.fullmatch(name.strip()):
+            return True
+        if self._bot_emails is not None and self._bot_emails.fullmatch(email.strip()):
+            return True
+        ident = f"{name.strip()} <{email.strip()}>"
+        return (
+            self._bot_identities is not None and self._bot_identities.fullmatch(ident) is not None
+        )
+
+    # -- data ----------------------------------------------------------------------------------
+
+    def to_data(self) -> dict[str, Any]:
+        """The effective registry in the schema of agents.yml."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "agents": [a.to_data() for a in self.agents],
+            "bots": {k: list(v) for k, v in self.bots.items() if v},
+        }
+
+
+def _shipped() -> dict[str, Any]:
+    text = resources.files("scorer.attribution").joinpath("agents.yml").read_text("utf-8")
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
+        raise ValueError("agents.yml: unsupported schema_version")
+    return data
+
+
+_SHIPPED_AGENTS: tuple[Agent, ...] | None = None
+_SHIPPED_BOTS: dict[str, tuple[str, ...]] | None = None
+
+
+def _shipped_registry() -> tuple[tuple[Agent, ...], dict[str, tuple[str, ...]]]:
+    global _SHIPPED_AGENTS, _SHIPPED_BOTS
+    if _SHIPPED_AGENTS is None or _SHIPPED_BOTS is None:
+        data = _shipped()
+        agents = []
+        for entry in data.get("agents") or []:
+            try:
+                agents.append(agent_from_mapping(entry, source="shipped"))
+            except ValueError as err:
+                raise ValueError(f"agents.yml: agent {entry.get('id')!r}: {err}") from None
+        bots = data.get("bots") or {}
+        _SHIPPED_BOTS = {k: _strings(bots, k) for k in BOT_FIELDS}
+        _SHIPPED_AGENTS = tuple(agents)
+    return _SHIPPED_AGENTS, _SHIPPED_BOTS
+
+
+def load_registry(extra: Sequence[Mapping[str, Any]] = ()) -> Registry:
+    """The shipped registry plus the configuration's ``agents:`` entries.
+
+    An extra entry with a known id replaces that agent (in its place); a new id is appended.
+    Raises ValueError("<key>: ...") for a bad extra entry or two extra entries with one id.
+    """
+    shipped, bots = _shipped_registry()
+    agents = list(shipped)
+    position = {a.id: i for i, a in enumerate(agents)}
+    seen: set[str] = set()
+    for entry in extra:
+        agent = entry if isinstance(entry, Agent) else agent_from_mapping(entry)
+        if agent.id in seen:
+            raise _fail("id", f"agent {agent.id!r} is defined twice in the configuration")
+        seen.add(agent.id)
+        if agent.id in position:
+            agents[position[agent.id]] = agent
+        else:
+            position[agent.id] = len(agents)
+            agents.append(agent)
+    return Registry(agents, bots)
