@@ -1,0 +1,249 @@
+"""Evidence that a change is AI-assisted (METRIC.md section 2), from one commit.
+
+``detect(raw, registry, note)`` returns every piece of evidence, one per distinct
+``(agent, kind, text)``, in the order trailer, identity, note, line, footer:
+
+``trailer`` (high)
+    A trailer of the message's trailer block, as git parses it (``scorer.trailers`` with
+    ``divider=False``, git log's reading), whose key is an attribution key or an agent key:
+
+    - ``Co-authored-by:`` names an agent when its ``Name <email>`` is an agent identity, or
+      the value matches an agent's ``values`` pattern. A person is not evidence, even one
+      called Claude: only identities and patterns count here, never bare names.
+    - ``Assisted-by: NAME:MODEL [TOOLS]`` (the Linux kernel and Fedora form) names agent NAME,
+      matched against the agents' aliases; ``Assisted-by: Claude Code`` without a model too.
+      An unknown NAME is agent ``other``. A ``Name <email>`` value that is no agent identity
+      is a person who helped, not evidence.
+    - ``Generated-by:`` and ``AI-assisted:`` name the agent their value starts with (alias),
+      or whose identity/pattern it matches; any other value is agent ``other``, except a
+      negative one (no, false, none, 0, n/a, off, …), which is not evidence.
+    - ``Made-with:`` needs a known agent (``Made-with: Cursor``); anything else is nothing.
+    - An agent-specific key (``Claude-Session``, ``Amp-Thread-ID``, …) names its agent
+      whatever the value (unless the registry restricts the value).
+
+``identity`` (high)
+    The author (as recorded, and after ``.mailmap`` when that differs) or the committer is an
+    agent identity (``claude[bot]``, ``Cursor Agent <cursoragent@cursor.com>``,
+    ``Jane Doe (aider)``, …).
+
+``note`` (high)
+    A git-ai authorship log under ``refs/notes/ai`` that attributes lines to an AI session
+    (``scorer.attribution.notes``).
+
+``line`` (medium)
+    A line anywhere in the message, outside the trailer block, that would be an attribution
+    trailer naming an agent by the rules above (key at the start of the line), e.g. a
+    ``Co-Authored-By: Claude <noreply@anthropic.com>`` followed by another paragraph.
+
+``footer`` (medium)
+    A footer convention (a line starting, after emoji or punctuation, with e.g.
+    ``Generated with [Claude Code](…)`` or ``Generated with Crush``) or a subject convention
+    (aider's ``aider: `` prefix).
+
+``text`` is the exact matched trailer (continuation lines included), line or
+``Name <email>``, at most 300 characters.
+
+Speed: the common commit has no evidence. Its message costs one ``re.search`` (the
+registry's prefilter, which has a literal ``\\n`` prefix) and its identities one dict
+lookup each (verdicts are cached per name and email in the registry).
+"""
+
+from __future__ import annotations
+
+import re
+
+from scorer.attribution.notes import note_evidence
+from scorer.attribution.registry import (
+    AGENT,
+    ASSISTED_BY,
+    ATTRIBUTION_KEYS,
+    BOT,
+    CO_AUTHORED_BY,
+    MADE_WITH,
+    OTHER,
+    Registry,
+)
+from scorer.model import FOOTER, HIGH, IDENTITY, LINE, MEDIUM, NOTE, TRAILER, Evidence, RawCommit
+from scorer.trailers import parse_trailers, trailer_block
+
+__all__ = ["MAX_TEXT", "author_is_human", "detect", "reverted_shas"]
+
+MAX_TEXT = 300
+_KIND_ORDER = {TRAILER: 0, IDENTITY: 1, NOTE: 2, LINE: 3, FOOTER: 4}
+_NEGATIVE = frozenset({"no", "false", "none", "0", "n/a", "na", "n", "off", "nil", "null", "-"})
+# "Name <email>": a person-or-agent identity as a trailer value.
+_IDENT_RE = re.compile(r"(.*?)\s*<([^<>]*)>\s*\Z", re.DOTALL)
+_REVERT_RE = re.compile(r"[Tt]his\s+reverts\s+commit\s+([0-9a-fA-F]{7,40})(?![0-9A-Za-z])")
+_WORD = re.compile(r"\w")
+_NONE: tuple[Evidence, ...] = ()
+
+
+def _bounded(text: str) -> str:
+    return text if len(text) <= MAX_TEXT else text[:MAX_TEXT]
+
+
+def _is_negative(value: str) -> bool:
+    return value.strip().rstrip(".").strip().lower() in _NEGATIVE
+
+
+def value_agents(registry: Registry, key: str, value: str) -> tuple[str, ...]:
+    """The agent ids a trailer ``key: value`` names (``key`` lower-cased); ``()`` for none.
+
+    This is the rule table of the module docstring; it is shared by ``trailer`` and ``line``
+    evidence and cached per registry.
+    """
+    cache = registry._value_cache
+    hit = cache.get((key, value))
+    if hit is not None:
+        return hit
+    result = _value_agents(registry, key, value.strip())
+    if len(cache) < 100_000:
+        cache[(key, value)] = result
+    return result
+
+
+def _value_agents(registry: Registry, key: str, value: str) -> tuple[str, ...]:
+    if not value:
+        return ()
+    found: dict[str, None] = {}
+    for agent, rule in registry._key_rules.get(key, ()):
+        if rule.matches(value):
+            found.setdefault(agent.id)
+    if key not in ATTRIBUTION_KEYS or _is_negative(value):
+        return tuple(found)
+    ident = _IDENT_RE.match(value)
+    if ident is not None:
+        _verdict, ids = registry.identity(ident.group(1).strip(), ident.group(2).strip())
+        for i in ids:
+            found.setdefault(i)
+    for agent in registry.agents:
+        if agent._values_res and agent.matches_value(value):
+            found.setdefault(agent.id)
+    if key == CO_AUTHORED_BY:
+        return tuple(found)
+    if ident is None:
+        named = registry.lookup_name(value)
+        if named is not None:
+            found.setdefault(named)
+    if found:
+        return tuple(found)
+    if key == MADE_WITH or (key == ASSISTED_BY and ident is not None):
+        return ()
+    return (OTHER,)
+
+
+def _message_evidence(msg: str, registry: Registry, add) -> None:
+    key_names = registry.key_names
+    start, end = trailer_block(msg)
+    if start < end:
+        for t in parse_trailers(msg):
+            key = t.key.lower()
+            if key in key_names:
+                agents = value_agents(registry, key, t.value)
+                if agents:
+                    text = _bounded(msg[t.start : t.end].rstrip("\r\n"))
+                    for a in agents:
+                        add(a, TRAILER, text, HIGH)
+    for m in registry._key_line_re.finditer(msg):
+        if start <= m.start() < end:
+            continue  # a trailer of the block: read above, as git reads it
+        agents = value_agents(registry, m.group(1).lower(), m.group(2).rstrip("\r"))
+        if agents:
+            text = _bounded(m.group(0).rstrip("\r"))
+            for a in agents:
+                add(a, LINE, text, MEDIUM)
+    if registry._footer_line_re is None:
+        return
+    low = msg.lower()  # footers and subjects are compared lower-cased
+    same = len(low) == len(msg)  # lower-casing kept every offset (it nearly always does)
+    nl = low.find("\n")
+    subject = low if nl < 0 else low[:nl]
+    for text, agent in registry._subjects:
+        if subject.startswith(text):
+            add(agent, FOOTER, _bounded(_line_at(msg, low, same, 0)), MEDIUM)
+    for m in registry._footer_line_re.finditer(low):
+        nl = low.find("\n", m.start())
+        line = low[m.start() : len(low) if nl < 0 else nl]
+        for text, agent in registry._footers:
+            p = line.find(text)
+            if p >= 0 and not _WORD.search(line, 0, p):
+                add(agent, FOOTER, _bounded(_line_at(msg, low, same, m.start())), MEDIUM)
+
+
+def _line_at(msg: str, low: str, same: bool, pos: int) -> str:
+    """The line of ``msg`` that starts at ``pos`` in its lower-cased form ``low``."""
+    if not same:
+        return msg.split("\n")[low.count("\n", 0, pos)].rstrip("\r")
+    nl = msg.find("\n", pos)
+    return msg[pos : len(msg) if nl < 0 else nl].rstrip("\r")
+
+
+def detect(raw: RawCommit, registry: Registry, note: str | None = None) -> tuple[Evidence, ...]:
+    """Every piece of evidence that ``raw`` is AI-assisted; ``()`` for an ordinary commit.
+
+    ``note`` is the commit's ``refs/notes/ai`` note text, if any.
+    """
+    msg = raw.message
+    identity = registry.identity
+    ids_author = identity(raw.author_name, raw.author_email)[1]
+    ids_committer = identity(raw.committer_name, raw.committer_email)[1]
+    mailmapped = (raw.mailmap_name or raw.mailmap_email) and (
+        raw.mailmap_name != raw.author_name or raw.mailmap_email != raw.author_email
+    )
+    ids_mailmap = identity(raw.mailmap_name, raw.mailmap_email)[1] if mailmapped else ()
+    in_message = registry._prefilter.search("\n" + msg.lower()) is not None
+    if not (in_message or ids_author or ids_committer or ids_mailmap or note):
+        return _NONE  # the common case: one search, three cached lookups
+
+    found: dict[tuple[str, str, str], Evidence] = {}
+
+    def add(agent: str, kind: str, text: str, confidence: str) -> None:
+        key = (agent, kind, text)
+        if key not in found:
+            found[key] = Evidence(agent, kind, text, confidence)
+
+    if in_message:
+        _message_evidence(msg, registry, add)
+    for (name, email), ids in (
+        ((raw.author_name, raw.author_email), ids_author),
+        ((raw.mailmap_name, raw.mailmap_email), ids_mailmap),
+        ((raw.committer_name, raw.committer_email), ids_committer),
+    ):
+        if ids:
+            text = _bounded(f"{name} <{email}>")
+            for a in ids:
+                add(a, IDENTITY, text, HIGH)
+    if note:
+        for e in note_evidence(note, registry):
+            add(e.agent, e.kind, e.text, e.confidence)
+    return tuple(sorted(found.values(), key=lambda e: _KIND_ORDER[e.kind]))
+
+
+def author_is_human(raw: RawCommit, registry: Registry) -> bool:
+    """Whether the author of ``raw`` is a person who counts as a contributor (METRIC.md §7).
+
+    The rule: the author is NOT human when their identity, as recorded or after ``.mailmap``,
+    is an agent identity (``claude[bot]``, ``Cursor Agent <cursoragent@cursor.com>``,
+    ``Copilot``, …) or a bot (the registry's ``bots``, and any name ending in ``[bot]`` that no
+    agent lists). Everyone else is human, including a ``Name (aider)`` author: aider appends
+    " (aider)" to the name of the person driving it and keeps their email, so that person is
+    the contributor (their email, after ``.mailmap``, is the contributor's identity). The
+    committer does not matter here (GitHub commits web edits as ``GitHub``).
+    """
+    identity = registry.identity
+    if identity(raw.author_name, raw.author_email)[0] in (AGENT, BOT):
+        return False
+    if (raw.mailmap_name or raw.mailmap_email) and (
+        raw.mailmap_name != raw.author_name or raw.mailmap_email != raw.author_email
+    ):
+        return identity(raw.mailmap_name, raw.mailmap_email)[0] not in (AGENT, BOT)
+    return True
+
+
+def reverted_shas(message: str) -> tuple[str, ...]:
+    """The commit ids (7–40 hex digits, lower-cased, in order, without repeats) named by
+    ``This reverts commit <sha>`` in ``message`` — git's revert message, with or without the
+    trailing period, anywhere in the message (squashed reverts keep several)."""
+    if "everts" not in message:
+        return ()
+    return tuple(dict.fromkeys(m.group(1).lower() for m in _REVERT_RE.finditer(message)))
