@@ -833,3 +833,13 @@ def test_real_report_page_in_chromium(scanned, tmp_path, capsys):
     shot = tmp_path / "org.png"
     chromium("--window-size=1366,900", f"--screenshot={shot}", page.as_uri())
     assert shot.stat().st_size > 10_000
+
+
+def test_scorer_cli_wires_the_org_command(tmp_path, capsys):
+    from scorer.cli import main
+
+    write(tmp_path / "a.json", report("acme/a", ai=2, people=("p@x",)))
+    assert main(["org", str(tmp_path), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["normalized_deployments"] == 0.5
+    assert main(["org", str(tmp_path / "nope")]) == 2
+    assert "nope: no such file or directory" in capsys.readouterr().err
