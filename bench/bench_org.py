@@ -9,6 +9,17 @@ merges them (read + validate + aggregate + org JSON) and, separately, writes the
 (JSON, JSON Lines, HTML, Markdown). Figures: wall time, and the merging process's peak RSS
 from ``resource.getrusage`` — the baseline of an interpreter with scorer imported is printed
 too, so the growth per report is visible. The target: 2,000 reports merged in under 5 s.
+
+Figures on the project machine (2 cores, Python 3.11, reports of ~7 KiB each)::
+
+     reports input MiB  merge s outputs s base RSS MiB merge peak MiB  peak MiB  people
+        2000      13.7     0.37      0.20         19.6           29.9      34.4    5715
+       20000     136.7     3.83      2.01         29.5          121.5     158.7   56916
+
+Memory grows with the number of repositories only (one summary row, ~4.6 KiB, plus 32 bytes
+per contributor hash), never with the size of the reports: each raw report is parsed, reduced
+and dropped before the next is read. For orgs beyond one machine, ``--jsonl`` rows are the
+unit to load into a warehouse.
 """
 
 from __future__ import annotations
