@@ -260,7 +260,13 @@ def test_every_request_has_a_timeout(fake, clock, logs, monkeypatch):
     assert len(seen) == 4 and all(t for t in seen)
 
 
-def test_token_sent_to_api_host_only_never_to_a_redirect_elsewhere(fake, clock, logs, tmp_path):
+def test_token_sent_to_api_host_only_never_to_a_redirect_elsewhere(
+    fake, clock, logs, tmp_path, monkeypatch
+):
+    # a ~/.netrc with credentials for every host: requests must not add them anywhere
+    netrc = tmp_path / "netrc"
+    netrc.write_text("default login someone password netrc-SECRET\n")
+    monkeypatch.setenv("NETRC", str(netrc))
     other = HTTPServer(host="127.0.0.1", port=0)
     other.start()
     try:
@@ -283,7 +289,7 @@ def test_token_sent_to_api_host_only_never_to_a_redirect_elsewhere(fake, clock, 
         api_call = fake.calls("GET", "/artifacts/11/zip")[0]
         assert api_call["headers"]["Authorization"] == f"Bearer {TOKEN}"
         assert "Authorization" not in seen
-        assert TOKEN not in repr(seen)
+        assert TOKEN not in repr(seen) and "netrc" not in repr(seen)
     finally:
         other.clear()
         if other.is_running():

@@ -44,6 +44,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import requests.auth
 
 from scorer import __version__
 from scorer.errors import InputError, ServiceError
@@ -56,6 +57,24 @@ MAX_REDIRECTS = 5
 _RETRY_STATUSES = frozenset({500, 502, 503, 504})
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
+
+
+class _HeaderAuth(requests.auth.AuthBase):
+    """Sets the credential headers (possibly none) on one request. Passing an auth object
+    always also keeps requests from adding ``~/.netrc`` credentials of its own."""
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        self._headers = dict(headers)
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers.update(self._headers)
+        return request
+
+    def __repr__(self) -> str:
+        return "<credentials>" if self._headers else "<no credentials>"
+
+
+_NO_AUTH = _HeaderAuth({})
 
 
 class APIError(ServiceError):
@@ -117,7 +136,7 @@ class RestClient:
         self._sleep = sleep
         self._clock = clock
         self._log = log
-        self._auth = {auth_header: auth_value} if auth_value else {}
+        self._auth = _HeaderAuth({auth_header: auth_value}) if auth_value else None
         self._secret = _secret_of(auth_value)
         self._origin = _origin(self.base_url)
         self._session = session or requests.Session()
@@ -145,10 +164,10 @@ class RestClient:
 
     @property
     def authenticated(self) -> bool:
-        return bool(self._auth)
+        return self._auth is not None
 
     def __repr__(self) -> str:
-        auth = ", authenticated" if self._auth else ""
+        auth = ", authenticated" if self._auth is not None else ""
         return f"<RestClient {self.service} {self.base_url}{auth}>"
 
     # -- the public API -------------------------------------------------------------------
@@ -254,7 +273,8 @@ class RestClient:
                     url,
                     params=params,
                     json=json,
-                    headers=self._headers_for(url, headers),
+                    headers=headers,
+                    auth=self._auth_for(url),
                     timeout=self.timeout,
                     allow_redirects=False,
                     stream=stream,
@@ -312,11 +332,10 @@ class RestClient:
             return path
         return f"{self.base_url}/{path.lstrip('/')}"
 
-    def _headers_for(self, url: str, extra: Mapping[str, str] | None) -> dict[str, str]:
-        headers = dict(extra or {})
-        if self._auth and _origin(url) == self._origin:
-            headers.update(self._auth)
-        return headers
+    def _auth_for(self, url: str) -> _HeaderAuth:
+        if self._auth is not None and _origin(url) == self._origin:
+            return self._auth
+        return _NO_AUTH
 
     def _show(self, url: str) -> str:
         """A URL as shown to people: the path under the API, no query string."""
