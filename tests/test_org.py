@@ -457,6 +457,9 @@ def chromium(*args: str, timeout: int = 60) -> str:
             "--disable-sync",
             "--no-first-run",
             "--disable-dev-shm-usage",
+            # no network: every host name fails to resolve, every request would go nowhere
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--proxy-server=127.0.0.1:9",
             f"--user-data-dir={profile}",
             *args,
         ]
@@ -477,6 +480,8 @@ def test_page_renders_charts_and_table_in_chromium(tmp_path):
     assert "<rect" in dom
     body = dom.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     assert body.count("<tr>") == 12
+    # the page's own script ran under its Content-Security-Policy (hash-allowed)
+    assert 'data-sortable="yes"' in dom
     assert "alert(1)" in dom and "<script>alert" not in dom
 
 

@@ -83,6 +83,7 @@ SCRIPT = """
 (function(){
 var t=document.getElementById('repos');if(!t)return;
 var ths=t.tHead.rows[0].cells,body=t.tBodies[0];
+t.setAttribute('data-sortable','yes');
 Array.prototype.forEach.call(ths,function(th,i){
 var b=th.querySelector('button');if(!b)return;
 b.addEventListener('click',function(){
