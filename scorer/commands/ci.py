@@ -68,12 +68,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _env() -> dict[str, str]:
-    return dict(os.environ)
-
-
 def run(args: argparse.Namespace) -> int:
-    env = _env()
+    env = dict(os.environ)
     try:
         return _run(args, env)
     except ScorerError as err:
