@@ -71,10 +71,18 @@ Org JSON (``schema_version`` 1)
     Nothing is merged or dropped without a line here.
 
 No figure is ever given per person: contributor hashes are only counted, never listed in the
-org JSON. The JSON Lines output (:func:`jsonl_rows`) carries, per repository row, the
-contributor hashes so that a warehouse can count distinct people across partitions; with
-``SCORER_ORG_SALT`` set they are re-hashed (HMAC-SHA256 keyed by the salt), so the rows cannot
-be joined to emails by hashing guessed addresses.
+org JSON.
+
+JSON Lines (``--jsonl``)
+========================
+
+One repository per line: the ``repositories`` row above plus ``contributors_hashed`` (list of
+hex strings, or null when the report had none), ``contributors_salted`` (bool) and ``weeks``
+(``[{"week", "ai_deploys_survived", "deploys_survived"}]``). A warehouse counts distinct people
+across any set of rows with ``COUNT(DISTINCT h)`` over the unnested hashes. With
+``SCORER_ORG_SALT`` set the hashes are re-hashed (HMAC-SHA256 keyed by the salt, the same for
+every row and every run with that salt), so the rows cannot be joined to emails by hashing
+guessed addresses; counting is unaffected.
 """
 
 from __future__ import annotations
