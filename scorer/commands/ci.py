@@ -23,7 +23,6 @@ from pathlib import Path
 
 from scorer.atomic import write_atomic
 from scorer.commands.scan import add_scan_arguments, options_from_args, write_outputs
-from scorer.diffs import Substance
 from scorer.errors import InputError, ScorerError
 from scorer.formats import renderer
 from scorer.github import actions
@@ -37,7 +36,6 @@ from scorer.github.comment import (
     render_comment,
     upsert_comment,
 )
-from scorer.paths import PathFilter
 from scorer.scan import ScanResult, run_scan
 
 HELP = "inside GitHub Actions: scan, then job summary, step outputs, report file and PR comment"
@@ -162,15 +160,15 @@ def comment_on_pr(result: ScanResult, env: Mapping[str, str], *, authors: list[s
             "with fetch-depth: 0)"
         )
     else:
-        substance = Substance(result.repo, PathFilter(settings.exclude_paths))
+        # The pipeline judged every change with AI evidence (the only ones asked about here).
         index = result.history.index
-        reverted = result.outcomes.reverted
+        outcomes = result.outcomes
         found = PrCommits(
             rows=classify(
                 commits,
                 min_confidence=settings.min_confidence,
-                substantive=substance.substantive,
-                reverted=lambda sha: index.get(sha, -1) in reverted,
+                substantive=lambda sha: outcomes.substantive.get(index.get(sha, -1), True),
+                reverted=lambda sha: index.get(sha, -1) in outcomes.reverted,
             )
         )
     body = render_comment(
