@@ -376,10 +376,10 @@ class RestClient:
         delay = max(0.0, delay)
         if self.waited + delay > self.max_wait:
             raise APIError(
-                f"{self.service} API: {method} {self._show(url)}: {reason}; the service asks to "
-                f"wait {delay:.0f}s but only {self.max_wait - self.waited:.0f}s of the "
-                f"{self.max_wait:.0f}s wait budget are left (SCORER_HTTP_MAX_WAIT); try again "
-                "later",
+                f"{self.service} API: {method} {self._show(url)}: {reason}; waiting "
+                f"{delay:.0f}s more would pass the {self.max_wait:.0f}s wait budget "
+                f"({self.max_wait - self.waited:.0f}s left; SCORER_HTTP_MAX_WAIT sets it); try "
+                "again later",
                 method=method,
                 url=self._show(url),
             )
