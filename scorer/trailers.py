@@ -51,8 +51,6 @@ Behaviour of git that may surprise (all reproduced here, all checked by
   when the value is trimmed).
 - Comment lines are skipped everywhere, but a comment line inside the block stops the
   following indented line from being a continuation.
-- The ignored trailing run of comment/empty lines uses offset 0 as "not found", so when
-  the whole message is such a run, only its first line is kept.
 - The scissors line needs its trailing newline and must start a line; ``\\r\\n`` does not
   count.
 - Text after a NUL character is invisible to git (C strings); it is ignored here too.
@@ -112,10 +110,12 @@ def _end_of_log_message(msg: str, divider: bool) -> int:
         cutoff = end if i < 0 else min(i + 1, end)  # min(): git >= 2.43, see docstring
 
     # ignore_non_trailer(): drop a trailing run of comment lines, empty lines and an
-    # old-style "Conflicts:" block. boc == 0 means "not in a run" (git's quirk).
+    # old-style "Conflicts:" block.
     if msg.find(_CONFLICTS, 0, cutoff) >= 0:
         return _ignore_non_trailer_slow(msg, end, cutoff)
-    boc = 0
+    # Without "Conflicts:", the run is the trailing lines that start with "#" or are empty,
+    # found from the end. (git records the run's start as 0 for "none", so a run that
+    # starts at offset 0 is cut one line later; such a run holds no trailers either way.)
     bol = cutoff
     while bol > 0:
         prev = msg.rfind("\n", 0, bol - 1) + 1  # start of the line before bol
@@ -123,16 +123,7 @@ def _end_of_log_message(msg: str, divider: bool) -> int:
         if c != _COMMENT and c != "\n":
             break
         bol = prev
-    if bol < cutoff:  # a run [bol, cutoff) of comment/empty lines
-        if bol > 0:
-            boc = bol
-        else:
-            # The run starts at offset 0, which git cannot record: the run starts at
-            # the second line instead, when there is one inside the run.
-            nl = msg.find("\n", 0, cutoff)
-            if 0 <= nl < cutoff - 1:
-                boc = nl + 1
-    return boc if boc else cutoff
+    return bol if bol else cutoff
 
 
 def _ignore_non_trailer_slow(msg: str, end: int, cutoff: int) -> int:
@@ -166,7 +157,7 @@ def _find_trailer_block_start(msg: str, length: int) -> int:
     s = 0
     blank = _BLANK_RE.match
     while s < length:
-        if msg[s] != _COMMENT and blank(msg, s):
+        if blank(msg, s):  # (git skips comment lines first, but they are never blank)
             break
         nl = msg.find("\n", s)
         s = len(msg) if nl < 0 else nl + 1

@@ -6,9 +6,13 @@ import os
 import re
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
+import pygit2
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from scorer.trailers import Trailer, parse_trailers, trailer_block
 
@@ -152,6 +156,13 @@ EXPLICIT: list[str] = [
     "subject\n\nSigned-off-by: A <a@x>\nKey: b\nx1\nx2\nx3\nx4\nx5\nx6\nx7\n",
     "subject\n\nSigned-off-by: A <a@x>\n  c1\n  c2\n  c3\nx\n",
     "subject\n\nx\n  c1\n  c2\nSigned-off-by: A <a@x>\n",
+    # continuation lines under a non-trailer line count as non-trailer lines
+    "subject\n\nSigned-off-by: A <a@x>\nx\n  c1\n  c2\n",
+    "subject\n\nSigned-off-by: A <a@x>\nx\n  c1\n  c2\n  c3\n",
+    "subject\n\n  c1\nSigned-off-by: A <a@x>\nx\n",
+    "subject\n\n  c1\n  c2\nSigned-off-by: A <a@x>\nx\n",
+    "subject\n\n  indented\nKey: a\n",
+    "subject\n\nSigned-off-by: A <a@x>\n# c\n  c1\nx\ny\n",
     # comments
     "subject\n\nKey: a\n# comment\nOther: b\n",
     "subject\n\nKey: a\n# comment\n  not a continuation\n",
@@ -187,6 +198,8 @@ EXPLICIT: list[str] = [
     "subject\n\nKey: a\nConflicts:\n\tfile.c\n# c\n\tx.c\n",
     "subject\n\nKey: a\nConflicts: \n\tfile.c\n",
     "Conflicts:\n\tf\n\nKey: a\n",
+    "subject\n\nConflicts:\n\tf\n\nKey: a\n\n\tx\n",  # a tab line outside the block
+    "subject\n\nKey: a\n\nConflicts:\n\tf\n\n\tg\n#c\n",
     # CRLF
     "subject\r\n\r\nKey: a\r\nOther: b\r\n",
     "subject\r\n\r\nKey: a\r\n  b\r\n",
@@ -255,3 +268,322 @@ def test_no_block_is_end_of_message() -> None:
     for message in ["", "subject\n", "subject\n\nbody\n", "Key: v\n", "s\n\nKey: v\nbody\n"]:
         assert trailer_block(message) == (len(message), len(message))
         assert parse_trailers(message) == []
+
+
+# --------------------------------------------------------------------------- the grammar
+
+_TOKENS = [
+    "Co-authored-by",
+    "Co-Authored-By",
+    "Signed-off-by",
+    "Assisted-by",
+    "Key",
+    "a-b-9",
+    "-",
+    "X",
+    "Bug #",  # "#" is not a separator here
+    "Reviewed by",  # a space inside the token: not a trailer
+    "Réviewé-by",  # non-ASCII: not a trailer
+    "K_2",
+    "(Key)",
+    "Key\t",
+    "Key ",
+]
+_SEPARATORS = [":", ":", ":", " :", "\t:", "  :", "=", ""]
+_VALUES = [
+    "",
+    " ",
+    "v",
+    " A <a@x>",
+    " Claude <noreply@anthropic.com>",
+    " a: b",
+    " x  ",
+    "\tx\t",
+    " ü 中 😀",
+    " \x0b",
+    " \x0c",
+    " \u00a0",
+    " a\u2028b",
+    " \x85",
+]
+_SPECIAL_LINES = [
+    "Signed-off-by: A <a@x>",
+    "Signed-off-by:A",
+    "signed-off-by: a",
+    "Signed-off-by: ",
+    "(cherry picked from commit 0123abcd)",
+    "(cherry picked from commit ",
+    "(cherry picked from commit",
+    "---",
+    "--- ",
+    "---\t",
+    "---x",
+    "----",
+    "---------",
+    "-- ",
+    CUT,
+    CUT,
+    CUT + " ",
+    " " + CUT,
+    "# comment",
+    "#",
+    "#Key: v",
+    "Conflicts:",
+    "Conflicts: ",
+    "\tpath.c",
+    "\tKey: v",
+    "",
+    "",
+    "",
+    " ",
+    "\t",
+    "\r",
+    "  \t ",
+    " continuation",
+    "  more: text",
+    "\x0cff",
+    "\x0bKey: v",
+    "\u00a0nbsp",
+    ":no token",
+    "http://example.com: x",
+    "plain text",
+    "Key",
+    "Key:",
+]
+_TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\0"),
+    max_size=10,
+)
+_TRAILER_LINES = st.builds(
+    lambda k, s, v: k + s + v,
+    st.sampled_from(_TOKENS),
+    st.sampled_from(_SEPARATORS),
+    st.one_of(st.sampled_from(_VALUES), _TEXT.map(lambda t: " " + t)),
+)
+_VALID_TRAILER_LINES = st.builds(
+    lambda k, s, v: k + s + v,
+    st.sampled_from(["Co-authored-by", "Signed-off-by", "Assisted-by", "Key", "a-b-9", "Key "]),
+    st.sampled_from([":", ":", ": ", " :", "\t:"]),
+    st.one_of(st.sampled_from(_VALUES), _TEXT),
+)
+_LINES = st.one_of(
+    _TRAILER_LINES,
+    _TRAILER_LINES,
+    _TRAILER_LINES,
+    st.sampled_from(_SPECIAL_LINES),
+    st.sampled_from(_SPECIAL_LINES),
+    _TEXT,
+)
+# The last paragraph of most real messages: mostly trailers, some continuation lines,
+# git-generated lines, comments and stray text (the 25% rule's territory).
+_TRAILER_PARAGRAPH_LINES = st.one_of(
+    _VALID_TRAILER_LINES,
+    _VALID_TRAILER_LINES,
+    _VALID_TRAILER_LINES,
+    _VALID_TRAILER_LINES,
+    _VALID_TRAILER_LINES,
+    _TRAILER_LINES,
+    st.sampled_from(
+        [
+            "Signed-off-by: A <a@x>",
+            "Signed-off-by: A <a@x>",
+            "(cherry picked from commit 0123abcd)",
+            " continuation",
+            "\tcontinuation: x",
+            "  ",
+            "# comment",
+            "not a trailer",
+            "Not a trailer either.",
+            "Key:",
+        ]
+    ),
+)
+# What may follow the message: a patch, a scissors section, comments, Conflicts, blanks.
+_TAILS = st.sampled_from(
+    [
+        ["---", " file | 1 +", "Key: in the patch"],
+        ["--- ", "Key: in the patch"],
+        ["---------", "", "Co-authored-by: X <x@x>"],
+        [CUT, "Key: below the cut"],
+        ["# comment", "#"],
+        ["", "# comment", ""],
+        ["Conflicts:", "\tfile.c", "\tother.c"],
+        ["", "", ""],
+        ["  ", ""],
+    ]
+)
+
+
+@st.composite
+def messages(draw: st.DrawFn) -> str:
+    """A commit message: paragraphs of lines from the grammar, joined by blank lines,
+    often ending with a trailer-like paragraph and sometimes a tail (patch, scissors,
+    comments), with "\n", "\r\n" or mixed line endings, with or without a final newline,
+    rarely with a NUL."""
+    paragraphs = draw(st.lists(st.lists(_LINES, min_size=1, max_size=5), max_size=3))
+    if draw(st.sampled_from([True, True, True, False])):
+        paragraphs.insert(0, [draw(_TEXT)])  # a subject
+    if draw(st.sampled_from([True, True, True, False])):
+        paragraphs.append(draw(st.lists(_TRAILER_PARAGRAPH_LINES, min_size=1, max_size=8)))
+    lines = [line for para in paragraphs for line in [*para, ""]]
+    if lines and draw(st.booleans()):
+        lines.pop()
+    if draw(st.sampled_from([False, False, False, False, True])):
+        lines.extend(draw(_TAILS))
+    mode = draw(st.sampled_from(["\n", "\n", "\r\n", "mixed"]))
+    if mode == "mixed":
+        eols = draw(
+            st.lists(st.sampled_from(["\n", "\r\n"]), min_size=len(lines), max_size=len(lines))
+        )
+    else:
+        eols = [mode] * len(lines)
+    text = "".join(line + eol for line, eol in zip(lines, eols, strict=True))
+    if text and draw(st.booleans()):
+        text = text[: -len(eols[len(lines) - 1])]
+    if text and draw(st.sampled_from([False] * 40 + [True])):
+        i = draw(st.integers(0, len(text)))
+        text = text[:i] + "\0" + text[i:]
+    return text
+
+
+# --------------------------------------------------------------------------- properties
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batch=st.lists(messages(), min_size=1, max_size=8))
+def test_agrees_with_git_interpret_trailers(git_env: dict[str, str], batch: list[str]) -> None:
+    assert_all_agree(git_env, batch, divider=False)
+    assert_all_agree(git_env, batch, divider=True)
+
+
+def _skip_blank_lines(message: str) -> str:
+    """pretty.c's skip_blank_lines(): `git log` drops whitespace-only lines before the
+    subject (git's whitespace: space, tab, CR, LF)."""
+    pos = 0
+    while pos < len(message):
+        nl = message.find("\n", pos)
+        end = len(message) if nl < 0 else nl + 1
+        if message[pos:end].strip(" \t\r\n"):
+            break
+        pos = end
+    return message[pos:]
+
+
+@pytest.fixture(scope="module")
+def log_repo(tmp_path_factory: pytest.TempPathFactory) -> pygit2.Repository:
+    return pygit2.init_repository(str(tmp_path_factory.mktemp("log-repo")), bare=True)
+
+
+def git_log_trailers(env: dict[str, str], repo: pygit2.Repository, batch: list[str]) -> list[str]:
+    """`git log --format=%(trailers:only,unfold)` for commits with exactly these messages."""
+    tree = repo.TreeBuilder().write()
+    shas = []
+    for i, message in enumerate(batch):
+        # A raw object, so that the message is stored byte for byte; the time makes equal
+        # messages distinct commits (git log --no-walk would print a commit only once).
+        header = f"tree {tree}\nauthor A <a@x> {i} +0000\ncommitter A <a@x> {i} +0000\n\n"
+        raw = header.encode() + message.encode("utf-8")
+        shas.append(str(repo.write(pygit2.enums.ObjectType.COMMIT, raw)))
+    out = subprocess.run(
+        ["git", "log", "--no-walk=unsorted", "--format=%x00%(trailers:only,unfold)", *shas],
+        cwd=repo.path,
+        env=env,
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    return out.stdout.decode("utf-8").split("\0")[1:]
+
+
+def _log_expected(message: str) -> str:
+    # git log adds a newline after each commit's format output
+    return "".join(f"{line}\n" for line in ours(_skip_blank_lines(message))) + "\n"
+
+
+def test_git_log_reads_explicit_cases_the_same_way(
+    git_env: dict[str, str], log_repo: pygit2.Repository
+) -> None:
+    batch = [m for m in EXPLICIT if "\0" not in m]
+    got = git_log_trailers(git_env, log_repo, batch)
+    assert got == [_log_expected(m) for m in batch]
+
+
+def test_git_log_skips_leading_blank_lines_interpret_trailers_does_not(
+    git_env: dict[str, str], log_repo: pygit2.Repository
+) -> None:
+    message = "\nKey: value\n"
+    assert git_parse(git_env, message) == ["Key: value"] == ours(message)
+    assert git_log_trailers(git_env, log_repo, [message]) == ["\n"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batch=st.lists(messages().filter(lambda m: "\0" not in m), min_size=1, max_size=10))
+def test_agrees_with_git_log_trailers(
+    git_env: dict[str, str], log_repo: pygit2.Repository, batch: list[str]
+) -> None:
+    got = git_log_trailers(git_env, log_repo, batch)
+    for message, output in zip(batch, got, strict=True):
+        assert output == _log_expected(message), message
+
+
+# --------------------------------------------------------------------------- pure properties
+
+_KEY_RE = re.compile(r"[A-Za-z0-9-]+")
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(message=messages(), divider=st.booleans())
+def test_offsets_are_consistent(message: str, divider: bool) -> None:
+    trailers = parse_trailers(message, divider=divider)
+    start, end = trailer_block(message, divider=divider)
+    n = len(message)
+    assert 0 <= start <= end <= n
+    if (start, end) == (n, n):
+        assert trailers == []
+    else:
+        assert start < end
+        assert start == 0 or message[start - 1] == "\n"
+    previous_end = start
+    for t in trailers:
+        assert previous_end <= t.start < t.end <= end
+        assert t.start == 0 or message[t.start - 1] == "\n"
+        assert t.end == n or message[t.end - 1] == "\n"
+        assert message.startswith(t.key, t.start)
+        assert _KEY_RE.fullmatch(t.key)
+        assert "\n" not in t.value and t.value == t.value.strip(" \t\r\n")
+        previous_end = t.end
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(message=messages(), junk=messages())
+def test_everything_below_the_scissors_is_ignored(message: str, junk: str) -> None:
+    if message and not message.endswith("\n"):
+        message += "\n"
+    assert parse_trailers(message + CUT + "\n" + junk) == parse_trailers(message)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(message=messages())
+def test_divider_only_matters_with_a_divider_line(message: str) -> None:
+    if not re.search(r"^---[ \t\r\n]", message, re.MULTILINE):
+        assert parse_trailers(message, divider=True) == parse_trailers(message)
+        assert trailer_block(message, divider=True) == trailer_block(message)
+
+
+def test_linear_time_on_huge_messages() -> None:
+    """100k-line messages of each shape parse in a fraction of a second each (a quadratic
+    algorithm would take hours)."""
+    shapes = [
+        "subject\n\n" + "body text\n" * 100_000 + "Signed-off-by: x\n",
+        "subject\n\n" + "Key: v\n" * 100_000,
+        "subject\r\n\r\n" + "Key: v\r\n  more\r\n" * 50_000 + "Conflicts:\n\tx\n",
+        "subject\n\nKey: v\n" + "# c\n" * 50_000 + "  \n" * 50_000,
+        "subject\n\nKey: v" + "\n " * 100_000,
+        "x" * 1_000_000,
+    ]
+    for message in shapes:
+        for divider in (False, True):
+            t0 = time.perf_counter()
+            parse_trailers(message, divider=divider)
+            trailer_block(message, divider=divider)
+            assert time.perf_counter() - t0 < 10
