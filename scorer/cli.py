@@ -1,7 +1,8 @@
 """Argument parsing and wiring only: each subcommand lives in ``scorer/commands/<name>.py``.
 
 A command module defines ``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``.
-Adding a command is one new file and one entry in ``COMMANDS``.
+Adding a command is one new file and one entry in ``COMMANDS``. Only the module of the command
+being run is imported, so ``scorer scan`` does not pay for the HTTP stack of ``scorer ci``.
 """
 
 from __future__ import annotations
@@ -14,21 +15,23 @@ from collections.abc import Sequence
 from scorer import __version__
 from scorer.errors import ScorerError
 
-COMMANDS = ("scan", "ci", "org", "agents", "demo")
+COMMANDS = {
+    "scan": "score a repository: AI-assisted deploys that survived, per developer per week",
+    "ci": "inside GitHub Actions: scan, job summary, outputs, report file, PR comment",
+    "org": "merge many repositories' reports into one org report (JSON, Markdown, HTML)",
+    "agents": "print the effective agent registry",
+    "demo": "build a small example repository with deploys, a rollback and a revert; score it",
+}
 
 
-def _available_commands() -> dict[str, object]:
-    found = {}
-    for name in COMMANDS:
-        try:
-            found[name] = importlib.import_module(f"scorer.commands.{name}")
-        except ModuleNotFoundError as err:
-            if err.name != f"scorer.commands.{name}":
-                raise
-    return found
+def _command_name(argv: Sequence[str]) -> str | None:
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scorer",
         description="Normalized deployments: AI-assisted changes that shipped and stayed "
@@ -37,16 +40,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"scorer {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, module in _available_commands().items():
-        p = sub.add_parser(name, help=module.HELP, description=module.HELP)
-        p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
-        module.add_arguments(p)
-        p.set_defaults(_run=module.run)
+    chosen = _command_name(argv)
+    for name, help_text in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if name == chosen:
+            module = importlib.import_module(f"scorer.commands.{name}")
+            p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+            module.add_arguments(p)
+            p.set_defaults(_run=module.run)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help(sys.stderr)

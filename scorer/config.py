@@ -46,7 +46,9 @@ class _Doc:
         except yaml.MarkedYAMLError as err:
             mark = err.problem_mark or err.context_mark
             line = mark.line + 1 if mark else None
-            raise InputError(f"invalid YAML: {err.problem or err}", path=str(path), line=line)
+            raise InputError(
+                f"invalid YAML: {err.problem or err}", path=str(path), line=line
+            ) from None
         except yaml.YAMLError as err:
             raise InputError(f"invalid YAML: {err}", path=str(path)) from None
         self.root = node
@@ -145,8 +147,10 @@ def _deploys(doc: _Doc, node: yaml.Node) -> list[DeploySpec]:
             fields = {k: (kn, vn) for k, kn, vn in _mapping_items(doc, item, "a deploy source")}
             extra = set(fields) - {"source", "environment"}
             if extra:
-                raise doc.fail(fields[sorted(extra)[0]][0],
-                               f"unknown key {sorted(extra)[0]!r} (known: source, environment)")
+                raise doc.fail(
+                    fields[sorted(extra)[0]][0],
+                    f"unknown key {sorted(extra)[0]!r} (known: source, environment)",
+                )
             if "source" not in fields:
                 raise doc.fail(item, "a deploy source mapping needs 'source'")
             text = doc.value(fields["source"][1])

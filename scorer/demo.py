@@ -29,21 +29,35 @@ def build_demo(root: Path, now: datetime) -> tuple[Path, Path]:
         return start + timedelta(days=day, hours=hour - 10)
 
     def deploy(day: float, sha: str, status: str = "success", hour: int = 16) -> None:
-        deploys.append({"id": f"deploy-{len(deploys) + 1}", "sha": sha,
-                        "time": at(day, hour).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                        "environment": "production", "status": status})
+        deploys.append(
+            {
+                "id": f"deploy-{len(deploys) + 1}",
+                "sha": sha,
+                "time": at(day, hour).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "environment": "production",
+                "status": status,
+            }
+        )
 
-    repo.commit("Initial commit\n", when=at(0), author=ANN,
-                files={"README.md": "# example\n", "app.py": "print('hi')\n"})
-    sha = repo.commit(f"Add login form\n\nValidates the e-mail field.\n\n{CLAUDE}\n",
-                      when=at(1), author=ANN)
+    repo.commit(
+        "Initial commit\n",
+        when=at(0),
+        author=ANN,
+        files={"README.md": "# example\n", "app.py": "print('hi')\n"},
+    )
+    sha = repo.commit(
+        f"Add login form\n\nValidates the e-mail field.\n\n{CLAUDE}\n", when=at(1), author=ANN
+    )
     deploy(1, sha)
-    repo.commit("Fix typo in README\n", when=at(3), author=BOB,
-                files={"README.md": "# Example\n"})
+    repo.commit("Fix typo in README\n", when=at(3), author=BOB, files={"README.md": "# Example\n"})
     sha = repo.commit("aider: add rate limiter to the API\n", when=at(4), author=CARA_AIDER)
     deploy(4, sha)
-    sha = repo.commit("Add pagination to /orders\n\nCo-authored-by: Copilot "
-                      "<198982749+Copilot@users.noreply.github.com>\n", when=at(8), author=BOB)
+    sha = repo.commit(
+        "Add pagination to /orders\n\nCo-authored-by: Copilot "
+        "<198982749+Copilot@users.noreply.github.com>\n",
+        when=at(8),
+        author=BOB,
+    )
     deploy(8, sha, status="failure")
     sha = repo.commit("Fix pagination off-by-one\n", when=at(8, 14), author=BOB)
     deploy(8, sha, hour=18)
@@ -54,8 +68,12 @@ def build_demo(root: Path, now: datetime) -> tuple[Path, Path]:
     deploy(17, good)  # rollback: production runs the previous release again
     # An AI change that ships, then is reverted inside the window.
     bad = repo.commit(f"Speed up search with an index\n\n{CLAUDE}\n", when=at(19), author=ANN)
-    repo.commit("Bump requests from 2.31 to 2.32\n", when=at(19, 12), author=DEPENDABOT,
-                files={"requirements.txt": "requests==2.32\n"})
+    repo.commit(
+        "Bump requests from 2.31 to 2.32\n",
+        when=at(19, 12),
+        author=DEPENDABOT,
+        files={"requirements.txt": "requests==2.32\n"},
+    )
     sha = repo.commit("Add CSV export\n", when=at(20), author=BOB)
     deploy(20, sha)
     sha = repo.revert(bad, when=at(22), author=ANN)
@@ -63,18 +81,24 @@ def build_demo(root: Path, now: datetime) -> tuple[Path, Path]:
     # Gaming noise: a burst of empty and whitespace-only AI-attributed commits.
     for n in range(4):
         repo.commit(f"Tidy up {n}\n\n{CLAUDE}\n", when=at(24, 10 + n), author=BOB, empty=True)
-    repo.commit(f"Reformat\n\n{CLAUDE}\n", when=at(24, 15), author=BOB,
-                files={"app.py": "print('hi')   \n"})
-    sha = repo.commit("Add health check endpoint\n\nAssisted-by: Crush:claude-sonnet-4\n",
-                      when=at(25), author=CARA_AIDER)
+    repo.commit(
+        f"Reformat\n\n{CLAUDE}\n", when=at(24, 15), author=BOB, files={"app.py": "print('hi')   \n"}
+    )
+    sha = repo.commit(
+        "Add health check endpoint\n\nAssisted-by: Crush:claude-sonnet-4\n",
+        when=at(25),
+        author=CARA_AIDER,
+    )
     deploy(25, sha)
     sha = repo.commit(f"Add audit log\n\n{CLAUDE}\n", when=at(26), author=ANN)
     deploy(26, sha)
-    sha = repo.commit("Copilot: add retries to the payment client\n", when=at(27),
-                      author=COPILOT, committer=BOB)
+    sha = repo.commit(
+        "Copilot: add retries to the payment client\n", when=at(27), author=COPILOT, committer=BOB
+    )
     deploy(28, sha)
-    sha = repo.commit("Document the API\n", when=at(29), author=BOB,
-                      files={"docs/api.md": "# API\n"})
+    sha = repo.commit(
+        "Document the API\n", when=at(29), author=BOB, files={"docs/api.md": "# API\n"}
+    )
     deploy(30, sha)
     sha = repo.commit(f"Add dark mode\n\n{CLAUDE}\n", when=at(33), author=ANN)
     deploy(34, sha)  # still inside its rollback window at `now`: pending

@@ -1,20 +1,62 @@
 """Is a change substantive? (METRIC.md section 1) — the only place that diffs.
 
 Diffs are the expensive read (``git log --numstat`` on rails: ~22 s), so callers ask only for
-the changes whose verdict can matter (AI-assisted ones), and the tree-level comparison answers
-most of them before any blob is read: an added, deleted or mode-changed path is substantive at
-once; only modified text files need a whitespace-insensitive patch (``git diff -w``).
+the changes whose verdict can matter (AI-assisted ones), all at once. One ``git diff-tree
+--stdin --raw`` process lists the changed paths of every asked commit from trees alone
+(~0.04 ms a commit; libgit2's tree diff measured ~2.5 ms). An added, deleted or mode-changed
+path that ``exclude_paths`` does not cover is substantive at once; only a modified text file
+needs its two blobs compared with whitespace ignored, as ``git diff -w`` does.
+
+Partial clones: blobs (and with ``--filter=tree:0`` trees) may be missing, and git would fetch
+them from the network. There the verdicts come from pygit2 (libgit2 never fetches): a path
+whose blobs are missing counts as substantive, and the count is reported.
 """
 
 from __future__ import annotations
 
+import re
+import subprocess
+from collections.abc import Iterable
+
 import pygit2
 
-from scorer.history import Repo
+from scorer.errors import RepositoryError
+from scorer.history import Repo, git_command, git_env
 from scorer.paths import PathFilter
 
-_IGNORE_WS = pygit2.enums.DiffOption.IGNORE_WHITESPACE
-_MODIFIED = pygit2.enums.DeltaStatus.MODIFIED
+_WS = re.compile(rb"[ \t\r\n\v\f]+")
+_BINARY_SNIFF = 8000  # git's heuristic: a NUL in the first 8000 bytes means binary
+
+
+def same_ignoring_whitespace(old: bytes, new: bytes) -> bool:
+    """True when ``git diff -w`` shows no hunk between two text blobs."""
+    if old == new:
+        return True
+    a, b = old.split(b"\n"), new.split(b"\n")
+    if a and a[-1] == b"":
+        a.pop()
+    if b and b[-1] == b"":
+        b.pop()
+    if len(a) != len(b):
+        return False
+    return all(x == y or _WS.sub(b"", x) == _WS.sub(b"", y) for x, y in zip(a, b, strict=True))
+
+
+def is_binary(data: bytes) -> bool:
+    return b"\0" in data[:_BINARY_SNIFF]
+
+
+def is_partial_clone(repo: Repo) -> bool:
+    config = repo.handle.config
+    for key in ("extensions.partialclone", "extensions.partialClone"):
+        if key in config:
+            return True
+    return any(
+        entry.name.startswith("remote.")
+        and entry.name.endswith(".promisor")
+        and str(entry.value).lower() == "true"
+        for entry in config
+    )
 
 
 class Substance:
@@ -23,50 +65,115 @@ class Substance:
     def __init__(self, repo: Repo, exclude: PathFilter):
         self.repo = repo
         self.exclude = exclude
-        self.missing_objects = 0  # changes judged from trees alone (partial clone)
+        self.missing_objects = 0  # changes judged without some of their objects
+        self.partial = is_partial_clone(repo)
 
-    def substantive(self, sha: str) -> bool:
-        """True unless the change is empty, whitespace-only or touches only excluded paths.
+    def verdicts(self, shas: Iterable[str]) -> dict[str, bool]:
+        shas = list(dict.fromkeys(shas))
+        if not shas:
+            return {}
+        if self.partial:
+            return {sha: self._from_objects(sha) for sha in shas}
+        return self._from_diff_tree(shas)
 
-        When blobs are missing (a partial clone), a modified path counts as substantive: the
-        tree says its content changed, and without the blobs whitespace cannot be ruled out.
-        """
+    # --- the fast path: git diff-tree over trees, blobs read only for modified files -------
+
+    def _from_diff_tree(self, shas: list[str]) -> dict[str, bool]:
+        cmd = [
+            *git_command(self.repo),
+            "diff-tree",
+            "--stdin",
+            "-r",
+            "-z",
+            "--raw",
+            "--no-renames",
+            "--root",
+            "--always",
+            "--no-abbrev",
+        ]
+        proc = subprocess.run(
+            cmd,
+            input="\n".join(shas).encode() + b"\n",
+            capture_output=True,
+            env=git_env(),
+            check=False,
+        )
+        if proc.returncode != 0:
+            detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise RepositoryError(
+                "git diff-tree could not read changes ("
+                + (detail[-1] if detail else f"exit {proc.returncode}")
+                + "); the repository may be missing objects (try git fsck)"
+            )
+        out: dict[str, bool] = {}
+        current: str | None = None
+        tokens = proc.stdout.split(b"\0")
+        i = 0
+        while i < len(tokens):
+            tok = tokens[i]
+            if tok.startswith(b":"):
+                path = tokens[i + 1].decode("utf-8", "surrogateescape")
+                i += 2
+                if current is None or out[current]:
+                    continue
+                out[current] = self._entry_matters(tok, path)
+            else:
+                if tok.strip():
+                    current = tok.strip().decode("ascii")
+                    out[current] = False
+                i += 1
+        missing = [sha for sha in shas if sha not in out]
+        if missing:
+            raise RepositoryError(f"git diff-tree did not answer for {missing[0]}")
+        return out
+
+    def _entry_matters(self, meta: bytes, path: str) -> bool:
+        if self.exclude.excluded(path):
+            return False
+        old_mode, new_mode, old_id, new_id, status = meta[1:].decode("ascii").split(" ")
+        if status != "M" or old_mode != new_mode:
+            return True
+        if not new_mode.startswith("100"):
+            return True  # a symlink target or submodule pointer moved
+        return self._blobs_differ(old_id, new_id)
+
+    def _blobs_differ(self, old_id: str, new_id: str) -> bool:
+        handle = self.repo.handle
+        try:
+            old, new = handle[old_id].data, handle[new_id].data
+        except (KeyError, pygit2.GitError):
+            self.missing_objects += 1
+            return True
+        if is_binary(old) or is_binary(new):
+            return True
+        return not same_ignoring_whitespace(old, new)
+
+    # --- the safe path for partial clones: libgit2, which never fetches ---------------------
+
+    def _from_objects(self, sha: str) -> bool:
         handle = self.repo.handle
         try:
             commit = handle[sha]
             tree = commit.tree
             parent_tree = commit.parents[0].tree if commit.parents else None
+            diff = (
+                tree.diff_to_tree(swap=True)
+                if parent_tree is None
+                else parent_tree.diff_to_tree(tree)
+            )
+            deltas = list(diff.deltas)
         except (KeyError, pygit2.GitError):
             self.missing_objects += 1
             return True
-        try:
-            if parent_tree is None:
-                diff = tree.diff_to_tree(swap=True)
-            else:
-                diff = parent_tree.diff_to_tree(tree)
-        except (KeyError, pygit2.GitError):
-            self.missing_objects += 1
-            return True
-        for delta in diff.deltas:
+        for delta in deltas:
             path = delta.new_file.path or delta.old_file.path
             if self.exclude.excluded(path) and self.exclude.excluded(delta.old_file.path):
                 continue
-            if delta.status != _MODIFIED or delta.old_file.mode != delta.new_file.mode:
+            if (
+                delta.status != pygit2.enums.DeltaStatus.MODIFIED
+                or delta.old_file.mode != delta.new_file.mode
+            ):
                 return True
-            if self._content_differs(delta.old_file.id, delta.new_file.id):
+            if self._blobs_differ(str(delta.old_file.id), str(delta.new_file.id)):
                 return True
         return False
-
-    def _content_differs(self, old_id: pygit2.Oid, new_id: pygit2.Oid) -> bool:
-        handle = self.repo.handle
-        try:
-            old, new = handle[old_id], handle[new_id]
-        except (KeyError, pygit2.GitError):
-            self.missing_objects += 1
-            return True
-        if not isinstance(old, pygit2.Blob) or not isinstance(new, pygit2.Blob):
-            return True  # submodule pointer moved
-        if old.is_binary or new.is_binary:
-            return True
-        patch = old.diff(new, _IGNORE_WS)
-        return bool(patch.hunks)

@@ -49,14 +49,22 @@ class GitRepo:
         self._n = 0
         self.git("init", "-q", "-b", branch, *(["--bare"] if bare else []))
 
-    def git(self, *args: str, env: Mapping[str, str] | None = None, input: bytes | None = None,
-            check: bool = True) -> str:
+    def git(
+        self,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        input: bytes | None = None,
+        check: bool = True,
+    ) -> str:
         full_env = dict(self.env)
         if env:
             full_env.update(env)
         proc = subprocess.run(
-            ["git", "-C", str(self.path), *args], env=full_env, input=input,
-            capture_output=True, check=False,
+            ["git", "-C", str(self.path), *args],
+            env=full_env,
+            input=input,
+            capture_output=True,
+            check=False,
         )
         if check and proc.returncode != 0:
             raise RuntimeError(
@@ -104,15 +112,31 @@ class GitRepo:
             "GIT_COMMITTER_DATE": _stamp(commit_time or when),
         }
         data = message if isinstance(message, bytes) else message.encode("utf-8")
-        self.git("commit", "-q", "--allow-empty", "--no-verify", "--cleanup=verbatim",
-                 "-F", "-", env=env, input=data)
+        self.git(
+            "commit",
+            "-q",
+            "--allow-empty",
+            "--no-verify",
+            "--cleanup=verbatim",
+            "-F",
+            "-",
+            env=env,
+            input=data,
+        )
         return self.head()
 
     def head(self) -> str:
         return self.git("rev-parse", "HEAD")
 
-    def tag(self, name: str, target: str = "HEAD", *, when: datetime | str | None = None,
-            message: str | None = None, tagger: Person = DEFAULT_PERSON) -> None:
+    def tag(
+        self,
+        name: str,
+        target: str = "HEAD",
+        *,
+        when: datetime | str | None = None,
+        message: str | None = None,
+        tagger: Person = DEFAULT_PERSON,
+    ) -> None:
         """An annotated tag when ``when`` or ``message`` is given, else a lightweight tag."""
         if when is None and message is None:
             self.git("tag", name, target)
@@ -128,23 +152,43 @@ class GitRepo:
     def checkout(self, name: str) -> None:
         self.git("checkout", "-q", name)
 
-    def merge(self, branch: str, *, when: datetime | str, message: str | None = None,
-              author: Person = DEFAULT_PERSON) -> str:
+    def merge(
+        self,
+        branch: str,
+        *,
+        when: datetime | str,
+        message: str | None = None,
+        author: Person = DEFAULT_PERSON,
+    ) -> str:
         env = {
-            "GIT_AUTHOR_NAME": author[0], "GIT_AUTHOR_EMAIL": author[1],
-            "GIT_COMMITTER_NAME": author[0], "GIT_COMMITTER_EMAIL": author[1],
-            "GIT_AUTHOR_DATE": _stamp(when), "GIT_COMMITTER_DATE": _stamp(when),
+            "GIT_AUTHOR_NAME": author[0],
+            "GIT_AUTHOR_EMAIL": author[1],
+            "GIT_COMMITTER_NAME": author[0],
+            "GIT_COMMITTER_EMAIL": author[1],
+            "GIT_AUTHOR_DATE": _stamp(when),
+            "GIT_COMMITTER_DATE": _stamp(when),
         }
-        self.git("merge", "-q", "--no-ff", "--no-edit", "-m", message or f"Merge {branch}",
-                 branch, env=env)
+        self.git(
+            "merge",
+            "-q",
+            "--no-ff",
+            "--no-edit",
+            "-m",
+            message or f"Merge {branch}",
+            branch,
+            env=env,
+        )
         return self.head()
 
     def revert(self, sha: str, *, when: datetime | str, author: Person = DEFAULT_PERSON) -> str:
         """``git revert``: the message says ``This reverts commit <sha>.`` as git writes it."""
         env = {
-            "GIT_AUTHOR_NAME": author[0], "GIT_AUTHOR_EMAIL": author[1],
-            "GIT_COMMITTER_NAME": author[0], "GIT_COMMITTER_EMAIL": author[1],
-            "GIT_AUTHOR_DATE": _stamp(when), "GIT_COMMITTER_DATE": _stamp(when),
+            "GIT_AUTHOR_NAME": author[0],
+            "GIT_AUTHOR_EMAIL": author[1],
+            "GIT_COMMITTER_NAME": author[0],
+            "GIT_COMMITTER_EMAIL": author[1],
+            "GIT_AUTHOR_DATE": _stamp(when),
+            "GIT_COMMITTER_DATE": _stamp(when),
         }
         self.git("revert", "--no-edit", sha, env=env)
         return self.head()

@@ -16,37 +16,57 @@ from collections.abc import Sequence
 class Graph:
     def __init__(self, shas: Sequence[str], parents: Sequence[Sequence[str]]):
         self.shas = list(shas)
-        self.index = {sha: i for i, sha in enumerate(self.shas)}
-        idx = self.index
-        # Parents outside the scanned set (grafts, missing objects) are dropped.
-        self.parents: list[tuple[int, ...]] = [
-            tuple(idx[p] for p in ps if p in idx) for ps in parents
-        ]
-        self.missing_parents = sum(
-            1 for ps in parents for p in ps if p not in idx
-        )
+        self.index = idx = {sha: i for i, sha in enumerate(self.shas)}
+        self.missing_parents = 0
+        try:
+            self.parents: list[tuple[int, ...]] = [
+                tuple(map(idx.__getitem__, ps)) for ps in parents
+            ]
+        except KeyError:
+            # Parents outside the scanned set (grafts, missing objects) are dropped, and counted.
+            self.parents = [tuple(idx[p] for p in ps if p in idx) for ps in parents]
+            self.missing_parents = sum(1 for ps in parents for p in ps if p not in idx)
         self.generation = self._generations()
 
     def _generations(self) -> list[int]:
+        """1 + the largest parent generation. git log lists children before parents (newest
+        first), so one backwards pass settles nearly every commit; a depth-first walk handles
+        the rest (commits listed out of order by clock skew)."""
         n = len(self.shas)
         gen = [0] * n
         parents = self.parents
-        for start in range(n):
-            if gen[start]:
+        for node in range(n - 1, -1, -1):
+            ps = parents[node]
+            if not ps:
+                gen[node] = 1
                 continue
-            stack = [start]
-            while stack:
-                node = stack[-1]
-                if gen[node]:
-                    stack.pop()
-                    continue
-                pending = [p for p in parents[node] if not gen[p]]
-                if pending:
-                    stack.extend(pending)
-                    continue
-                gen[node] = 1 + max((gen[p] for p in parents[node]), default=0)
-                stack.pop()
+            best = 0
+            for p in ps:
+                g = gen[p]
+                if not g:
+                    break
+                if g > best:
+                    best = g
+            else:
+                gen[node] = best + 1
+                continue
+            self._settle(node, gen)
         return gen
+
+    def _settle(self, start: int, gen: list[int]) -> None:
+        parents = self.parents
+        stack = [start]
+        while stack:
+            node = stack[-1]
+            if gen[node]:
+                stack.pop()
+                continue
+            pending = [p for p in parents[node] if not gen[p]]
+            if pending:
+                stack.extend(pending)
+                continue
+            gen[node] = 1 + max((gen[p] for p in parents[node]), default=0)
+            stack.pop()
 
     def only_in(self, tip: int, exclude: Sequence[int] = ()) -> list[int]:
         """Commits reachable from ``tip`` and from none of ``exclude`` (``git rev-list tip ^x``)."""

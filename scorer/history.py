@@ -8,6 +8,7 @@ every commit's metadata and message in ~0.85 s against ~1.5 s for a walk, and it
 
 from __future__ import annotations
 
+import codecs
 import os
 import subprocess
 import sys
@@ -101,14 +102,6 @@ def resolve_ref(repo: Repo, ref: str) -> str:
     return str(commit.id)
 
 
-def _decode(raw: bytes) -> str:
-    # git log re-encodes messages that declare an encoding; the rest may be anything.
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("utf-8", errors="replace")
-
-
 def iter_raw_commits(
     repo: Repo,
     tip: str,
@@ -139,52 +132,57 @@ def iter_raw_commits(
     except FileNotFoundError:
         raise RepositoryError("git is not installed or not on PATH") from None
     assert proc.stdout is not None
-    fields: list[bytes] = []
-    pending = b""
+    # One incremental UTF-8 decode per chunk (it handles characters split across chunks, and
+    # replaces invalid bytes as a per-field decode would), then one split: per-commit Python
+    # work is what separates a scan from the git log floor.
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    pending: list[str] = []
+    tail = ""
     count = 0
     try:
         while True:
             chunk = proc.stdout.read(_CHUNK)
             if not chunk:
                 break
-            parts = (pending + chunk).split(b"\0")
-            pending = parts.pop()
-            for part in parts:
-                fields.append(part)
-                if len(fields) == _FIELDS:
-                    yield _raw_commit(fields)
-                    fields = []
-                    count += 1
-                    if progress is not None and count % 5000 == 0:
-                        progress(count)
+            parts = (tail + decoder.decode(chunk)).split("\0")
+            tail = parts.pop()
+            if pending:
+                parts[:0] = pending
+                pending = []
+            usable = len(parts) - len(parts) % _FIELDS
+            if usable < len(parts):
+                pending = parts[usable:]
+            for i in range(0, usable, _FIELDS):
+                (sha, parents, an, ae, amn, ame, cn, ce, at, ct, msg) = parts[i : i + _FIELDS]
+                yield RawCommit(
+                    sha.lstrip("\n"),
+                    tuple(parents.split()),
+                    an,
+                    ae,
+                    amn,
+                    ame,
+                    cn,
+                    ce,
+                    int(at or 0),
+                    int(ct or 0),
+                    msg,
+                )
+            count += usable // _FIELDS
+            if progress is not None:
+                progress(count)
+        tail += decoder.decode(b"", final=True)
     finally:
         proc.stdout.close()
         stderr = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
         if proc.stderr:
             proc.stderr.close()
         code = proc.wait()
-    if code != 0 or pending or fields:
+    if code != 0 or tail or pending:
         detail = stderr.strip().splitlines()[-1] if stderr.strip() else f"exit {code}"
         raise RepositoryError(
             f"git log could not read the history ({detail}); "
             "the repository may be corrupt or missing objects (try git fsck)"
         )
-
-
-def _raw_commit(f: list[bytes]) -> RawCommit:
-    return RawCommit(
-        sha=f[0].decode("ascii").lstrip("\n"),
-        parents=tuple(f[1].decode("ascii").split()),
-        author_name=_decode(f[2]),
-        author_email=_decode(f[3]),
-        mailmap_name=_decode(f[4]),
-        mailmap_email=_decode(f[5]),
-        committer_name=_decode(f[6]),
-        committer_email=_decode(f[7]),
-        author_time=int(f[8] or 0),
-        committer_time=int(f[9] or 0),
-        message=_decode(f[10]),
-    )
 
 
 def tty_progress(label: str) -> Callable[[int], None] | None:

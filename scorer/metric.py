@@ -22,7 +22,13 @@ AI_CHANGE_LIST_LIMIT = 200
 BURST_MIN = 3
 # Buckets of changes by outcome; the first that applies wins, in this order of precedence:
 # reverted, trivial, unshipped, survived (shipped by a survived deploy), shipped_not_survived.
-CHANGE_OUTCOMES = ("survived", "shipped_not_survived", "unshipped", "reverted", "trivial")  # trivial AI changes by one author in one UTC day that make a burst
+CHANGE_OUTCOMES = (
+    "survived",
+    "shipped_not_survived",
+    "unshipped",
+    "reverted",
+    "trivial",
+)  # trivial AI changes by one author in one UTC day that make a burst
 
 
 @dataclass(frozen=True)
@@ -86,8 +92,8 @@ def build_report(
     deploys = outcomes.deploys
     is_change = [c.is_change for c in commits]
     change_ids = [i for i, ok in enumerate(is_change) if ok]
+    humans = [i for i in change_ids if commits[i].human]
     ai, counted = outcomes.ai, outcomes.counted
-    any_ai = set(outcomes.substantive)
     ai_high = {i for i in ai if commits[i].ai(HIGH)}
     trivial_ai = {i for i, ok in outcomes.substantive.items() if not ok}
     shipped_ever = set(outcomes.first_deploy)
@@ -115,7 +121,8 @@ def build_report(
     }
 
     # --- period -------------------------------------------------------------------------
-    in_period = [i for i in change_ids if period.contains(_utc(commits[i].author_time))]
+    lo, hi = period.since.timestamp(), period.until.timestamp()
+    in_period = [i for i in change_ids if lo <= commits[i].author_time < hi]
     period_ai = [i for i in in_period if i in ai]
     contributors = sorted({commits[i].author_email for i in in_period if commits[i].human})
     period_deploys = [p for p, d in enumerate(deploys) if period.contains(d.event.time)]
@@ -154,7 +161,9 @@ def build_report(
     elif not survived:
         metric["why_zero"] = "no deploy in the period survived its rollback window"
     elif not ai_survived:
-        metric["why_zero"] = "no surviving deploy in the period shipped an AI-assisted change that counts"
+        metric["why_zero"] = (
+            "no surviving deploy in the period shipped an AI-assisted change that counts"
+        )
 
     report = {
         "schema_version": SCHEMA_VERSION,
@@ -169,9 +178,12 @@ def build_report(
         "metric": metric,
         "agents": _agents(commits, outcomes, in_period, survived, min_confidence),
         "dora": _dora(commits, outcomes, period_deploys, weeks),
-        "weeks": _weekly(commits, outcomes, change_ids, now, window, period),
-        "deploys": [_deploy_row(deploys[p], outcomes) for p in range(len(deploys))
-                    if deploys[p].event.time >= period.since],
+        "weeks": _weekly(commits, outcomes, humans, now, window, period),
+        "deploys": [
+            _deploy_row(deploys[p], outcomes)
+            for p in range(len(deploys))
+            if deploys[p].event.time >= period.since
+        ],
         "ai_changes": _ai_change_rows(commits, outcomes, in_period, min_confidence),
         "contributors_hashed": sorted(contributor_hash(e) for e in contributors),
         "signals": _signals(commits, outcomes, unknown_deploys, missing_objects),
@@ -287,33 +299,42 @@ def _week_start(t: datetime) -> datetime:
     return day - timedelta(days=day.weekday())
 
 
-def _weekly(commits, outcomes: Outcomes, change_ids, now, window, period) -> list[dict]:
+def _weekly(commits, outcomes: Outcomes, humans, now, window, period) -> list[dict]:
     deploys = outcomes.deploys
     last = _week_start(now)
     first = min(_week_start(period.since), last - timedelta(weeks=TREND_WEEKS - 1))
+    first_ts, week_s = first.timestamp(), 7 * 86400
+    n_weeks = int((last - first).total_seconds() // week_s) + 1
+    people: list[set[str]] = [set() for _ in range(n_weeks)]
+    for i in humans:
+        k = int((commits[i].author_time - first_ts) // week_s)
+        if 0 <= k < n_weeks:
+            people[k].add(commits[i].author_email)
+    surv = [0] * n_weeks
+    ai_surv = [0] * n_weeks
+    for d in deploys:
+        k = int((d.event.time.timestamp() - first_ts) // week_s)
+        if d.outcome == SURVIVED and 0 <= k < n_weeks:
+            surv[k] += 1
+            if any(c in outcomes.counted for c in d.shipped):
+                ai_surv[k] += 1
     judged_until = now - window
     rows = []
-    start = first
-    while start <= last:
-        end = start + timedelta(weeks=1)
-        people = {
-            commits[i].author_email
-            for i in change_ids
-            if commits[i].human and start <= _utc(commits[i].author_time) < end
-        }
-        surv = [d for d in deploys if d.outcome == SURVIVED and start <= d.event.time < end]
-        ai_surv = [d for d in surv if any(c in outcomes.counted for c in d.shipped)]
+    for k in range(n_weeks):
+        start = first + timedelta(weeks=k)
         year, week, _ = start.isocalendar()
-        rows.append({
-            "week": f"{year}-W{week:02d}",
-            "start": iso(start),
-            "complete": end <= judged_until,
-            "normalized_deployments": _ratio(len(ai_surv), len(people)) if people else 0.0,
-            "ai_deploys_survived": len(ai_surv),
-            "deploys_survived": len(surv),
-            "contributors": len(people),
-        })
-        start = end
+        n = len(people[k])
+        rows.append(
+            {
+                "week": f"{year}-W{week:02d}",
+                "start": iso(start),
+                "complete": start + timedelta(weeks=1) <= judged_until,
+                "normalized_deployments": _ratio(ai_surv[k], n) if n else 0.0,
+                "ai_deploys_survived": ai_surv[k],
+                "deploys_survived": surv[k],
+                "contributors": n,
+            }
+        )
     return rows
 
 
@@ -343,19 +364,21 @@ def _ai_change_rows(commits, outcomes: Outcomes, in_period, min_confidence) -> l
     for i in ids[:AI_CHANGE_LIST_LIMIT]:
         c = commits[i]
         first = outcomes.first_deploy.get(i)
-        rows.append({
-            "sha": c.sha,
-            "subject": c.subject,
-            "author_time": iso(_utc(c.author_time)),
-            "agents": c.agents("medium"),
-            "ai_at_min_confidence": c.ai(min_confidence),
-            "status": change_status(i, outcomes),
-            "first_deploy": None if first is None else outcomes.deploys[first].event.id,
-            "evidence": [
-                {"agent": e.agent, "kind": e.kind, "confidence": e.confidence, "text": e.text}
-                for e in c.evidence
-            ],
-        })
+        rows.append(
+            {
+                "sha": c.sha,
+                "subject": c.subject,
+                "author_time": iso(_utc(c.author_time)),
+                "agents": c.agents("medium"),
+                "ai_at_min_confidence": c.ai(min_confidence),
+                "status": change_status(i, outcomes),
+                "first_deploy": None if first is None else outcomes.deploys[first].event.id,
+                "evidence": [
+                    {"agent": e.agent, "kind": e.kind, "confidence": e.confidence, "text": e.text}
+                    for e in c.evidence
+                ],
+            }
+        )
     return rows
 
 
@@ -372,37 +395,47 @@ def _signals(commits, outcomes: Outcomes, unknown_deploys, missing_objects) -> l
         first_of.setdefault(key, c.sha)
     for (who, day), n in sorted(bursts.items()):
         if n >= BURST_MIN:
-            signals.append({
-                "kind": "trivial-ai-burst",
-                "detail": f"{n} empty or whitespace-only AI-attributed changes by one author on "
-                          f"{day} (e.g. {first_of[(who, day)][:12]}); they do not count",
-            })
+            signals.append(
+                {
+                    "kind": "trivial-ai-burst",
+                    "detail": f"{n} empty or whitespace-only AI-attributed changes by one "
+                    f"author on {day} (e.g. {first_of[(who, day)][:12]}); they do not count",
+                }
+            )
     for x, y in sorted(outcomes.reverted.items()):
         if x in outcomes.ai and commits[x].author_email == commits[y].author_email:
-            signals.append({
-                "kind": "ai-self-revert",
-                "detail": f"AI-assisted change {commits[x].sha[:12]} was reverted by its own "
-                          f"author in {commits[y].sha[:12]}; it does not count",
-            })
+            signals.append(
+                {
+                    "kind": "ai-self-revert",
+                    "detail": f"AI-assisted change {commits[x].sha[:12]} was reverted by its own "
+                    f"author in {commits[y].sha[:12]}; it does not count",
+                }
+            )
     unknown = [e for c in commits for e in c.evidence if e.agent == "other"]
     if unknown:
         sample = "; ".join(sorted({e.text for e in unknown})[:3])
-        signals.append({
-            "kind": "unknown-agent",
-            "detail": f"{len(unknown)} attribution(s) name an agent not in the registry "
-                      f"(counted as 'other'): {sample}",
-        })
+        signals.append(
+            {
+                "kind": "unknown-agent",
+                "detail": f"{len(unknown)} attribution(s) name an agent not in the registry "
+                f"(counted as 'other'): {sample}",
+            }
+        )
     if unknown_deploys:
         sample = ", ".join(f"{e.id} ({e.sha[:12]})" for e in unknown_deploys[:3])
-        signals.append({
-            "kind": "deploys-not-in-history",
-            "detail": f"{len(unknown_deploys)} deploy(s) name commits that are not in the scanned "
-                      f"history and were ignored: {sample}",
-        })
+        signals.append(
+            {
+                "kind": "deploys-not-in-history",
+                "detail": f"{len(unknown_deploys)} deploy(s) name commits that are not in the "
+                f"scanned history and were ignored: {sample}",
+            }
+        )
     if missing_objects:
-        signals.append({
-            "kind": "missing-objects",
-            "detail": f"{missing_objects} change(s) were judged without their file contents "
-                      "(partial clone?): whitespace-only edits among them count as substantive",
-        })
+        signals.append(
+            {
+                "kind": "missing-objects",
+                "detail": f"{missing_objects} change(s) were judged without their file contents "
+                "(partial clone?): whitespace-only edits among them count as substantive",
+            }
+        )
     return signals

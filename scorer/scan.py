@@ -97,7 +97,9 @@ def effective_settings(options: ScanOptions, config: Config) -> Settings:
 
 def to_commit(raw: RawCommit, registry: Registry, note: str | None) -> Commit:
     """The attribution stage for one commit: evidence, humanity, reverts; the message is dropped."""
-    subject = raw.message.split("\n", 1)[0].strip()
+    msg = raw.message
+    end = msg.find("\n")
+    subject = (msg if end < 0 else msg[:end]).strip()
     if len(subject) > SUBJECT_MAX:
         subject = subject[: SUBJECT_MAX - 1] + "…"
     return Commit(
@@ -167,7 +169,7 @@ def run_scan(options: ScanOptions) -> ScanResult:
         window=settings.window,
         now=now,
         min_confidence=settings.min_confidence,
-        substantive=lambda i: substance.substantive(commits[i].sha),
+        substantive=lambda ids: _by_index(ids, commits, substance),
     )
     period = _period(options, now, settings.window)
     report = build_report(
@@ -189,8 +191,14 @@ def run_scan(options: ScanOptions) -> ScanResult:
         },
         missing_objects=substance.missing_objects + graph.missing_parents,
     )
-    return ScanResult(report=report, history=history, outcomes=outcomes, settings=settings,
-                      repo=repo)
+    return ScanResult(
+        report=report, history=history, outcomes=outcomes, settings=settings, repo=repo
+    )
+
+
+def _by_index(ids: list[int], commits: list[Commit], substance: Substance) -> dict[int, bool]:
+    found = substance.verdicts(commits[i].sha for i in ids)
+    return {i: found[commits[i].sha] for i in ids}
 
 
 def _period(options: ScanOptions, now: datetime, window: timedelta) -> Period:

@@ -2,12 +2,13 @@
 survived the rollback window, which changes were reverted, and which changes count.
 
 Pure: takes the graph, the commits, resolved deploy events, the window and ``now``; the only
-outside call is ``substantive``, a function the caller provides (it reads git objects), and it
-is asked only about the changes whose verdict can matter.
+outside call is ``substantive``, a function the caller provides (it reads git objects); it is
+asked once, about the changes whose verdict can matter (those with any AI evidence).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -65,14 +66,14 @@ def _link_environment(
     graph: Graph, events: list[DeployEvent], window: timedelta, now: datetime
 ) -> list[DeployResult]:
     idx = graph.index
-    is_change = [len(ps) <= 1 for ps in graph.parents]
+    parents = graph.parents
     results: list[DeployResult] = []
     previous: int | None = None  # node that production ran before this deploy
     for ev in events:
         node = idx[ev.sha]
         res = DeployResult(event=ev, node=node, outcome="")
         exclude = () if previous is None else (previous,)
-        changes = [c for c in graph.only_in(node, exclude) if is_change[c]]
+        changes = [c for c in graph.only_in(node, exclude) if len(parents[c]) <= 1]
         if ev.status == "success":
             res.shipped = changes
             previous = node
@@ -84,7 +85,7 @@ def _link_environment(
     ok = [r for r in results if r.outcome != FAILED]
     # link[k]: deploy k's code is contained in deploy k+1's. Containment is transitive, so a
     # run of true links answers most rollback questions without another walk.
-    link = [graph.is_ancestor(a.node, b.node) for a, b in zip(ok, ok[1:])]
+    link = [graph.is_ancestor(a.node, b.node) for a, b in itertools.pairwise(ok)]
     for k, d in enumerate(ok):
         deadline = d.event.time + window
         contained = True
@@ -124,7 +125,7 @@ def compute_outcomes(
     window: timedelta,
     now: datetime,
     min_confidence: str,
-    substantive: Callable[[int], bool],
+    substantive: Callable[[list[int]], dict[int, bool]],
 ) -> Outcomes:
     """Everything section 6 needs to decide which changes count."""
     deploys = link_deploys(graph, events, window, now)
@@ -140,12 +141,10 @@ def compute_outcomes(
 
     reverted = _reverted(commits, graph, deploys, first_deploy, window, now)
 
-    ai = {i for i, c in enumerate(commits) if c.is_change and c.ai(min_confidence)}
-    any_ai = {i for i, c in enumerate(commits) if c.is_change and c.evidence}
-    verdicts = {i: substantive(i) for i in sorted(any_ai)}
-    counted = {
-        i for i in ai if verdicts[i] and i in survived_ship and i not in reverted
-    }
+    any_ai = {i for i, c in enumerate(commits) if c.evidence and len(c.parents) <= 1}
+    ai = {i for i in any_ai if commits[i].ai(min_confidence)}
+    verdicts = substantive(sorted(any_ai))
+    counted = {i for i in ai if verdicts[i] and i in survived_ship and i not in reverted}
     return Outcomes(
         deploys=deploys,
         first_deploy=first_deploy,

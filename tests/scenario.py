@@ -25,17 +25,31 @@ class Scenario:
         self.log = log_dir / "deploys.jsonl"
         self.deploys: list[dict] = []
 
-    def deploy(self, sha: str, when: datetime, status: str = "success",
-               environment: str = "production", ident: str | None = None) -> str:
+    def deploy(
+        self,
+        sha: str,
+        when: datetime,
+        status: str = "success",
+        environment: str = "production",
+        ident: str | None = None,
+    ) -> str:
         ident = ident or f"d{len(self.deploys) + 1}"
-        self.deploys.append({"id": ident, "sha": sha, "time": iso(when), "status": status,
-                             "environment": environment})
+        self.deploys.append(
+            {
+                "id": ident,
+                "sha": sha,
+                "time": iso(when),
+                "status": status,
+                "environment": environment,
+            }
+        )
         return ident
 
     def scan(self, now: datetime, **kw) -> dict:
         self.log.write_text("".join(json.dumps(d) + "\n" for d in self.deploys))
-        opts = ScanOptions(path=self.repo.path, deploys=[f"log:{self.log}"], now=now,
-                           progress=False, **kw)
+        opts = ScanOptions(
+            path=self.repo.path, deploys=[f"log:{self.log}"], now=now, progress=False, **kw
+        )
         return run_scan(opts).report
 
     @staticmethod

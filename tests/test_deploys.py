@@ -72,15 +72,22 @@ def test_log_jsonl_and_csv_give_the_same_events(repo, tmp_path):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ('{"sha": "abcd", "time": "2026-09-02T10:00:00Z"}\n{"sha": \n', "d.jsonl:2: not valid JSON"),
+        (
+            '{"sha": "abcd", "time": "2026-09-02T10:00:00Z"}\n{"sha": \n',
+            "d.jsonl:2: not valid JSON",
+        ),
         ('{"time": "2026-09-02T10:00:00Z"}\n', "d.jsonl:1: missing field 'sha'"),
         ('{"sha": "abcd"}\n', "d.jsonl:1: missing field 'time'"),
         ('{"sha": "abcd", "time": "2026-09-02T10:00:00"}\n', "d.jsonl:1: time has no UTC offset"),
         ('{"sha": "abcd", "time": "yesterday"}\n', "d.jsonl:1: not an ISO 8601 time"),
-        ('{"sha": "abcd", "time": "2026-09-02T10:00:00Z", "status": "ok"}\n',
-         "d.jsonl:1: unknown status 'ok'"),
-        ('{"sha": "abcd", "time": "2026-09-02T10:00:00Z", "sah": "x"}\n',
-         "d.jsonl:1: unknown field 'sah'"),
+        (
+            '{"sha": "abcd", "time": "2026-09-02T10:00:00Z", "status": "ok"}\n',
+            "d.jsonl:1: unknown status 'ok'",
+        ),
+        (
+            '{"sha": "abcd", "time": "2026-09-02T10:00:00Z", "sah": "x"}\n',
+            "d.jsonl:1: unknown field 'sah'",
+        ),
         ('["abcd"]\n', "d.jsonl:1: each line must be a JSON object"),
     ],
 )
@@ -96,7 +103,9 @@ def test_malformed_log_lines_name_file_and_line(repo, tmp_path, content, message
 def test_malformed_csv(repo, tmp_path):
     repo.commit("a\n", when=T0)
     (tmp_path / "d.csv").write_text("sha,when\nabcd,2026\n")
-    with pytest.raises(InputError, match=r"^d\.csv:1: CSV header must name the columns sha and time"):
+    with pytest.raises(
+        InputError, match=r"^d\.csv:1: CSV header must name the columns sha and time"
+    ):
         _events(repo, "log:d.csv", base=tmp_path)
     (tmp_path / "d.csv").write_text("sha,time\nabcd,2026-09-02T10:00:00Z,extra\n")
     with pytest.raises(InputError, match=r"^d\.csv:2: expected 2 columns, found 3"):
@@ -115,9 +124,7 @@ def test_missing_and_non_utf8_log(repo, tmp_path):
 def test_resolution_unknown_ambiguous_and_invalid(repo, tmp_path):
     a = repo.commit("a\n", when=T0)
     shas = [a, a[:10] + ("0" * 30 if a[10:] != "0" * 30 else "1" * 30)]
-    (tmp_path / "d.jsonl").write_text(
-        f'{{"sha": "{"f" * 40}", "time": "2026-09-02T10:00:00Z"}}\n'
-    )
+    (tmp_path / "d.jsonl").write_text(f'{{"sha": "{"f" * 40}", "time": "2026-09-02T10:00:00Z"}}\n')
     res = resolve_events(_events(repo, "log:d.jsonl", base=tmp_path), shas)
     assert res.events == [] and [e.sha for e in res.unknown] == ["f" * 40]
     (tmp_path / "d.jsonl").write_text(f'{{"sha": "{a[:10]}", "time": "2026-09-02T10:00:00Z"}}\n')

@@ -37,15 +37,19 @@ def build(repo, tmp_path, game: str) -> dict:
             r.commit(ai_msg(f"More AI {i}"), when=T0 + 6 * D + hours(i + 1), author=ANN)
     if game == "empty_ai_commits":
         for i in range(5):
-            r.commit(ai_msg(f"Nothing {i}"), when=T0 + 6 * D + hours(i + 1), author=ANN,
-                     empty=True)
-    sc.deploy(a if game not in ("more_ai_in_counted_deploy", "empty_ai_commits")
-              else r.head(), T0 + 7 * D)
+            r.commit(ai_msg(f"Nothing {i}"), when=T0 + 6 * D + hours(i + 1), author=ANN, empty=True)
+    sc.deploy(
+        a if game not in ("more_ai_in_counted_deploy", "empty_ai_commits") else r.head(), T0 + 7 * D
+    )
     h = r.commit("Human fix\n", when=T0 + 9 * D, author=BOB)
     sc.deploy(h, T0 + 10 * D)
     if game == "whitespace_ai_commits":
-        r.commit(ai_msg("Reformat"), when=T0 + 11 * D, author=BOB,
-                 files={"app.py": "def main():\n        return   1\n"})
+        r.commit(
+            ai_msg("Reformat"),
+            when=T0 + 11 * D,
+            author=BOB,
+            files={"app.py": "def main():\n        return   1\n"},
+        )
         sc.deploy(r.head(), T0 + 11 * D + hours(2))
     if game == "reverted_ai_change":
         x = r.commit(ai_msg("Gamed"), when=T0 + 11 * D, author=BOB)
@@ -94,8 +98,9 @@ def test_baseline(baseline):
 @pytest.mark.parametrize("game", GAMES[1:])
 def test_gaming_leaves_the_score_unchanged(repo, tmp_path, baseline, game):
     report = build(repo, tmp_path, game)
-    assert report["metric"]["normalized_deployments"] == \
-        baseline["metric"]["normalized_deployments"]
+    assert (
+        report["metric"]["normalized_deployments"] == baseline["metric"]["normalized_deployments"]
+    )
     assert report["metric"]["ai_deploys_survived"] == baseline["metric"]["ai_deploys_survived"]
 
 

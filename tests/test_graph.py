@@ -51,9 +51,12 @@ def test_only_in_and_is_ancestor_agree_with_git(repo):
         expected = set(repo.git("rev-list", b, f"^{a}").split())
         got = {graph.shas[i] for i in graph.only_in(graph.index[b], [graph.index[a]])}
         assert got == expected
-        git_says = subprocess.run(
-            ["git", "-C", str(repo.path), "merge-base", "--is-ancestor", a, b], env=repo.env
-        ).returncode == 0
+        git_says = (
+            subprocess.run(
+                ["git", "-C", str(repo.path), "merge-base", "--is-ancestor", a, b], env=repo.env
+            ).returncode
+            == 0
+        )
         assert graph.is_ancestor(graph.index[a], graph.index[b]) is git_says
 
 
@@ -61,9 +64,7 @@ def test_only_in_without_exclude_is_all_ancestors(repo):
     _random_dag(repo, seed=3, n=30)
     graph = _graph(repo.path)
     head = graph.index[repo.head()]
-    assert {graph.shas[i] for i in graph.only_in(head)} == set(
-        repo.git("rev-list", "HEAD").split()
-    )
+    assert {graph.shas[i] for i in graph.only_in(head)} == set(repo.git("rev-list", "HEAD").split())
 
 
 def test_generations_increase_from_parents(repo):

@@ -21,9 +21,13 @@ HUGE = "Huge message\n\n" + ("x" * 99 + "\n") * 30_000  # ~3 MB
 def _build_varied(repo: GitRepo) -> None:
     repo.commit("Root commit\n", when=T0, author=("Zoë Ünicode", "zoe@example.com"))
     repo.branch("topic")
-    repo.commit("Main work\n\nBody line.\n", when=T0 + timedelta(hours=1),
-                author=("Ann", "ann@example.com"), committer=("Bot", "bot@example.com"),
-                commit_time=T0 + timedelta(hours=2))
+    repo.commit(
+        "Main work\n\nBody line.\n",
+        when=T0 + timedelta(hours=1),
+        author=("Ann", "ann@example.com"),
+        committer=("Bot", "bot@example.com"),
+        commit_time=T0 + timedelta(hours=2),
+    )
     repo.checkout("topic")
     repo.commit(HUGE, when=T0 + timedelta(hours=3))
     repo.checkout("main")
@@ -41,8 +45,18 @@ def write_raw_commit(repo: GitRepo, message: bytes) -> str:
     tree = repo.git("rev-parse", "HEAD^{tree}")
     parent = repo.head()
     ident = b"Raw Writer <raw@example.com> 1788000000 +0000"
-    body = (b"tree " + tree.encode() + b"\nparent " + parent.encode() + b"\nauthor " + ident
-            + b"\ncommitter " + ident + b"\n\n" + message)
+    body = (
+        b"tree "
+        + tree.encode()
+        + b"\nparent "
+        + parent.encode()
+        + b"\nauthor "
+        + ident
+        + b"\ncommitter "
+        + ident
+        + b"\n\n"
+        + message
+    )
     sha = repo.git("hash-object", "-t", "commit", "-w", "--stdin", input=body)
     repo.git("update-ref", "HEAD", sha)
     return sha
@@ -96,8 +110,9 @@ def test_mailmap_is_applied(repo):
 def test_not_a_repository(tmp_path, capsys):
     assert main(["scan", str(tmp_path)]) == 1
     err = capsys.readouterr().err
-    assert err.strip().splitlines() == [f"scorer: error: {tmp_path}: not a git repository "
-                                        "(run scorer inside a clone)"]
+    assert err.strip().splitlines() == [
+        f"scorer: error: {tmp_path}: not a git repository (run scorer inside a clone)"
+    ]
 
 
 def test_missing_path(tmp_path, capsys):
@@ -117,8 +132,11 @@ def test_shallow_clone_says_fetch_depth_0(repo, tmp_path, capsys):
     for i in range(3):
         repo.commit(f"c{i}\n", when=T0 + timedelta(hours=i))
     clone = tmp_path / "shallow"
-    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo.path}", str(clone)],
-                   check=True, env=repo.env)
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", f"file://{repo.path}", str(clone)],
+        check=True,
+        env=repo.env,
+    )
     with pytest.raises(RepositoryError, match="fetch-depth: 0"):
         open_repo(clone)
     assert main(["scan", str(clone)]) == 1
@@ -137,7 +155,8 @@ def test_bad_and_ambiguous_refs(repo):
 def test_bare_repository_is_scanned(repo, tmp_path):
     repo.commit("one\n", when=T0)
     bare = tmp_path / "bare.git"
-    subprocess.run(["git", "clone", "-q", "--bare", str(repo.path), str(bare)], check=True,
-                   env=repo.env)
+    subprocess.run(
+        ["git", "clone", "-q", "--bare", str(repo.path), str(bare)], check=True, env=repo.env
+    )
     (c,) = list(iter_raw_commits(open_repo(bare), "HEAD"))
     assert c.sha == repo.head()

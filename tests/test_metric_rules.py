@@ -44,8 +44,9 @@ def test_one_ai_deploy_survives(sc):
     assert m["deploys_survived_per_dev_week"] == 0.25
     assert m["ai_share_of_survived_deploys"] == 1.0
     assert r["history"]["counted_ai_changes"] == 1
-    assert r["agents"] == {"claude-code": {"changes": 1, "counted_changes": 1,
-                                           "deploys_survived": 1}}
+    assert r["agents"] == {
+        "claude-code": {"changes": 1, "counted_changes": 1, "deploys_survived": 1}
+    }
     (row,) = r["ai_changes"]
     assert (row["sha"], row["status"], row["first_deploy"]) == (x, "counted", "d1")
 
@@ -101,8 +102,9 @@ def test_hotfix_from_another_branch_rolls_back(sc):
     assert sc.outcomes(r)["hotfix"] == "survived"
 
 
-@pytest.mark.parametrize(("after", "outcome"), [(W, "rolled_back"),
-                                                (W + timedelta(seconds=1), "survived")])
+@pytest.mark.parametrize(
+    ("after", "outcome"), [(W, "rolled_back"), (W + timedelta(seconds=1), "survived")]
+)
 def test_rollback_window_edge_is_inclusive(sc, after, outcome):
     x = sc.repo.commit(ai_msg("Edge"), when=T0 + 6 * D, author=ANN)
     sc.deploy(x, T0 + 8 * D, ident="d")
@@ -118,8 +120,9 @@ def test_equal_times_are_not_later(sc):
     assert sc.outcomes(r)["d"] == "survived"
 
 
-@pytest.mark.parametrize(("age", "outcome"), [(W - timedelta(seconds=1), "pending"),
-                                              (W, "survived")])
+@pytest.mark.parametrize(
+    ("age", "outcome"), [(W - timedelta(seconds=1), "pending"), (W, "survived")]
+)
 def test_pending_until_the_window_closes(sc, age, outcome):
     x = sc.repo.commit(ai_msg("New"), when=T0 + 20 * D, author=ANN)
     sc.deploy(x, T0 + 21 * D, ident="d")
@@ -150,8 +153,9 @@ def test_redeploy_of_running_code_ships_nothing(sc):
     assert r["metric"]["deploys_survived"] == 2
 
 
-@pytest.mark.parametrize(("delay", "reverted"), [(3 * D, True), (W, True),
-                                                 (W + timedelta(seconds=1), False)])
+@pytest.mark.parametrize(
+    ("delay", "reverted"), [(3 * D, True), (W, True), (W + timedelta(seconds=1), False)]
+)
 def test_revert_inside_the_window(sc, delay, reverted):
     x = sc.repo.commit(ai_msg("Change"), when=T0 + 6 * D, author=ANN)
     sc.deploy(x, T0 + 7 * D, ident="d")
@@ -184,10 +188,18 @@ def test_trivial_changes_do_not_count(sc, tmp_path):
     sc.repo.write({"app.py": "def f():\n    return 1\n"})
     sc.repo.commit("Add app\n", when=T0 + 5 * D + hours(1), author=ANN)
     e = sc.repo.commit(ai_msg("Empty"), when=T0 + 6 * D, author=ANN, empty=True)
-    w = sc.repo.commit(ai_msg("Whitespace"), when=T0 + 6 * D + hours(1), author=ANN,
-                       files={"app.py": "def f():\n        return   1\n"})
-    x = sc.repo.commit(ai_msg("Docs only"), when=T0 + 6 * D + hours(2), author=ANN,
-                       files={"docs/a.md": "hi\n", "deps/x.lock": "1\n"})
+    w = sc.repo.commit(
+        ai_msg("Whitespace"),
+        when=T0 + 6 * D + hours(1),
+        author=ANN,
+        files={"app.py": "def f():\n        return   1\n"},
+    )
+    x = sc.repo.commit(
+        ai_msg("Docs only"),
+        when=T0 + 6 * D + hours(2),
+        author=ANN,
+        files={"docs/a.md": "hi\n", "deps/x.lock": "1\n"},
+    )
     sc.deploy(x, T0 + 7 * D, ident="d")
     r = sc.scan(NOW, config=tmp_path / "cfg.yml")
     statuses = {row["sha"]: row["status"] for row in r["ai_changes"]}
@@ -198,8 +210,9 @@ def test_trivial_changes_do_not_count(sc, tmp_path):
 
 
 def test_binary_and_new_files_are_substantive(sc):
-    x = sc.repo.commit(ai_msg("Logo"), when=T0 + 6 * D, author=ANN,
-                       files={"logo.png": b"\x89PNG\x00\x01"})
+    x = sc.repo.commit(
+        ai_msg("Logo"), when=T0 + 6 * D, author=ANN, files={"logo.png": b"\x89PNG\x00\x01"}
+    )
     sc.deploy(x, T0 + 7 * D, ident="d")
     assert sc.scan(NOW)["ai_changes"][0]["status"] == "counted"
 
@@ -222,16 +235,22 @@ def test_contributors_mailmap_bots_agents_and_aider(sc):
     sc.repo.write({".mailmap": "Ann Lee <ann@example.com> <ann@old.example>\n"})
     sc.repo.commit("Mailmap\n", when=T0 + 6 * D, author=ANN)
     sc.repo.commit("Old address\n", when=T0 + 6 * D, author=("ann", "ANN@old.example"))
-    sc.repo.commit("Bump\n", when=T0 + 7 * D,
-                   author=("dependabot[bot]", "49699333+dependabot[bot]@users.noreply.github.com"))
-    sc.repo.commit("Agent work\n", when=T0 + 7 * D,
-                   author=("copilot-swe-agent[bot]",
-                           "198982749+Copilot@users.noreply.github.com"))
+    sc.repo.commit(
+        "Bump\n",
+        when=T0 + 7 * D,
+        author=("dependabot[bot]", "49699333+dependabot[bot]@users.noreply.github.com"),
+    )
+    sc.repo.commit(
+        "Agent work\n",
+        when=T0 + 7 * D,
+        author=("copilot-swe-agent[bot]", "198982749+Copilot@users.noreply.github.com"),
+    )
     sc.repo.commit("aider: tweak\n", when=T0 + 8 * D, author=("Cara (aider)", "cara@example.com"))
     sc.repo.commit("Before the period\n", when=T0 + 4 * D, author=("Old", "old@example.com"))
     r = sc.scan(NOW)
     assert r["metric"]["contributors"] == 2  # ann, cara
     import hashlib
+
     assert r["contributors_hashed"] == sorted(
         hashlib.sha256(e.encode()).hexdigest() for e in ("ann@example.com", "cara@example.com")
     )
@@ -282,8 +301,11 @@ def test_no_contributors_scores_zero_with_a_reason(sc):
 
 
 def test_min_confidence_high_drops_medium_evidence(sc):
-    x = sc.repo.commit("Add thing\n\nCo-authored-by: Claude <noreply@anthropic.com>\n\n"
-                       "More text after.\n", when=T0 + 6 * D, author=ANN)
+    x = sc.repo.commit(
+        "Add thing\n\nCo-authored-by: Claude <noreply@anthropic.com>\n\nMore text after.\n",
+        when=T0 + 6 * D,
+        author=ANN,
+    )
     sc.deploy(x, T0 + 7 * D, ident="d")
     assert sc.scan(NOW)["metric"]["ai_deploys_survived"] == 1
     r = sc.scan(NOW, min_confidence="high")

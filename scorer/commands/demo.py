@@ -17,8 +17,9 @@ HELP = "build a small example repository with deploys, a rollback and a revert, 
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("dir", nargs="?", type=Path,
-                   help="where to build it (default: a new temporary directory)")
+    p.add_argument(
+        "dir", nargs="?", type=Path, help="where to build it (default: a new temporary directory)"
+    )
     p.add_argument("--format", choices=sorted(FORMATS), default="text")
 
 

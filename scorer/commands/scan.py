@@ -32,38 +32,84 @@ def _duration(text: str):
 def add_scan_arguments(p: argparse.ArgumentParser, *, with_path: bool = True) -> None:
     """The options ``scan`` and ``ci`` share."""
     if with_path:
-        p.add_argument("path", nargs="?", default=".", type=Path,
-                       help="repository to scan (default: .)")
-    p.add_argument("--deploys", action="append", metavar="SPEC",
-                   help="deploy source, repeatable: tags:GLOB | log:FILE | github[:ENV] | "
-                        "gitlab[:ENV] (default: config, else tags:v*)")
-    p.add_argument("--window", type=_duration, metavar="DURATION",
-                   help="rollback window, e.g. 7d, 72h, 2w (default: config, else 7d)")
-    p.add_argument("--now", type=_instant, metavar="ISO8601",
-                   help="the instant the report is judged at (default: current time)")
+        p.add_argument(
+            "path", nargs="?", default=".", type=Path, help="repository to scan (default: .)"
+        )
+    p.add_argument(
+        "--deploys",
+        action="append",
+        metavar="SPEC",
+        help="deploy source, repeatable: tags:GLOB | log:FILE | github[:ENV] | "
+        "gitlab[:ENV] (default: config, else tags:v*)",
+    )
+    p.add_argument(
+        "--window",
+        type=_duration,
+        metavar="DURATION",
+        help="rollback window, e.g. 7d, 72h, 2w (default: config, else 7d)",
+    )
+    p.add_argument(
+        "--now",
+        type=_instant,
+        metavar="ISO8601",
+        help="the instant the report is judged at (default: current time)",
+    )
     p.add_argument("--since", type=_instant, metavar="ISO8601", help="period start")
     p.add_argument("--until", type=_instant, metavar="ISO8601", help="period end (exclusive)")
     p.add_argument("--ref", default="HEAD", help="ref whose history is scanned (default: HEAD)")
-    p.add_argument("--config", type=Path, metavar="FILE",
-                   help="config file (default: PATH/.normalized-deployments.yml if present)")
-    p.add_argument("--min-confidence", choices=("high", "medium"),
-                   help="lowest evidence confidence that counts (default: config, else medium)")
-    p.add_argument("--environment", dest="environments", action="append", metavar="ENV",
-                   help="environment that counts, repeatable (default: config, else production)")
-    p.add_argument("--repository", metavar="OWNER/NAME",
-                   help="name shown in reports (default: GITHUB_REPOSITORY or directory name)")
-    p.add_argument("--cache", type=Path, metavar="DIR",
-                   help="incremental cache directory: per-merge runs read only new commits")
-    p.add_argument("--json", dest="json_file", type=Path, metavar="FILE",
-                   help="also write the JSON report here (atomically)")
-    p.add_argument("--markdown", dest="markdown_file", type=Path, metavar="FILE",
-                   help="also write the Markdown report here (atomically)")
+    p.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="config file (default: PATH/.normalized-deployments.yml if present)",
+    )
+    p.add_argument(
+        "--min-confidence",
+        choices=("high", "medium"),
+        help="lowest evidence confidence that counts (default: config, else medium)",
+    )
+    p.add_argument(
+        "--environment",
+        dest="environments",
+        action="append",
+        metavar="ENV",
+        help="environment that counts, repeatable (default: config, else production)",
+    )
+    p.add_argument(
+        "--repository",
+        metavar="OWNER/NAME",
+        help="name shown in reports (default: GITHUB_REPOSITORY or directory name)",
+    )
+    p.add_argument(
+        "--cache",
+        type=Path,
+        metavar="DIR",
+        help="incremental cache directory: per-merge runs read only new commits",
+    )
+    p.add_argument(
+        "--json",
+        dest="json_file",
+        type=Path,
+        metavar="FILE",
+        help="also write the JSON report here (atomically)",
+    )
+    p.add_argument(
+        "--markdown",
+        dest="markdown_file",
+        type=Path,
+        metavar="FILE",
+        help="also write the Markdown report here (atomically)",
+    )
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_scan_arguments(p)
-    p.add_argument("--format", choices=sorted(FORMATS), default="text",
-                   help="what goes to stdout (default: text)")
+    p.add_argument(
+        "--format",
+        choices=sorted(FORMATS),
+        default="text",
+        help="what goes to stdout (default: text)",
+    )
     p.add_argument("--quiet", action="store_true", help="print nothing to stdout")
 
 

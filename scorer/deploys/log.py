@@ -19,7 +19,12 @@ from scorer.errors import InputError
 from scorer.model import DeployEvent
 from scorer.timeutil import parse_instant
 
-_STATUS_ALIASES = {"success": "success", "failure": "failure", "failed": "failure", "error": "error"}
+_STATUS_ALIASES = {
+    "success": "success",
+    "failure": "failure",
+    "failed": "failure",
+    "error": "error",
+}
 _FIELDS = {"sha", "time", "environment", "status", "id"}
 
 
@@ -88,7 +93,7 @@ class LogSource:
                 raise InputError(
                     f"expected {len(header)} columns, found {len(row)}", path=self.arg, line=n
                 )
-            yield n, dict(zip(header, row))
+            yield n, dict(zip(header, row, strict=True))
 
     def _event(self, row: dict, line: int) -> DeployEvent:
         def fail(msg: str) -> InputError:

@@ -41,17 +41,30 @@ def render(report: dict, *, heading_level: int = 2) -> str:
         "",
         _row("Figure", "Value", "Numerator", "Denominator"),
         _row("---", "---:", "---", "---"),
-        _row("**Normalized deployments**", f"**{m['normalized_deployments']:.2f}**",
-             f"{m['ai_deploys_survived']} AI deploys survived",
-             f"{m['contributors']} contributors × {weeks:g} weeks"),
-        _row("Deploys survived per dev-week", f"{m['deploys_survived_per_dev_week']:.2f}",
-             f"{m['deploys_survived']} deploys survived",
-             f"{m['contributors']} contributors × {weeks:g} weeks"),
-        _row("AI share of survived deploys", _pct(m["ai_share_of_survived_deploys"]),
-             f"{m['ai_deploys_survived']} AI deploys survived",
-             f"{m['deploys_survived']} deploys survived"),
-        _row("Attribution coverage", _pct(p["attribution_coverage"]),
-             f"{p['ai_changes']} AI-assisted changes", f"{p['changes']} changes"),
+        _row(
+            "**Normalized deployments**",
+            f"**{m['normalized_deployments']:.2f}**",
+            f"{m['ai_deploys_survived']} AI deploys survived",
+            f"{m['contributors']} contributors × {weeks:g} weeks",
+        ),
+        _row(
+            "Deploys survived per dev-week",
+            f"{m['deploys_survived_per_dev_week']:.2f}",
+            f"{m['deploys_survived']} deploys survived",
+            f"{m['contributors']} contributors × {weeks:g} weeks",
+        ),
+        _row(
+            "AI share of survived deploys",
+            _pct(m["ai_share_of_survived_deploys"]),
+            f"{m['ai_deploys_survived']} AI deploys survived",
+            f"{m['deploys_survived']} deploys survived",
+        ),
+        _row(
+            "Attribution coverage",
+            _pct(p["attribution_coverage"]),
+            f"{p['ai_changes']} AI-assisted changes",
+            f"{p['changes']} changes",
+        ),
         "",
     ]
     if m.get("why_zero"):
@@ -77,24 +90,40 @@ def render(report: dict, *, heading_level: int = 2) -> str:
         _row("---", "---:", "---:", "---:", "---:", "---:"),
         _row("all", o["survived"], o["rolled_back"], o["failed"], o["pending"], m["deploys"]),
         "",
-        _row("AI-assisted changes", "Shipped & survived", "Shipped, not survived",
-             "Unshipped", "Reverted", "Trivial", "Total"),
+        _row(
+            "AI-assisted changes",
+            "Shipped & survived",
+            "Shipped, not survived",
+            "Unshipped",
+            "Reverted",
+            "Trivial",
+            "Total",
+        ),
         _row("---", "---:", "---:", "---:", "---:", "---:", "---:"),
-        _row("authored in period", a["survived"], a["shipped_not_survived"], a["unshipped"],
-             a["reverted"], a["trivial"], p["ai_changes"]),
+        _row(
+            "authored in period",
+            a["survived"],
+            a["shipped_not_survived"],
+            a["unshipped"],
+            a["reverted"],
+            a["trivial"],
+            p["ai_changes"],
+        ),
         "",
     ]
     if report["agents"]:
         out += [
             f"{h}# By agent",
             "",
-            _row("Agent", "AI changes", "Counted", "Deploys survived (of "
-                 f"{m['deploys_survived']})"),
+            _row(
+                "Agent", "AI changes", "Counted", f"Deploys survived (of {m['deploys_survived']})"
+            ),
             _row("---", "---:", "---:", "---:"),
         ]
         for agent, v in sorted(report["agents"].items(), key=lambda kv: -kv[1]["changes"]):
-            out.append(_row(md_code(agent, 60), v["changes"], v["counted_changes"],
-                            v["deploys_survived"]))
+            out.append(
+                _row(md_code(agent, 60), v["changes"], v["counted_changes"], v["deploys_survived"])
+            )
         out.append("")
     dora = report.get("dora") or {}
     if dora:
@@ -104,20 +133,28 @@ def render(report: dict, *, heading_level: int = 2) -> str:
             _row("Metric", "Deploys with AI changes", "Deploys without"),
             _row("---", "---:", "---:"),
             _row("Deploys", dora["ai"]["deploys"], dora["non_ai"]["deploys"]),
-            _row("Deployment frequency (per week)",
-                 _fmt(dora["ai"]["deployment_frequency_per_week"]),
-                 _fmt(dora["non_ai"]["deployment_frequency_per_week"])),
-            _row("Lead time for changes (hours, median)",
-                 _fmt(dora["ai"]["lead_time_hours_median"]),
-                 _fmt(dora["non_ai"]["lead_time_hours_median"])),
-            _row("Change failure rate",
-                 f"{_fmt(dora['ai']['change_failure_rate'], True)} "
-                 f"({dora['ai']['failed_or_rolled_back']}/{dora['ai']['judged_deploys']})",
-                 f"{_fmt(dora['non_ai']['change_failure_rate'], True)} "
-                 f"({dora['non_ai']['failed_or_rolled_back']}/{dora['non_ai']['judged_deploys']})"),
-            _row("Time to restore (hours, median)",
-                 _fmt(dora["ai"]["time_to_restore_hours_median"]),
-                 _fmt(dora["non_ai"]["time_to_restore_hours_median"])),
+            _row(
+                "Deployment frequency (per week)",
+                _fmt(dora["ai"]["deployment_frequency_per_week"]),
+                _fmt(dora["non_ai"]["deployment_frequency_per_week"]),
+            ),
+            _row(
+                "Lead time for changes (hours, median)",
+                _fmt(dora["ai"]["lead_time_hours_median"]),
+                _fmt(dora["non_ai"]["lead_time_hours_median"]),
+            ),
+            _row(
+                "Change failure rate",
+                f"{_fmt(dora['ai']['change_failure_rate'], True)} "
+                f"({dora['ai']['failed_or_rolled_back']}/{dora['ai']['judged_deploys']})",
+                f"{_fmt(dora['non_ai']['change_failure_rate'], True)} "
+                f"({dora['non_ai']['failed_or_rolled_back']}/{dora['non_ai']['judged_deploys']})",
+            ),
+            _row(
+                "Time to restore (hours, median)",
+                _fmt(dora["ai"]["time_to_restore_hours_median"]),
+                _fmt(dora["non_ai"]["time_to_restore_hours_median"]),
+            ),
             "",
         ]
     weekly = report.get("weeks") or []
@@ -125,28 +162,49 @@ def render(report: dict, *, heading_level: int = 2) -> str:
         out += [
             "<details><summary>Weekly trend</summary>",
             "",
-            _row("Week", "Normalized deployments", "AI deploys survived", "Deploys survived",
-                 "Contributors", "Judged"),
+            _row(
+                "Week",
+                "Normalized deployments",
+                "AI deploys survived",
+                "Deploys survived",
+                "Contributors",
+                "Judged",
+            ),
             _row("---", "---:", "---:", "---:", "---:", "---"),
         ]
         for w in weekly:
-            out.append(_row(w["week"], f"{w['normalized_deployments']:.2f}",
-                            w["ai_deploys_survived"], w["deploys_survived"], w["contributors"],
-                            "yes" if w["complete"] else "not yet"))
+            out.append(
+                _row(
+                    w["week"],
+                    f"{w['normalized_deployments']:.2f}",
+                    w["ai_deploys_survived"],
+                    w["deploys_survived"],
+                    w["contributors"],
+                    "yes" if w["complete"] else "not yet",
+                )
+            )
         out += ["", "</details>", ""]
     if report["signals"]:
-        out += [f"{h}# Signals", "",
-                "Patterns that look like gaming or bad data. They are listed here, never "
-                "silently counted or dropped.", ""]
-        out += [f"- {md_code(s['kind'], 40)}: {md_text(s['detail'], 400)}"
-                for s in report["signals"]]
+        out += [
+            f"{h}# Signals",
+            "",
+            "Patterns that look like gaming or bad data. They are listed here, never "
+            "silently counted or dropped.",
+            "",
+        ]
+        out += [
+            f"- {md_code(s['kind'], 40)}: {md_text(s['detail'], 400)}" for s in report["signals"]
+        ]
         out.append("")
     out += [
         f"> Attribution coverage is a lower bound: AI trailers are opt-out and often stripped "
         f"(squash merges, rebases). Whole history: {hist['changes']:,} changes, "
         f"{hist['ai_changes']:,} AI-assisted, {hist['deploys']:,} deploys"
-        + (f", {hist['deploys_not_in_history']:,} deploys of unknown commits ignored"
-           if hist["deploys_not_in_history"] else "")
+        + (
+            f", {hist['deploys_not_in_history']:,} deploys of unknown commits ignored"
+            if hist["deploys_not_in_history"]
+            else ""
+        )
         + ".",
         "",
     ]

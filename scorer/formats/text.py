@@ -26,8 +26,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], indent: str 
     out = []
     for n, row in enumerate(cells):
         parts = [
-            row[i].ljust(widths[i]) if i == 0 else row[i].rjust(widths[i])
-            for i in range(len(row))
+            row[i].ljust(widths[i]) if i == 0 else row[i].rjust(widths[i]) for i in range(len(row))
         ]
         out.append(indent + "  ".join(parts).rstrip())
         if n == 0:
@@ -87,10 +86,14 @@ def render(report: dict) -> str:
             [_clean(k, 30), v["changes"], v["counted_changes"], v["deploys_survived"]]
             for k, v in sorted(report["agents"].items(), key=lambda kv: -kv[1]["changes"])
         ]
-        lines += ["", "Agents (period)", table(["agent", "changes", "counted",
-                                                 "deploys survived"], rows)]
+        lines += [
+            "",
+            "Agents (period)",
+            table(["agent", "changes", "counted", "deploys survived"], rows),
+        ]
     dora = report["dora"]
     if dora:
+
         def fmt(v, kind):
             if v is None:
                 return "—"
@@ -103,8 +106,10 @@ def render(report: dict) -> str:
             ("change failure rate", "change_failure_rate", "pct"),
             ("time to restore (h, median)", "time_to_restore_hours_median", "n"),
         ]
-        rows = [[label, fmt(dora["ai"][k], kind), fmt(dora["non_ai"][k], kind)]
-                for label, k, kind in spec]
+        rows = [
+            [label, fmt(dora["ai"][k], kind), fmt(dora["non_ai"][k], kind)]
+            for label, k, kind in spec
+        ]
         lines += ["", "DORA (period)", table(["", "AI", "non-AI"], rows)]
     weekly = report.get("weeks") or []
     if weekly:
@@ -113,8 +118,9 @@ def render(report: dict) -> str:
             "",
             f"Weekly trend {weekly[0]['week']} … {weekly[-1]['week']}: {sparkline(vals)}"
             f"  (latest complete: "
-            + next((_num(w["normalized_deployments"]) for w in reversed(weekly)
-                    if w["complete"]), "—")
+            + next(
+                (_num(w["normalized_deployments"]) for w in reversed(weekly) if w["complete"]), "—"
+            )
             + ")",
         ]
     if report["signals"]:
