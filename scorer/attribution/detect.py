@@ -57,7 +57,6 @@ from scorer.attribution.registry import (
     AGENT,
     ASSISTED_BY,
     ATTRIBUTION_KEYS,
-    BOT,
     CO_AUTHORED_BY,
     MADE_WITH,
     OTHER,
@@ -184,16 +183,22 @@ def detect(raw: RawCommit, registry: Registry, note: str | None = None) -> tuple
     ``note`` is the commit's ``refs/notes/ai`` note text, if any.
     """
     msg = raw.message
-    identity = registry.identity
-    ids_author = identity(raw.author_name, raw.author_email)[1]
-    ids_committer = identity(raw.committer_name, raw.committer_email)[1]
-    mailmapped = (raw.mailmap_name or raw.mailmap_email) and (
-        raw.mailmap_name != raw.author_name or raw.mailmap_email != raw.author_email
+    cache = registry._identity_cache
+    name, email = raw.author_name, raw.author_email
+    hit = cache.get((name, email)) or registry.identity(name, email)
+    ids_author = hit[1]
+    hit = cache.get((raw.committer_name, raw.committer_email)) or registry.identity(
+        raw.committer_name, raw.committer_email
     )
-    ids_mailmap = identity(raw.mailmap_name, raw.mailmap_email)[1] if mailmapped else ()
-    in_message = registry._prefilter.search("\n" + msg.lower()) is not None
+    ids_committer = hit[1]
+    ids_mailmap: tuple[str, ...] = ()
+    if (raw.mailmap_email != email or raw.mailmap_name != name) and (
+        raw.mailmap_name or raw.mailmap_email
+    ):
+        ids_mailmap = registry.identity(raw.mailmap_name, raw.mailmap_email)[1]
+    in_message = registry._prefilter_search("\n" + msg.lower()) is not None
     if not (in_message or ids_author or ids_committer or ids_mailmap or note):
-        return _NONE  # the common case: one search, three cached lookups
+        return _NONE  # the common case: one search, two cached lookups
 
     found: dict[tuple[str, str, str], Evidence] = {}
 
@@ -230,13 +235,14 @@ def author_is_human(raw: RawCommit, registry: Registry) -> bool:
     the contributor (their email, after ``.mailmap``, is the contributor's identity). The
     committer does not matter here (GitHub commits web edits as ``GitHub``).
     """
-    identity = registry.identity
-    if identity(raw.author_name, raw.author_email)[0] in (AGENT, BOT):
+    name, email = raw.author_name, raw.author_email
+    hit = registry._identity_cache.get((name, email)) or registry.identity(name, email)
+    if hit[0] >= AGENT:  # AGENT or BOT
         return False
-    if (raw.mailmap_name or raw.mailmap_email) and (
-        raw.mailmap_name != raw.author_name or raw.mailmap_email != raw.author_email
+    if (raw.mailmap_email != email or raw.mailmap_name != name) and (
+        raw.mailmap_name or raw.mailmap_email
     ):
-        return identity(raw.mailmap_name, raw.mailmap_email)[0] not in (AGENT, BOT)
+        return registry.identity(raw.mailmap_name, raw.mailmap_email)[0] < AGENT
     return True
 
 
