@@ -36,9 +36,21 @@ How git finds the trailer block (``trailer.c``, ``commit.c``, ``wt-status.c``):
 4. Values are trimmed and continuation lines unfolded: each newline and the whitespace
    after it becomes a single space.
 
+Offsets are character offsets into ``message``; a trailer's ``end`` includes the newline
+of its last line, and its continuation lines (``start`` is always the start of a line).
+
 Behaviour of git that may surprise (all reproduced here, all checked by
 ``tests/test_trailers.py`` against the real ``git``):
 
+- One stray line in the last paragraph hides every trailer in it, unless a
+  ``Signed-off-by: `` or ``(cherry picked from commit `` line is present and the 25% rule
+  holds: ``Co-authored-by: X`` followed by ``Generated with Y`` in the same paragraph
+  gives no trailers at all. The git-generated prefixes are case- and space-sensitive
+  (``signed-off-by: x`` and ``Signed-off-by:x`` do not count), a multi-line trailer counts
+  once, and indented lines under a non-trailer line count as non-trailer lines.
+- ``Key : value`` is printed ``Key: value``; an empty value is printed ``Key: `` (with the
+  space). ``Bug #42``, ``Reviewed by: x`` (space in the token), ``http://x: y`` and
+  ``Key_1: x`` are not trailers.
 - "Whitespace" is git's ``isspace``: space, tab, ``\\n`` and ``\\r`` only (not ``\\v``,
   ``\\f`` or non-ASCII spaces), and token characters are ASCII only: ``Réviewé-by: x`` is
   not a trailer.
@@ -53,7 +65,16 @@ Behaviour of git that may surprise (all reproduced here, all checked by
   following indented line from being a continuation.
 - The scissors line needs its trailing newline and must start a line; ``\\r\\n`` does not
   count.
+- Only lines that are exactly empty (``\n``) are dropped from the end as "blank"; but
+  ``\r\n`` and other whitespace-only lines still separate paragraphs.
+- A trailing ``Conflicts:`` line followed by tab-indented lines (old ``git merge``
+  messages) is dropped, so trailers above it still count.
 - Text after a NUL character is invisible to git (C strings); it is ignored here too.
+- ``git log --format=%(trailers)`` first skips whitespace-only lines at the start of the
+  message (``pretty.c``), ``git interpret-trailers`` does not; this module follows
+  ``interpret-trailers``. They can differ only for a message that starts with a blank
+  line (``"\\nKey: v"``: one trailer here, none in ``git log``, where ``Key: v`` becomes
+  the title); ``git commit`` never writes such messages, ``git commit-tree`` can.
 - git 2.39 hangs (an endless loop in ``ignore_non_trailer``) on ``--parse`` *with* the
   divider when the first scissors line comes after the ``---`` divider; git 2.43 fixed
   that by clamping, and this module follows the fixed behaviour.

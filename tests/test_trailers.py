@@ -237,6 +237,147 @@ def test_explicit_cases_agree_with_git(git_env: dict[str, str], divider: bool) -
         assert_agrees(git_env, message, divider)
 
 
+BASIC_MESSAGE = "subject\n\nbody\n"
+BASIC_PATCH = (
+    "---\n foo.txt | 2 +-\n 1 file changed, 1 insertion(+), 1 deletion(-)\n\n"
+    "diff --git a/foo.txt b/foo.txt\nindex 0353767..1d91aa1 100644\n--- a/foo.txt\n"
+    "+++ b/foo.txt\n@@ -1,3 +1,3 @@\n\n-bar\n+baz\n\n--\n1.9.rc0.11.ga562ddc\n\n"
+)
+COMMENTED = (
+    "# comment\n\n# other comment\nCc: \n# yet another comment\nReviewed-by: Johan\n"
+    "Reviewed-by: \n# last comment\n\n"
+)
+
+# Inputs from git's t/t7513-interpret-trailers.sh, with what --parse prints for them.
+T7513 = [
+    (
+        "with message that has comments",
+        BASIC_MESSAGE + COMMENTED + BASIC_PATCH,
+        True,
+        ["Cc: ", "Reviewed-by: Johan", "Reviewed-by: "],
+    ),
+    (
+        "with message that has an old style conflict block",
+        BASIC_MESSAGE + COMMENTED + "Conflicts:\n\n",
+        False,
+        ["Cc: ", "Reviewed-by: Johan", "Reviewed-by: "],
+    ),
+    ("with basic patch", BASIC_MESSAGE + BASIC_PATCH, True, []),
+    ("with only a title in the message", "area: change\n", False, []),
+    ("with multiline title in the message", "place of\ncode: change\n", False, []),
+    (
+        "with non-trailer lines mixed with Signed-off-by",
+        "\nthis is not a trailer\nthis is not a trailer\nSigned-off-by: a <a@example.com>\n"
+        "this is not a trailer\n",
+        False,
+        ["Signed-off-by: a <a@example.com>"],
+    ),
+    (
+        "with non-trailer lines mixed with cherry picked from",
+        "\nthis is not a trailer\nthis is not a trailer\n(cherry picked from commit x)\n"
+        "this is not a trailer\n",
+        False,
+        [],
+    ),
+    (
+        "with non-trailer lines mixed with a non-configured trailer",
+        "\nthis is not a trailer\nthis is not a trailer\nI-am-not-configured: x\n"
+        "this is not a trailer\n",
+        False,
+        [],
+    ),
+    (
+        "with all non-configured trailers",
+        "\nI-am-not-configured: x\nI-am-also-not-configured: x\n",
+        False,
+        ["I-am-not-configured: x", "I-am-also-not-configured: x"],
+    ),
+    ("line with leading whitespace is not trailer", "\n\ttoken: value\n", False, []),
+    (
+        "multiline field treated as one trailer for 25% check",
+        "\nSigned-off-by: a <a@example.com>\nname: value on\n\tmultiple lines\n"
+        + "this is not a trailer\n" * 6,
+        False,
+        ["Signed-off-by: a <a@example.com>", "name: value on multiple lines"],
+    ),
+    ("with cut line", f"my subject\n{CUT}\nignore this\n", False, []),
+    (
+        "only trailers",
+        "my subject\n\nmy body\n\nexisting: existing-value\n",
+        False,
+        ["existing: existing-value"],
+    ),
+    (
+        "only-trailers omits non-trailer in middle of block",
+        "subject\n\nit is important that the trailers below are signed-off-by\n"
+        'so that they meet the "25% trailers Git knows about" heuristic\n\n'
+        "Signed-off-by: nobody <nobody@nowhere>\nthis is not a trailer\n"
+        "Signed-off-by: somebody <somebody@somewhere>\n",
+        False,
+        ["Signed-off-by: nobody <nobody@nowhere>", "Signed-off-by: somebody <somebody@somewhere>"],
+    ),
+    (
+        "unfold",
+        "my subject\n\nmy body\n\nfoo: \n  continued\n   across\n    several\n     lines\n   \n",
+        False,
+        ["foo: continued across several lines"],
+    ),
+    (
+        "handling of --- lines in input",
+        "subject\n\nbody\n\nnot-a-trailer: too soon\n"
+        "------ this is just a line in the commit message with a bunch of\n"
+        "------ dashes; it does not have any syntactic meaning.\n\n"
+        "real-trailer: just right\n---\nbelow the dashed line may be a patch, etc.\n\n"
+        "not-a-trailer: too late\n",
+        True,
+        ["real-trailer: just right"],
+    ),
+    (
+        "suppress --- handling",
+        'subject\n\nThis commit message has a "---" in it, but because we tell\n'
+        "interpret-trailers not to respect that, it has no effect.\n\n"
+        "not-a-trailer: too soon\n---\n\nThis is still the commit message body.\n\n"
+        "real-trailer: just right\n",
+        False,
+        ["real-trailer: just right"],
+    ),
+    # (git 2.43; git 2.39 hangs on this one, see _hangs_git_239)
+    (
+        "handling of --- lines in conjunction with cut-lines",
+        f"subject\n\nmy-trailer: here\n---\n{CUT}\n",
+        True,
+        ["my-trailer: here"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("message", "divider", "expected"),
+    [case[1:] for case in T7513],
+    ids=[case[0] for case in T7513],
+)
+def test_git_test_suite_cases(
+    git_env: dict[str, str], message: str, divider: bool, expected: list[str]
+) -> None:
+    assert ours(message, divider=divider) == expected
+    assert git_parse(git_env, message, divider=divider) == expected
+
+
+def test_the_divider_option() -> None:
+    squash = (
+        "Add feature (#123)\n\n* first commit\n\n---------\n\n* second commit\n\n---\n\n"
+        "Co-authored-by: Claude <noreply@anthropic.com>\n"
+        "Co-authored-by: Jane Doe <jane@example.com>\n"
+    )
+    keys = [(t.key, t.value) for t in parse_trailers(squash)]
+    assert keys == [
+        ("Co-authored-by", "Claude <noreply@anthropic.com>"),
+        ("Co-authored-by", "Jane Doe <jane@example.com>"),
+    ]
+    assert parse_trailers(squash, divider=True) == []  # "---" ends the message there
+    assert trailer_block(squash, divider=True) == (len(squash), len(squash))
+
+
 # --------------------------------------------------------------------------- offsets
 
 
@@ -524,6 +665,8 @@ def test_agrees_with_git_log_trailers(
     got = git_log_trailers(git_env, log_repo, batch)
     for message, output in zip(batch, got, strict=True):
         assert output == _log_expected(message), message
+        if _skip_blank_lines(message) == message:
+            assert output == "".join(f"{line}\n" for line in ours(message)) + "\n"
 
 
 # --------------------------------------------------------------------------- pure properties
