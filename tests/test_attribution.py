@@ -186,6 +186,13 @@ CASES: list[tuple[str, str, tuple[str, str], tuple[str, str] | None, tuple[Evide
         ),
     ),
     (
+        "copilot-bare-coauthor",
+        "Fix\n\nCo-authored-by: Copilot\nCo-authored-by: Claude\n",
+        HUMAN,
+        None,
+        (ev("copilot", "trailer", "Co-authored-by: Copilot"),),  # "Claude" may be a person
+    ),
+    (
         "copilot-author-name",
         "Update docs\n",
         ("Copilot", "copilot@github.com"),
@@ -453,6 +460,7 @@ CASES: list[tuple[str, str, tuple[str, str], tuple[str, str] | None, tuple[Evide
     ),
     ("ai-assisted-no", "Fix\n\nAI-assisted: no\n", HUMAN, None, ()),
     ("generated-by-none", "Fix\n\nGenerated-by: None.\n", HUMAN, None, ()),
+    ("ai-assisted-false", "Fix\n\nAI-assisted: false (written by hand)\n", HUMAN, None, ()),
     ("made-with-vim", "Fix\n\nMade-with: Vim\n", HUMAN, None, ()),
     ("replit-deployment", "Publish\n\nReplit-Commit-Author: Deployment\n", HUMAN, None, ()),
     (

@@ -7,16 +7,16 @@
     A trailer of the message's trailer block, as git parses it (``scorer.trailers`` with
     ``divider=False``, git log's reading), whose key is an attribution key or an agent key:
 
-    - ``Co-authored-by:`` names an agent when its ``Name <email>`` is an agent identity, or
-      the value matches an agent's ``values`` pattern. A person is not evidence, even one
-      called Claude: only identities and patterns count here, never bare names.
+    - ``Co-authored-by:`` names an agent when its ``Name <email>`` (or bare name) is an agent
+      identity, or the value matches an agent's ``values`` pattern. A person is not evidence,
+      even one called Claude: only identities and patterns count here, never aliases.
     - ``Assisted-by: NAME:MODEL [TOOLS]`` (the Linux kernel and Fedora form) names agent NAME,
       matched against the agents' aliases; ``Assisted-by: Claude Code`` without a model too.
       An unknown NAME is agent ``other``. A ``Name <email>`` value that is no agent identity
       is a person who helped, not evidence.
     - ``Generated-by:`` and ``AI-assisted:`` name the agent their value starts with (alias),
       or whose identity/pattern it matches; any other value is agent ``other``, except a
-      negative one (no, false, none, 0, n/a, off, …), which is not evidence.
+      negative one (first word no, false, none, 0, n/a, off, …), which is not evidence.
     - ``Made-with:`` needs a known agent (``Made-with: Cursor``); anything else is nothing.
     - An agent-specific key (``Claude-Session``, ``Amp-Thread-ID``, …) names its agent
       whatever the value (unless the registry restricts the value).
@@ -74,6 +74,7 @@ _NEGATIVE = frozenset({"no", "false", "none", "0", "n/a", "na", "n", "off", "nil
 _IDENT_RE = re.compile(r"(.*?)\s*<([^<>]*)>\s*\Z", re.DOTALL)
 _REVERT_RE = re.compile(r"[Tt]his\s+reverts\s+commit\s+([0-9a-fA-F]{7,40})(?![0-9A-Za-z])")
 _WORD = re.compile(r"\w")
+_WORDS_RE = re.compile(r"[^\s(),;]+")
 _NONE: tuple[Evidence, ...] = ()
 
 
@@ -82,7 +83,9 @@ def _bounded(text: str) -> str:
 
 
 def _is_negative(value: str) -> bool:
-    return value.strip().rstrip(".").strip().lower() in _NEGATIVE
+    """``no``, ``None.``, ``false (written by hand)``, ``n/a``: the first word says no."""
+    words = _WORDS_RE.findall(value)
+    return bool(words) and words[0].lower().rstrip(".,;:!") in _NEGATIVE
 
 
 def value_agents(registry: Registry, key: str, value: str) -> tuple[str, ...]:
@@ -113,8 +116,10 @@ def _value_agents(registry: Registry, key: str, value: str) -> tuple[str, ...]:
     ident = _IDENT_RE.match(value)
     if ident is not None:
         _verdict, ids = registry.identity(ident.group(1).strip(), ident.group(2).strip())
-        for i in ids:
-            found.setdefault(i)
+    else:  # a bare name: "Co-authored-by: Copilot", "Co-authored-by: claude[bot]"
+        _verdict, ids = registry.identity(value, "")
+    for i in ids:
+        found.setdefault(i)
     for agent in registry.agents:
         if agent._values_res and agent.matches_value(value):
             found.setdefault(agent.id)
