@@ -14,28 +14,34 @@ from collections.abc import Sequence
 
 
 class Graph:
-    def __init__(self, shas: Sequence[str], parents: Sequence[Sequence[str]]):
-        self.shas = list(shas)
-        self.index = idx = {sha: i for i, sha in enumerate(self.shas)}
-        self.missing_parents = 0
-        try:
-            self.parents: list[tuple[int, ...]] = [
-                tuple(map(idx.__getitem__, ps)) for ps in parents
-            ]
-        except KeyError:
-            # Parents outside the scanned set (grafts, missing objects) are dropped, and counted.
-            self.parents = [tuple(idx[p] for p in ps if p in idx) for ps in parents]
-            self.missing_parents = sum(1 for ps in parents for p in ps if p not in idx)
-        self.generation = self._generations()
+    def __init__(
+        self,
+        shas: Sequence[str],
+        parents: Sequence[tuple[int, ...]],
+        index: dict[str, int] | None = None,
+        generation: Sequence[int] | None = None,
+    ):
+        """``parents`` are row numbers; ``generation`` may come from a cache (it is extended
+        for rows it does not cover)."""
+        self.shas = shas
+        self.parents = parents
+        self.index = index if index is not None else {sha: i for i, sha in enumerate(shas)}
+        self.generation = self._generations(list(generation or ()))
 
-    def _generations(self) -> list[int]:
+    @classmethod
+    def from_shas(cls, shas: Sequence[str], parents: Sequence[Sequence[str]]) -> Graph:
+        index = {sha: i for i, sha in enumerate(shas)}
+        return cls(list(shas), [tuple(index[p] for p in ps if p in index) for ps in parents], index)
+
+    def _generations(self, known: list[int]) -> list[int]:
         """1 + the largest parent generation. git log lists children before parents (newest
         first), so one backwards pass settles nearly every commit; a depth-first walk handles
-        the rest (commits listed out of order by clock skew)."""
+        the rest (commits listed out of order by clock skew). Rows appended by an incremental
+        scan come after the cached ones, so they are settled by the same walk."""
         n = len(self.shas)
-        gen = [0] * n
+        gen = known[:n] + [0] * (n - len(known))
         parents = self.parents
-        for node in range(n - 1, -1, -1):
+        for node in range(n - 1, len(known) - 1, -1):
             ps = parents[node]
             if not ps:
                 gen[node] = 1

@@ -11,8 +11,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from scorer.model import HIGH, Commit, DeployEvent
+from scorer.model import HIGH, DeployEvent
 from scorer.survival import FAILED, OUTCOMES, PENDING, ROLLED_BACK, SURVIVED, Outcomes
+from scorer.table import CommitTable
 from scorer.timeutil import iso
 
 SCHEMA_VERSION = 1
@@ -77,7 +78,7 @@ def _median_hours(values: Iterable[float]) -> float | None:
 def build_report(
     *,
     repository: dict,
-    commits: Sequence[Commit],
+    commits: CommitTable,
     outcomes: Outcomes,
     unknown_deploys: Sequence[DeployEvent],
     ignored_deploys: dict[str, int],
@@ -90,11 +91,11 @@ def build_report(
     generated_at: datetime | None = None,
 ) -> dict:
     deploys = outcomes.deploys
-    is_change = [c.is_change for c in commits]
-    change_ids = [i for i, ok in enumerate(is_change) if ok]
-    humans = [i for i in change_ids if commits[i].human]
+    parents, human, atime = commits.parents, commits.human, commits.author_time
+    change_ids = [i for i in range(len(commits)) if len(parents[i]) <= 1]
+    humans = [i for i in change_ids if human[i]]
     ai, counted = outcomes.ai, outcomes.counted
-    ai_high = {i for i in ai if commits[i].ai(HIGH)}
+    ai_high = {i for i in ai if commits.ai(i, HIGH)}
     trivial_ai = {i for i, ok in outcomes.substantive.items() if not ok}
     shipped_ever = set(outcomes.first_deploy)
 
@@ -122,9 +123,9 @@ def build_report(
 
     # --- period -------------------------------------------------------------------------
     lo, hi = period.since.timestamp(), period.until.timestamp()
-    in_period = [i for i in change_ids if lo <= commits[i].author_time < hi]
+    in_period = [i for i in change_ids if lo <= atime[i] < hi]
     period_ai = [i for i in in_period if i in ai]
-    contributors = sorted({commits[i].author_email for i in in_period if commits[i].human})
+    contributors = sorted({commits.email(i) for i in in_period if human[i]})
     period_deploys = [p for p, d in enumerate(deploys) if period.contains(d.event.time)]
     survived = [p for p in period_deploys if deploys[p].outcome == SURVIVED]
     ai_survived = [p for p in survived if any(c in counted for c in deploys[p].shipped)]
@@ -234,7 +235,7 @@ def _agents(commits, outcomes: Outcomes, in_period, survived, min_confidence) ->
         lambda: {"changes": 0, "counted_changes": 0, "deploys_survived": 0}
     )
     for i in in_period:
-        for agent in commits[i].agents(min_confidence):
+        for agent in commits.agents(i, min_confidence):
             rows[agent]["changes"] += 1
             if i in outcomes.counted:
                 rows[agent]["counted_changes"] += 1
@@ -243,7 +244,7 @@ def _agents(commits, outcomes: Outcomes, in_period, survived, min_confidence) ->
             a
             for c in outcomes.deploys[p].shipped
             if c in outcomes.counted
-            for a in commits[c].agents(min_confidence)
+            for a in commits.agents(c, min_confidence)
         }
         for a in agents:
             rows[a]["deploys_survived"] += 1
@@ -273,7 +274,7 @@ def _dora(commits, outcomes: Outcomes, period_deploys, weeks: float) -> dict:
         judged = [p for p in ps if deploys[p].outcome != PENDING]
         bad = [p for p in judged if deploys[p].outcome in (FAILED, ROLLED_BACK)]
         lead = [
-            deploys[p].event.time.timestamp() - commits[c].author_time
+            deploys[p].event.time.timestamp() - commits.author_time[c]
             for p in successful
             for c in deploys[p].shipped
             if outcomes.first_deploy.get(c) == p
@@ -307,9 +308,9 @@ def _weekly(commits, outcomes: Outcomes, humans, now, window, period) -> list[di
     n_weeks = int((last - first).total_seconds() // week_s) + 1
     people: list[set[str]] = [set() for _ in range(n_weeks)]
     for i in humans:
-        k = int((commits[i].author_time - first_ts) // week_s)
+        k = int((commits.author_time[i] - first_ts) // week_s)
         if 0 <= k < n_weeks:
-            people[k].add(commits[i].author_email)
+            people[k].add(commits.email(i))
     surv = [0] * n_weeks
     ai_surv = [0] * n_weeks
     for d in deploys:
@@ -359,8 +360,8 @@ def _deploy_row(d, outcomes: Outcomes) -> dict:
 
 def _ai_change_rows(commits, outcomes: Outcomes, in_period, min_confidence) -> list[dict]:
     rows = []
-    ids = [i for i in in_period if commits[i].evidence]
-    ids.sort(key=lambda i: commits[i].author_time, reverse=True)
+    ids = [i for i in in_period if i in commits.evidence]
+    ids.sort(key=lambda i: commits.author_time[i], reverse=True)
     for i in ids[:AI_CHANGE_LIST_LIMIT]:
         c = commits[i]
         first = outcomes.first_deploy.get(i)
@@ -403,15 +404,15 @@ def _signals(commits, outcomes: Outcomes, unknown_deploys, missing_objects) -> l
                 }
             )
     for x, y in sorted(outcomes.reverted.items()):
-        if x in outcomes.ai and commits[x].author_email == commits[y].author_email:
+        if x in outcomes.ai and commits.email(x) == commits.email(y):
             signals.append(
                 {
                     "kind": "ai-self-revert",
-                    "detail": f"AI-assisted change {commits[x].sha[:12]} was reverted by its own "
-                    f"author in {commits[y].sha[:12]}; it does not count",
+                    "detail": f"AI-assisted change {commits.shas[x][:12]} was reverted by its "
+                    f"own author in {commits.shas[y][:12]}; it does not count",
                 }
             )
-    unknown = [e for c in commits for e in c.evidence if e.agent == "other"]
+    unknown = [e for ev in commits.evidence.values() for e in ev if e.agent == "other"]
     if unknown:
         sample = "; ".join(sorted({e.text for e in unknown})[:3])
         signals.append(

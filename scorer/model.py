@@ -6,6 +6,7 @@ values and returns new ones; nothing here does I/O.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -102,7 +103,7 @@ class History:
 
     head: str
     ref: str
-    commits: list[Commit]
+    commits: Sequence[Commit]  # a scorer.table.CommitTable in a scan
     index: dict[str, int] = field(default_factory=dict)  # sha -> position in commits
     missing_objects: int = 0
     notes: dict[str, str] = field(default_factory=dict)

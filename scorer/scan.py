@@ -32,9 +32,10 @@ from scorer.history import (
     tty_progress,
 )
 from scorer.metric import Period, build_report, headline_period
-from scorer.model import Commit, History, RawCommit
+from scorer.model import History, RawCommit
 from scorer.paths import PathFilter
 from scorer.survival import Outcomes, compute_outcomes
+from scorer.table import CommitTable
 
 SUBJECT_MAX = 200
 
@@ -95,39 +96,46 @@ def effective_settings(options: ScanOptions, config: Config) -> Settings:
     )
 
 
-def to_commit(raw: RawCommit, registry: Registry, note: str | None) -> Commit:
+def add_commit(table: CommitTable, raw: RawCommit, registry: Registry, note: str | None) -> None:
     """The attribution stage for one commit: evidence, humanity, reverts; the message is dropped."""
     msg = raw.message
     end = msg.find("\n")
     subject = (msg if end < 0 else msg[:end]).strip()
     if len(subject) > SUBJECT_MAX:
         subject = subject[: SUBJECT_MAX - 1] + "…"
-    return Commit(
-        sha=raw.sha,
-        parents=raw.parents,
-        author_name=raw.mailmap_name,
-        author_email=raw.mailmap_email.strip().lower(),
-        author_time=raw.author_time,
-        committer_time=raw.committer_time,
-        subject=subject,
-        evidence=detect(raw, registry, note),
-        reverts=reverted_shas(raw.message),
-        human=author_is_human(raw, registry),
+    table.add(
+        raw.sha,
+        raw.parents,
+        raw.mailmap_name,
+        raw.mailmap_email.strip().lower(),
+        raw.author_time,
+        raw.committer_time,
+        subject,
+        detect(raw, registry, note),
+        reverted_shas(msg),
+        author_is_human(raw, registry),
     )
 
 
-def read_history(repo: Repo, ref: str, registry: Registry, progress: bool) -> History:
-    head = resolve_ref(repo, ref)
+def read_history(
+    repo: Repo,
+    head: str,
+    registry: Registry,
+    progress: bool,
+    table: CommitTable | None = None,
+    exclude: tuple[str, ...] = (),
+) -> CommitTable:
+    """Every commit reachable from ``head`` (and not from ``exclude``), added to ``table``."""
+    table = table if table is not None else CommitTable()
     notes = read_ai_notes(repo.git_dir)
     show = tty_progress("scorer: reading") if progress else None
     try:
-        commits = [
-            to_commit(raw, registry, notes.get(raw.sha))
-            for raw in iter_raw_commits(repo, head, progress=show)
-        ]
+        for raw in iter_raw_commits(repo, head, exclude=exclude, progress=show):
+            add_commit(table, raw, registry, notes.get(raw.sha))
     finally:
         clear_progress()
-    return History(head=head, ref=ref, commits=commits)
+    table.link()
+    return table
 
 
 def run_scan(options: ScanOptions) -> ScanResult:
@@ -138,9 +146,10 @@ def run_scan(options: ScanOptions) -> ScanResult:
     settings = effective_settings(options, config)
     registry = load_registry(config.agents)
 
-    history = read_history(repo, options.ref, registry, options.progress)
-    commits = history.commits
-    graph = Graph([c.sha for c in commits], [c.parents for c in commits])
+    head = resolve_ref(repo, options.ref)
+    commits = read_history(repo, head, registry, options.progress)
+    history = History(head=head, ref=options.ref, commits=commits, index=commits.index)
+    graph = Graph(commits.shas, commits.parents, commits.index)
 
     ctx = SourceContext(
         repo_path=work_dir,
@@ -189,16 +198,16 @@ def run_scan(options: ScanOptions) -> ScanResult:
             "config": str(config.path) if config.path else None,
             "scorer_version": __version__,
         },
-        missing_objects=substance.missing_objects + graph.missing_parents,
+        missing_objects=substance.missing_objects + commits.missing_parents,
     )
     return ScanResult(
         report=report, history=history, outcomes=outcomes, settings=settings, repo=repo
     )
 
 
-def _by_index(ids: list[int], commits: list[Commit], substance: Substance) -> dict[int, bool]:
-    found = substance.verdicts(commits[i].sha for i in ids)
-    return {i: found[commits[i].sha] for i in ids}
+def _by_index(ids: list[int], commits: CommitTable, substance: Substance) -> dict[int, bool]:
+    found = substance.verdicts(commits.shas[i] for i in ids)
+    return {i: found[commits.shas[i]] for i in ids}
 
 
 def _period(options: ScanOptions, now: datetime, window: timedelta) -> Period:

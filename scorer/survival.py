@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from scorer.graph import Graph, PrefixIndex
-from scorer.model import Commit, DeployEvent
+from scorer.model import DeployEvent
+from scorer.table import CommitTable
 
 SURVIVED = "survived"
 ROLLED_BACK = "rolled_back"
@@ -105,12 +106,14 @@ def _link_environment(
     return results
 
 
-def resolve_reverts(commits: Sequence[Commit], graph: Graph) -> dict[int, list[int]]:
+def resolve_reverts(table: CommitTable, graph: Graph) -> dict[int, list[int]]:
     """change -> commits that say ``This reverts commit <sha>`` of it."""
+    if not table.reverts:
+        return {}
     prefixes = PrefixIndex(graph.shas)
     out: dict[int, list[int]] = {}
-    for y, commit in enumerate(commits):
-        for named in commit.reverts:
+    for y, named_shas in sorted(table.reverts.items()):
+        for named in named_shas:
             found = prefixes.matches(named)
             if len(found) == 1:
                 out.setdefault(graph.index[found[0]], []).append(y)
@@ -119,7 +122,7 @@ def resolve_reverts(commits: Sequence[Commit], graph: Graph) -> dict[int, list[i
 
 def compute_outcomes(
     graph: Graph,
-    commits: Sequence[Commit],
+    table: CommitTable,
     events: Sequence[DeployEvent],
     *,
     window: timedelta,
@@ -139,10 +142,10 @@ def compute_outcomes(
             if d.outcome == SURVIVED:
                 survived_ship.setdefault(c, []).append(pos)
 
-    reverted = _reverted(commits, graph, deploys, first_deploy, window, now)
+    reverted = _reverted(table, graph, deploys, first_deploy, window, now)
 
-    any_ai = {i for i, c in enumerate(commits) if c.evidence and len(c.parents) <= 1}
-    ai = {i for i in any_ai if commits[i].ai(min_confidence)}
+    any_ai = {i for i in table.evidence if len(table.parents[i]) <= 1}
+    ai = {i for i in any_ai if table.ai(i, min_confidence)}
     verdicts = substantive(sorted(any_ai))
     counted = {i for i in ai if verdicts[i] and i in survived_ship and i not in reverted}
     return Outcomes(
@@ -157,7 +160,7 @@ def compute_outcomes(
 
 
 def _reverted(
-    commits: Sequence[Commit],
+    table: CommitTable,
     graph: Graph,
     deploys: Sequence[DeployResult],
     first_deploy: dict[int, int],
@@ -165,7 +168,8 @@ def _reverted(
     now: datetime,
 ) -> dict[int, int]:
     """Changes reverted inside the window by a revert that is not itself reverted."""
-    reverters = resolve_reverts(commits, graph)
+    reverters = resolve_reverts(table, graph)
+    ctime = table.committer_time
     now_ts = now.timestamp()
     window_s = window.total_seconds()
     memo: dict[int, int | None] = {}
@@ -176,8 +180,8 @@ def _reverted(
         found = None
         pos = first_deploy.get(x)
         limit = now_ts if pos is None else deploys[pos].event.time.timestamp() + window_s
-        for y in sorted(reverters.get(x, ()), key=lambda i: commits[i].committer_time):
-            t = commits[y].committer_time
+        for y in sorted(reverters.get(x, ()), key=lambda i: ctime[i]):
+            t = ctime[y]
             if y == x or y in active or t > now_ts or t > limit:
                 continue
             if effective_revert(y, active | {x}) is None:

@@ -38,7 +38,7 @@ def _random_dag(repo, seed: int, n: int = 60) -> list[str]:
 def _graph(path):
     r = open_repo(path)
     raws = list(iter_raw_commits(r, "HEAD"))
-    return Graph([c.sha for c in raws], [c.parents for c in raws])
+    return Graph.from_shas([c.sha for c in raws], [c.parents for c in raws])
 
 
 def test_only_in_and_is_ancestor_agree_with_git(repo):

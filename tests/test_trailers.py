@@ -690,7 +690,9 @@ def test_offsets_are_consistent(message: str, divider: bool) -> None:
     for t in trailers:
         assert previous_end <= t.start < t.end <= end
         assert t.start == 0 or message[t.start - 1] == "\n"
-        assert t.end == n or message[t.end - 1] == "\n"
+        # A trailer ends after its newline, at the end of the message, or at a NUL (git stops
+        # reading a message at its first NUL).
+        assert t.end == n or message[t.end - 1] == "\n" or message[t.end] == "\0"
         assert message.startswith(t.key, t.start)
         assert _KEY_RE.fullmatch(t.key)
         assert "\n" not in t.value and t.value == t.value.strip(" \t\r\n")
