@@ -306,8 +306,9 @@ BOT = 3
 class Registry:
     """The effective set of agents and bots, with every matcher compiled once.
 
-    Identity verdicts are cached per ``(name, email)``; a registry is cheap to share across
-    every commit of a scan (and is not thread-safe only in that its cache may be filled twice).
+    Identity verdicts and trailer values are cached per registry, so one registry should
+    serve every commit of a scan (sharing it across threads is safe: at worst a verdict is
+    computed twice).
     """
 
     def __init__(self, agents: Sequence[Agent], bots: Mapping[str, Sequence[str]] | None = None):
