@@ -63,7 +63,7 @@ from scorer.attribution.registry import (
     Registry,
 )
 from scorer.model import FOOTER, HIGH, IDENTITY, LINE, MEDIUM, NOTE, TRAILER, Evidence, RawCommit
-from scorer.trailers import parse_trailers, trailer_block
+from scorer.trailers import parse_trailers
 
 __all__ = ["MAX_TEXT", "author_is_human", "detect", "reverted_shas"]
 
@@ -136,42 +136,60 @@ def _value_agents(registry: Registry, key: str, value: str) -> tuple[str, ...]:
     return (OTHER,)
 
 
-def _message_evidence(msg: str, registry: Registry, add) -> None:
-    key_names = registry.key_names
-    start, end = trailer_block(msg)
-    if start < end:
+def _message_evidence(msg: str, registry: Registry, add, lowtext: str | None = None) -> None:
+    """Trailer, line and footer evidence of ``msg``; ``lowtext`` is ``"\n" + msg.lower()``."""
+    if lowtext is None:
+        lowtext = "\n" + msg.lower()
+    # lowtext[i + 1] is the lower-cased msg[i], unless lower-casing changed the length (a
+    # handful of characters such as "İ" do): then offsets are found in msg itself.
+    same = len(lowtext) == len(msg) + 1
+    if same:
+        key_lines = [
+            (m.start(), m.group(1), msg[m.start(2) - 1 : m.end(2) - 1], m.end() - 1)
+            for m in registry._key_line_re.finditer(lowtext)
+        ]
+    else:
+        key_lines = [
+            (m.start(), m.group(1).lower(), m.group(2), m.end())
+            for m in registry._key_line_slow.finditer(msg)
+        ]
+    if key_lines:
+        # Every line of the trailer block that starts with a key is one of its trailers, so
+        # a key line is outside the block exactly when no trailer starts there.
+        trailer_starts = set()
         for t in parse_trailers(msg):
+            trailer_starts.add(t.start)
             key = t.key.lower()
-            if key in key_names:
+            if key in registry.key_names:
                 agents = value_agents(registry, key, t.value)
                 if agents:
                     text = _bounded(msg[t.start : t.end].rstrip("\r\n"))
                     for a in agents:
                         add(a, TRAILER, text, HIGH)
-    for m in registry._key_line_re.finditer(msg):
-        if start <= m.start() < end:
-            continue  # a trailer of the block: read above, as git reads it
-        agents = value_agents(registry, m.group(1).lower(), m.group(2).rstrip("\r"))
-        if agents:
-            text = _bounded(m.group(0).rstrip("\r"))
-            for a in agents:
-                add(a, LINE, text, MEDIUM)
+        for start, key, value, end in key_lines:
+            if start in trailer_starts:
+                continue  # a trailer of the block: read above, as git reads it
+            agents = value_agents(registry, key, value.rstrip("\r"))
+            if agents:
+                text = _bounded(msg[start:end].rstrip("\r"))
+                for a in agents:
+                    add(a, LINE, text, MEDIUM)
     if registry._footer_line_re is None:
         return
-    low = msg.lower()  # footers and subjects are compared lower-cased
-    same = len(low) == len(msg)  # lower-casing kept every offset (it nearly always does)
+    low = lowtext[1:]  # footers and subjects are compared lower-cased
     nl = low.find("\n")
     subject = low if nl < 0 else low[:nl]
     for text, agent in registry._subjects:
         if subject.startswith(text):
             add(agent, FOOTER, _bounded(_line_at(msg, low, same, 0)), MEDIUM)
-    for m in registry._footer_line_re.finditer(low):
-        nl = low.find("\n", m.start())
-        line = low[m.start() : len(low) if nl < 0 else nl]
+    for m in registry._footer_line_re.finditer(lowtext):
+        start = m.start()  # the line's offset in low
+        nl = low.find("\n", start)
+        line = low[start : len(low) if nl < 0 else nl]
         for text, agent in registry._footers:
             p = line.find(text)
             if p >= 0 and not _WORD.search(line, 0, p):
-                add(agent, FOOTER, _bounded(_line_at(msg, low, same, m.start())), MEDIUM)
+                add(agent, FOOTER, _bounded(_line_at(msg, low, same, start)), MEDIUM)
 
 
 def _line_at(msg: str, low: str, same: bool, pos: int) -> str:
@@ -201,7 +219,8 @@ def detect(raw: RawCommit, registry: Registry, note: str | None = None) -> tuple
         raw.mailmap_name or raw.mailmap_email
     ):
         ids_mailmap = registry.identity(raw.mailmap_name, raw.mailmap_email)[1]
-    in_message = registry._prefilter_search("\n" + msg.lower()) is not None
+    lowtext = "\n" + msg.lower()
+    in_message = registry._prefilter_search(lowtext) is not None
     if not (in_message or ids_author or ids_committer or ids_mailmap or note):
         return _NONE  # the common case: one search, two cached lookups
 
@@ -213,7 +232,7 @@ def detect(raw: RawCommit, registry: Registry, note: str | None = None) -> tuple
             found[key] = Evidence(agent, kind, text, confidence)
 
     if in_message:
-        _message_evidence(msg, registry, add)
+        _message_evidence(msg, registry, add, lowtext)
     for (name, email), ids in (
         ((raw.author_name, raw.author_email), ids_author),
         ((raw.mailmap_name, raw.mailmap_email), ids_mailmap),
