@@ -14,8 +14,10 @@ whose blobs are missing counts as substantive, and the count is reported.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
+import threading
 from collections.abc import Iterable
 
 import pygit2
@@ -60,25 +62,52 @@ def is_partial_clone(repo: Repo) -> bool:
 
 
 class Substance:
-    """Verdicts for one repository and one ``exclude_paths``; counts what it could not read."""
+    """Verdicts for one repository and one ``exclude_paths``; counts what it could not read.
+
+    ``feed(sha)`` may be called while the history is still being read: the SHA goes straight
+    to a running ``git diff-tree --stdin``, so git diffs on the second core while Python
+    reads the log on the first. ``verdicts`` collects the answers (and asks for any SHA that
+    was not fed).
+    """
 
     def __init__(self, repo: Repo, exclude: PathFilter):
         self.repo = repo
         self.exclude = exclude
         self.missing_objects = 0  # changes judged without some of their objects
         self.partial = is_partial_clone(repo)
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._reader: threading.Thread | None = None
+        self._chunks: list[bytes] = []
+        self._fed: list[str] = []
+        self._answers: dict[str, bool] = {}
+
+    def feed(self, sha: str) -> None:
+        if self.partial:
+            return
+        if self._proc is None:
+            self._start()
+        assert self._proc is not None and self._proc.stdin is not None
+        self._fed.append(sha)
+        try:
+            self._proc.stdin.write(sha.encode("ascii") + b"\n")
+        except BrokenPipeError:
+            pass  # git died; its exit status is reported when the answers are collected
 
     def verdicts(self, shas: Iterable[str]) -> dict[str, bool]:
         shas = list(dict.fromkeys(shas))
-        if not shas:
-            return {}
         if self.partial:
             return {sha: self._from_objects(sha) for sha in shas}
-        return self._from_diff_tree(shas)
+        self._collect()
+        missing = [sha for sha in shas if sha not in self._answers]
+        if missing:
+            for sha in missing:
+                self.feed(sha)
+            self._collect()
+        return {sha: self._answers[sha] for sha in shas}
 
     # --- the fast path: git diff-tree over trees, blobs read only for modified files -------
 
-    def _from_diff_tree(self, shas: list[str]) -> dict[str, bool]:
+    def _start(self) -> None:
         cmd = [
             *git_command(self.repo),
             "diff-tree",
@@ -91,23 +120,52 @@ class Substance:
             "--always",
             "--no-abbrev",
         ]
-        proc = subprocess.run(
+        self._proc = subprocess.Popen(
             cmd,
-            input="\n".join(shas).encode() + b"\n",
-            capture_output=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             env=git_env(),
-            check=False,
         )
-        if proc.returncode != 0:
-            detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        proc = self._proc
+
+        def drain() -> None:  # a thread, so that a full stdout pipe never blocks our writes
+            assert proc.stdout is not None
+            for chunk in iter(lambda: proc.stdout.read(1 << 16), b""):
+                self._chunks.append(chunk)
+
+        self._reader = threading.Thread(target=drain, daemon=True)
+        self._reader.start()
+
+    def _collect(self) -> None:
+        proc, reader = self._proc, self._reader
+        if proc is None or reader is None:
+            return
+        self._proc = self._reader = None
+        assert proc.stdin is not None and proc.stderr is not None
+        with contextlib.suppress(BrokenPipeError):
+            proc.stdin.close()
+        reader.join()
+        stderr = proc.stderr.read()
+        proc.stderr.close()
+        if proc.wait() != 0:
+            detail = stderr.decode("utf-8", "replace").strip().splitlines()
             raise RepositoryError(
                 "git diff-tree could not read changes ("
                 + (detail[-1] if detail else f"exit {proc.returncode}")
                 + "); the repository may be missing objects (try git fsck)"
             )
-        out: dict[str, bool] = {}
+        self._parse(b"".join(self._chunks))
+        self._chunks = []
+        unanswered = [sha for sha in self._fed if sha not in self._answers]
+        if unanswered:
+            raise RepositoryError(f"git diff-tree did not answer for {unanswered[0]}")
+        self._fed = []
+
+    def _parse(self, output: bytes) -> None:
+        out = self._answers
         current: str | None = None
-        tokens = proc.stdout.split(b"\0")
+        tokens = output.split(b"\0")
         i = 0
         while i < len(tokens):
             tok = tokens[i]
@@ -122,10 +180,6 @@ class Substance:
                     current = tok.strip().decode("ascii")
                     out[current] = False
                 i += 1
-        missing = [sha for sha in shas if sha not in out]
-        if missing:
-            raise RepositoryError(f"git diff-tree did not answer for {missing[0]}")
-        return out
 
     def _entry_matters(self, meta: bytes, path: str) -> bool:
         if self.exclude.excluded(path):
