@@ -88,10 +88,9 @@ class Substance:
             self._start()
         assert self._proc is not None and self._proc.stdin is not None
         self._fed.append(sha)
-        try:
+        # If git died, its exit status is reported when the answers are collected.
+        with contextlib.suppress(BrokenPipeError):
             self._proc.stdin.write(sha.encode("ascii") + b"\n")
-        except BrokenPipeError:
-            pass  # git died; its exit status is reported when the answers are collected
 
     def verdicts(self, shas: Iterable[str]) -> dict[str, bool]:
         shas = list(dict.fromkeys(shas))
