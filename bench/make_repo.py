@@ -28,11 +28,45 @@ AI_TRAILERS = [
     "Made-with: Cursor",
     "Generated with [Claude Code](https://claude.com/claude-code)",
 ]
-WORDS = (
-    "fix add remove update refactor handle parse render cache query index route model view test "
-    "docs config deploy build release error timeout retry user order invoice payment session "
-    "token schema migration worker queue job event log metric"
-).split()
+WORDS = [
+    "fix",
+    "add",
+    "remove",
+    "update",
+    "refactor",
+    "handle",
+    "parse",
+    "render",
+    "cache",
+    "query",
+    "index",
+    "route",
+    "model",
+    "view",
+    "test",
+    "docs",
+    "config",
+    "deploy",
+    "build",
+    "release",
+    "error",
+    "timeout",
+    "retry",
+    "user",
+    "order",
+    "invoice",
+    "payment",
+    "session",
+    "token",
+    "schema",
+    "migration",
+    "worker",
+    "queue",
+    "job",
+    "event",
+    "log",
+    "metric",
+]
 
 
 def sentence(rng: random.Random, n: int) -> str:

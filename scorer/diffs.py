@@ -73,7 +73,7 @@ class Substance:
     def __init__(self, repo: Repo, exclude: PathFilter):
         self.repo = repo
         self.exclude = exclude
-        self.missing_objects = 0  # changes judged without some of their objects
+        self.missing: set[str] = set()  # changes judged without some of their objects
         self.partial = is_partial_clone(repo)
         self._proc: subprocess.Popen[bytes] | None = None
         self._reader: threading.Thread | None = None
@@ -173,14 +173,14 @@ class Substance:
                 i += 2
                 if current is None or out[current]:
                     continue
-                out[current] = self._entry_matters(tok, path)
+                out[current] = self._entry_matters(current, tok, path)
             else:
                 if tok.strip():
                     current = tok.strip().decode("ascii")
                     out[current] = False
                 i += 1
 
-    def _entry_matters(self, meta: bytes, path: str) -> bool:
+    def _entry_matters(self, sha: str, meta: bytes, path: str) -> bool:
         if self.exclude.excluded(path):
             return False
         old_mode, new_mode, old_id, new_id, status = meta[1:].decode("ascii").split(" ")
@@ -188,14 +188,14 @@ class Substance:
             return True
         if not new_mode.startswith("100"):
             return True  # a symlink target or submodule pointer moved
-        return self._blobs_differ(old_id, new_id)
+        return self._blobs_differ(sha, old_id, new_id)
 
-    def _blobs_differ(self, old_id: str, new_id: str) -> bool:
+    def _blobs_differ(self, sha: str, old_id: str, new_id: str) -> bool:
         handle = self.repo.handle
         try:
             old, new = handle[old_id].data, handle[new_id].data
         except (KeyError, pygit2.GitError):
-            self.missing_objects += 1
+            self.missing.add(sha)
             return True
         if is_binary(old) or is_binary(new):
             return True
@@ -216,7 +216,7 @@ class Substance:
             )
             deltas = list(diff.deltas)
         except (KeyError, pygit2.GitError):
-            self.missing_objects += 1
+            self.missing.add(sha)
             return True
         for delta in deltas:
             path = delta.new_file.path or delta.old_file.path
@@ -227,6 +227,6 @@ class Substance:
                 or delta.old_file.mode != delta.new_file.mode
             ):
                 return True
-            if self._blobs_differ(str(delta.old_file.id), str(delta.new_file.id)):
+            if self._blobs_differ(sha, str(delta.old_file.id), str(delta.new_file.id)):
                 return True
         return False

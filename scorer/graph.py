@@ -27,6 +27,10 @@ class Graph:
         self.parents = parents
         self.index = index if index is not None else {sha: i for i, sha in enumerate(shas)}
         self.generation = self._generations(list(generation or ()))
+        # Answers already known (from the incremental cache), and every new answer: the
+        # history of a row never changes, so neither does the range between two rows.
+        self.memo_only_in: dict[tuple[int, int], list[int]] = {}
+        self.memo_ancestor: dict[tuple[int, int], bool] = {}
 
     @classmethod
     def from_shas(cls, shas: Sequence[str], parents: Sequence[Sequence[str]]) -> Graph:
@@ -73,6 +77,21 @@ class Graph:
                 continue
             gen[node] = 1 + max((gen[p] for p in parents[node]), default=0)
             stack.pop()
+
+    def range(self, tip: int, base: int | None) -> list[int]:
+        """``only_in(tip, [base])``, remembered."""
+        key = (tip, -1 if base is None else base)
+        found = self.memo_only_in.get(key)
+        if found is None:
+            found = self.memo_only_in[key] = self.only_in(tip, () if base is None else (base,))
+        return found
+
+    def contains(self, a: int, b: int) -> bool:
+        """``is_ancestor(a, b)``, remembered."""
+        found = self.memo_ancestor.get((a, b))
+        if found is None:
+            found = self.memo_ancestor[(a, b)] = self.is_ancestor(a, b)
+        return found
 
     def only_in(self, tip: int, exclude: Sequence[int] = ()) -> list[int]:
         """Commits reachable from ``tip`` and from none of ``exclude`` (``git rev-list tip ^x``)."""

@@ -9,6 +9,7 @@ every commit's metadata and message in ~0.85 s against ~1.5 s for a walk, and it
 from __future__ import annotations
 
 import codecs
+import contextlib
 import os
 import subprocess
 import sys
@@ -78,6 +79,32 @@ def open_repo(path: Path) -> Repo:
     if handle.head_is_unborn:
         raise RepositoryError(f"{path}: empty repository: there are no commits to score yet")
     return Repo(work_dir=path, git_dir=git_dir, handle=handle)
+
+
+def mailmap_bytes(repo: Repo) -> bytes:
+    """What git maps names with: the work tree's .mailmap (bare: HEAD:.mailmap) and any
+    ``mailmap.file``. Part of the cache key, since the mapping shapes every author."""
+    parts = []
+    work = repo.handle.workdir
+    if work:
+        with contextlib.suppress(OSError):
+            parts.append(Path(work, ".mailmap").read_bytes())
+    else:
+        with contextlib.suppress(KeyError, ValueError, pygit2.GitError):
+            parts.append(repo.handle.revparse_single("HEAD:.mailmap").data)
+    config = repo.handle.config
+    if "mailmap.file" in config:
+        with contextlib.suppress(OSError):
+            parts.append(Path(os.path.expanduser(config["mailmap.file"])).read_bytes())
+    return b"\0".join(parts)
+
+
+def notes_tip(repo: Repo, ref: str = "refs/notes/ai") -> str:
+    """The commit the git-ai notes ref points at, or "" (notes shape evidence: cache key)."""
+    try:
+        return str(repo.handle.references[ref].target)
+    except (KeyError, pygit2.GitError):
+        return ""
 
 
 def git_command(repo: Repo) -> list[str]:

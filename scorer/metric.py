@@ -361,7 +361,7 @@ def _deploy_row(d, outcomes: Outcomes) -> dict:
 def _ai_change_rows(commits, outcomes: Outcomes, in_period, min_confidence) -> list[dict]:
     rows = []
     ids = [i for i in in_period if i in commits.evidence]
-    ids.sort(key=lambda i: commits.author_time[i], reverse=True)
+    ids.sort(key=lambda i: (commits.author_time[i], commits.shas[i]), reverse=True)
     for i in ids[:AI_CHANGE_LIST_LIMIT]:
         c = commits[i]
         first = outcomes.first_deploy.get(i)
@@ -387,9 +387,11 @@ def _signals(commits, outcomes: Outcomes, unknown_deploys, missing_objects) -> l
     signals = []
     bursts: Counter = Counter()
     first_of: dict = {}
-    for i, ok in outcomes.substantive.items():
-        if ok:
-            continue
+    # Row numbers differ between a cold and an incremental scan; order by time and SHA so the
+    # report does not.
+    trivial = [i for i, ok in outcomes.substantive.items() if not ok]
+    trivial.sort(key=lambda i: (commits.author_time[i], commits.shas[i]))
+    for i in trivial:
         c = commits[i]
         key = (contributor_hash(c.author_email)[:12], _utc(c.author_time).date().isoformat())
         bursts[key] += 1
@@ -403,7 +405,7 @@ def _signals(commits, outcomes: Outcomes, unknown_deploys, missing_objects) -> l
                     f"author on {day} (e.g. {first_of[(who, day)][:12]}); they do not count",
                 }
             )
-    for x, y in sorted(outcomes.reverted.items()):
+    for x, y in sorted(outcomes.reverted.items(), key=lambda xy: commits.shas[xy[0]]):
         if x in outcomes.ai and commits.email(x) == commits.email(y):
             signals.append(
                 {

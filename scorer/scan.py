@@ -7,16 +7,20 @@ previous stages' values plus ``now`` and the configuration.
 from __future__ import annotations
 
 import os
+import sys
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from scorer import __version__
+import pygit2
+
+from scorer import __version__, cache
 from scorer.attribution.detect import author_is_human, detect, reverted_shas
 from scorer.attribution.notes import read_ai_notes
 from scorer.attribution.registry import Registry, load_registry
+from scorer.cache import CachedHistory, CacheInvalid
 from scorer.config import DEFAULT_DEPLOYS, DEFAULT_WINDOW, Config, load_config
 from scorer.deploys import DeploySpec, load_events, parse_spec, resolve_events
 from scorer.deploys.interface import SourceContext
@@ -27,6 +31,8 @@ from scorer.history import (
     Repo,
     clear_progress,
     iter_raw_commits,
+    mailmap_bytes,
+    notes_tip,
     open_repo,
     resolve_ref,
     tty_progress,
@@ -149,14 +155,37 @@ def run_scan(options: ScanOptions) -> ScanResult:
 
     head = resolve_ref(repo, options.ref)
     substance = Substance(repo, PathFilter(settings.exclude_paths))
-    commits = read_history(repo, head, registry, options.progress)
+    key = cache_key(repo, registry, settings) if options.cache else ""
+    cached = _load_cache(options, repo, head, key)
+    if cached is None:
+        commits = read_history(repo, head, registry, options.progress)
+        graph = Graph(commits.shas, commits.parents, commits.index)
+        verdicts: dict[int, bool] = {}
+        missing: set[int] = set()
+    else:
+        commits = cached.table
+        if cached.head != head:  # only the commits that are new since the cached run
+            read_history(repo, head, registry, options.progress, commits, (cached.head,))
+        graph = Graph(commits.shas, commits.parents, commits.index, cached.generation)
+        graph.memo_only_in, graph.memo_ancestor = cached.only_in, cached.ancestor
+        verdicts, missing = dict(cached.verdicts), set(cached.missing)
+    known = (len(commits), len(verdicts), len(graph.memo_only_in), len(graph.memo_ancestor))
     # git diffs the AI-assisted changes on the other core while Python loads and links deploys
     # (feeding them during the log stream measured slower on 2 cores: three busy processes).
     for i in commits.evidence:
-        if len(commits.parents[i]) <= 1:
+        if len(commits.parents[i]) <= 1 and i not in verdicts:
             substance.feed(commits.shas[i])
     history = History(head=head, ref=options.ref, commits=commits, index=commits.index)
-    graph = Graph(commits.shas, commits.parents, commits.index)
+
+    def judge(ids: list[int]) -> dict[int, bool]:
+        need = [i for i in ids if i not in verdicts]
+        if need:
+            found = substance.verdicts(commits.shas[i] for i in need)
+            for i in need:
+                verdicts[i] = found[commits.shas[i]]
+                if commits.shas[i] in substance.missing:
+                    missing.add(i)
+        return {i: verdicts[i] for i in ids}
 
     ctx = SourceContext(
         repo_path=work_dir,
@@ -184,7 +213,7 @@ def run_scan(options: ScanOptions) -> ScanResult:
         window=settings.window,
         now=now,
         min_confidence=settings.min_confidence,
-        substantive=lambda ids: _by_index(ids, commits, substance),
+        substantive=judge,
     )
     period = _period(options, now, settings.window)
     report = build_report(
@@ -204,16 +233,58 @@ def run_scan(options: ScanOptions) -> ScanResult:
             "config": str(config.path) if config.path else None,
             "scorer_version": __version__,
         },
-        missing_objects=substance.missing_objects + commits.missing_parents,
+        missing_objects=len(missing) + commits.missing_parents,
     )
+    if options.cache:
+        now_known = (len(commits), len(verdicts), len(graph.memo_only_in), len(graph.memo_ancestor))
+        if cached is None or now_known != known or cached.head != head:
+            cache.save(
+                options.cache,
+                key,
+                cache.CachedHistory(
+                    head=head,
+                    table=commits,
+                    generation=graph.generation,
+                    verdicts=verdicts,
+                    missing=sorted(missing),
+                    only_in=graph.memo_only_in,
+                    ancestor=graph.memo_ancestor,
+                ),
+            )
     return ScanResult(
         report=report, history=history, outcomes=outcomes, settings=settings, repo=repo
     )
 
 
-def _by_index(ids: list[int], commits: CommitTable, substance: Substance) -> dict[int, bool]:
-    found = substance.verdicts(commits.shas[i] for i in ids)
-    return {i: found[commits.shas[i]] for i in ids}
+def cache_key(repo: Repo, registry: Registry, settings: Settings) -> str:
+    """Everything besides the commits that shapes what the cache holds."""
+    return cache.fingerprint(
+        registry.to_data(), settings.exclude_paths, mailmap_bytes(repo), notes_tip(repo)
+    )
+
+
+def _load_cache(options: ScanOptions, repo: Repo, head: str, key: str) -> CachedHistory | None:
+    """The cached history when it can be extended to ``head``; otherwise None, after one line
+    on stderr saying why (except when there simply is no cache yet)."""
+    if not options.cache:
+        return None
+    try:
+        state = cache.load(options.cache, key)
+        if state.head != head:
+            try:
+                ahead = repo.handle.descendant_of(head, state.head)
+            except (KeyError, ValueError, pygit2.GitError):
+                raise CacheInvalid("it was made for another repository") from None
+            if not ahead:
+                raise CacheInvalid(
+                    f"its head {state.head[:12]} is not in the history of {options.ref} "
+                    "(history rewritten?)"
+                )
+    except CacheInvalid as why:
+        if str(why) != "no cache yet":
+            print(f"scorer: cache not used: {why}; scanning the whole history", file=sys.stderr)
+        return None
+    return state
 
 
 def _period(options: ScanOptions, now: datetime, window: timedelta) -> Period:

@@ -73,8 +73,7 @@ def _link_environment(
     for ev in events:
         node = idx[ev.sha]
         res = DeployResult(event=ev, node=node, outcome="")
-        exclude = () if previous is None else (previous,)
-        changes = [c for c in graph.only_in(node, exclude) if len(parents[c]) <= 1]
+        changes = [c for c in graph.range(node, previous) if len(parents[c]) <= 1]
         if ev.status == "success":
             res.shipped = changes
             previous = node
@@ -86,7 +85,7 @@ def _link_environment(
     ok = [r for r in results if r.outcome != FAILED]
     # link[k]: deploy k's code is contained in deploy k+1's. Containment is transitive, so a
     # run of true links answers most rollback questions without another walk.
-    link = [graph.is_ancestor(a.node, b.node) for a, b in itertools.pairwise(ok)]
+    link = [graph.contains(a.node, b.node) for a, b in itertools.pairwise(ok)]
     for k, d in enumerate(ok):
         deadline = d.event.time + window
         contained = True
@@ -97,7 +96,7 @@ def _link_environment(
             contained = contained and link[j - 1]
             if r.event.time <= d.event.time or contained:
                 continue
-            if not graph.is_ancestor(d.node, r.node):
+            if not graph.contains(d.node, r.node):
                 d.outcome = ROLLED_BACK
                 d.rolled_back_by = r.event.id
                 break
@@ -180,7 +179,7 @@ def _reverted(
         found = None
         pos = first_deploy.get(x)
         limit = now_ts if pos is None else deploys[pos].event.time.timestamp() + window_s
-        for y in sorted(reverters.get(x, ()), key=lambda i: ctime[i]):
+        for y in sorted(reverters.get(x, ()), key=lambda i: (ctime[i], table.shas[i])):
             t = ctime[y]
             if y == x or y in active or t > now_ts or t > limit:
                 continue

@@ -114,7 +114,7 @@ def test_partial_clone_is_judged_without_fetching(repo, tmp_path):
     s = Substance(r, PathFilter())
     # Without the blobs, whitespace cannot be ruled out: substantive, and counted as missing.
     assert s.verdicts([ws]) == {ws: True}
-    assert s.missing_objects == 1
+    assert s.missing == {ws}
     assert not is_partial_clone(open_repo(repo.path))
 
 

@@ -1,0 +1,228 @@
+"""The incremental cache: a cached run's report equals an uncached run's, key for key (but
+generated_at), after every kind of change; whatever invalidates the cache is said once."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from conftest import T0
+from scenario import ANN, BOB, ai_msg
+
+from scorer import cache
+from scorer.cli import main
+
+NOW = "2026-10-20T00:00:00Z"
+
+
+def _scan(capsys, repo, *extra):
+    code = main(["scan", str(repo.path), "--format", "json", "--now", NOW, *extra])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    report = json.loads(out.out)
+    report.pop("generated_at")
+    return report, out.err
+
+
+def _both(capsys, repo, cache_dir, *extra):
+    """(uncached report, cached report, stderr of the cached run)."""
+    plain, _ = _scan(capsys, repo, *extra)
+    cached, err = _scan(capsys, repo, "--cache", str(cache_dir), *extra)
+    return plain, cached, err
+
+
+def _history(repo, n=12, start=0):
+    for i in range(start, start + n):
+        when = T0 + timedelta(days=i)
+        msg = ai_msg(f"AI change {i}") if i % 3 == 0 else f"Human change {i}\n"
+        repo.commit(msg, when=when, author=ANN if i % 2 else BOB)
+        if i % 4 == 3:
+            repo.tag(f"v{i}", when=when + timedelta(hours=2))
+
+
+@pytest.fixture
+def cache_dir(tmp_path):
+    return tmp_path / "cache"
+
+
+def test_cold_then_warm_equal_and_file_written(capsys, repo, cache_dir):
+    _history(repo)
+    plain, cold, err = _both(capsys, repo, cache_dir)
+    assert plain == cold and err == ""
+    assert cache.cache_path(cache_dir).is_file()
+    warm, err = _scan(capsys, repo, "--cache", str(cache_dir))
+    assert warm == plain and err == ""
+    assert warm["history"]["counted_ai_changes"] > 0
+
+
+def test_new_commits_and_tags_are_read_incrementally(capsys, repo, cache_dir):
+    _history(repo)
+    _scan(capsys, repo, "--cache", str(cache_dir))
+    _history(repo, n=10, start=12)
+    repo.revert(
+        repo.git("rev-list", "-n1", "--grep", "AI change 12", "HEAD"), when=T0 + timedelta(days=23)
+    )
+    plain, warm, err = _both(capsys, repo, cache_dir)
+    assert warm == plain and err == ""
+    state = cache.load(cache_dir, _key(cache_dir))
+    assert state.head == repo.head() and len(state.table) == 23
+
+
+def _key(cache_dir):
+    # the key of the file on disk: read it back from the header
+    data = cache.cache_path(cache_dir).read_bytes()
+    size = int.from_bytes(data[len(cache.MAGIC) : len(cache.MAGIC) + 8], "little")
+    return json.loads(data[len(cache.MAGIC) + 8 : len(cache.MAGIC) + 8 + size])["key"]
+
+
+def test_merges_and_branches_after_the_cache(capsys, repo, cache_dir):
+    _history(repo, n=6)
+    _scan(capsys, repo, "--cache", str(cache_dir))
+    repo.branch("topic")
+    repo.checkout("topic")
+    repo.commit(ai_msg("On topic"), when=T0 + timedelta(days=7), author=BOB)
+    repo.checkout("main")
+    repo.commit("On main\n", when=T0 + timedelta(days=7, hours=1), author=ANN)
+    repo.merge("topic", when=T0 + timedelta(days=8))
+    repo.tag("v-merge", when=T0 + timedelta(days=8, hours=1))
+    plain, warm, err = _both(capsys, repo, cache_dir)
+    assert warm == plain and err == ""
+
+
+def test_force_push_falls_back_to_cold(capsys, repo, cache_dir):
+    _history(repo)
+    _scan(capsys, repo, "--cache", str(cache_dir))
+    repo.git("reset", "-q", "--hard", "HEAD~3")
+    repo.commit(ai_msg("Rewritten"), when=T0 + timedelta(days=13), author=ANN)
+    plain, warm, err = _both(capsys, repo, cache_dir)
+    assert warm == plain
+    assert err.startswith("scorer: cache not used: its head ")
+    assert "(history rewritten?); scanning the whole history" in err
+    # the rebuilt cache is used from then on
+    again, err = _scan(capsys, repo, "--cache", str(cache_dir))
+    assert again == plain and err == ""
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        "exclude_paths: ['src/**']\n",
+        "agents:\n  - id: acme\n    name: ACME\n    values: ['acme']\n",
+    ],
+)
+def test_config_change_invalidates(capsys, repo, cache_dir, tmp_path, config):
+    _history(repo)
+    _scan(capsys, repo, "--cache", str(cache_dir))
+    cfg = tmp_path / "cfg.yml"
+    cfg.write_text(config)
+    plain, warm, err = _both(capsys, repo, cache_dir, "--config", str(cfg))
+    assert warm == plain
+    assert err == (
+        "scorer: cache not used: agent registry, exclude_paths, .mailmap or git-ai "
+        "notes changed; scanning the whole history\n"
+    )
+
+
+def test_window_change_does_not_invalidate(capsys, repo, cache_dir):
+    _history(repo)
+    _scan(capsys, repo, "--cache", str(cache_dir))
+    plain, warm, err = _both(capsys, repo, cache_dir, "--window", "3d")
+    assert warm == plain and err == ""
+
+
+def test_mailmap_change_invalidates(capsys, repo, cache_dir):
+    _history(repo)
+    _scan(capsys, repo, "--cache", str(cache_dir))
+    (repo.path / ".mailmap").write_text("Bob Roy <ann@example.com> <bob@example.com>\n")
+    plain, warm, err = _both(capsys, repo, cache_dir)
+    assert warm == plain and "mailmap" in err
+    assert plain["metric"]["contributors"] in (0, 1)
+
+
+def test_new_ai_notes_invalidate(capsys, repo, cache_dir):
+    _history(repo, n=4)
+    _scan(capsys, repo, "--cache", str(cache_dir))
+    note = (
+        'src/file1.txt\n  s_abc 1-1\n---\n{"schema_version": "authorship/3.0.0", '
+        '"sessions": {"s_abc": {"agent_id": {"tool": "cursor", "id": "x", '
+        '"model": "m"}}}, "prompts": {}}\n'
+    )
+    repo.git(
+        "notes",
+        "--ref=ai",
+        "add",
+        "-m",
+        note,
+        repo.git("rev-parse", "HEAD~1"),
+        env={
+            "GIT_COMMITTER_NAME": "N",
+            "GIT_COMMITTER_EMAIL": "n@example.com",
+            "GIT_AUTHOR_NAME": "N",
+            "GIT_AUTHOR_EMAIL": "n@example.com",
+        },
+    )
+    plain, warm, err = _both(capsys, repo, cache_dir)
+    assert warm == plain and "git-ai notes" in err
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty", "flip"])
+def test_corrupt_cache_file(capsys, repo, cache_dir, damage):
+    _history(repo)
+    _scan(capsys, repo, "--cache", str(cache_dir))
+    path = cache.cache_path(cache_dir)
+    data = path.read_bytes()
+    damaged = {
+        "truncate": data[: len(data) // 2],
+        "garbage": b"\x00\xffnot a cache" * 10,
+        "empty": b"",
+        "flip": data[:-10] + bytes(b ^ 0xFF for b in data[-10:]),
+    }[damage]
+    path.write_bytes(damaged)
+    plain, warm, err = _both(capsys, repo, cache_dir)
+    assert warm == plain
+    assert err.startswith("scorer: cache not used: ") and err.count("\n") == 1
+
+
+def test_cache_of_another_repository(capsys, repo, cache_dir, tmp_path):
+    from scorer.gitbuild import GitRepo
+
+    other = GitRepo(tmp_path / "other")
+    other.commit("Unrelated\n", when=T0, author=ANN)
+    _scan(capsys, other, "--cache", str(cache_dir))
+    _history(repo)
+    plain, warm, err = _both(capsys, repo, cache_dir)
+    assert warm == plain
+    assert "made for another repository" in err
+
+
+def test_cached_runs_in_ci_too(capsys, repo, cache_dir, tmp_path, monkeypatch):
+    _history(repo)
+    for key in list(__import__("os").environ):
+        if key.startswith("GITHUB_"):
+            monkeypatch.delenv(key)
+    out = tmp_path / "r.json"
+    code = main(
+        [
+            "ci",
+            str(repo.path),
+            "--cache",
+            str(cache_dir),
+            "--report-path",
+            str(out),
+            "--now",
+            NOW,
+            "--comment",
+            "off",
+        ]
+    )
+    capsys.readouterr()
+    assert code == 0 and cache.cache_path(cache_dir).is_file()
+
+
+def test_cache_is_not_pickle(repo, cache_dir, capsys):
+    _history(repo, n=3)
+    _scan(capsys, repo, "--cache", str(cache_dir))
+    data = cache.cache_path(cache_dir).read_bytes()
+    assert data.startswith(b"SCORER-CACHE\n")
+    assert b"\x80\x04\x95" not in data[:20]
