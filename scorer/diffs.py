@@ -61,90 +61,60 @@ def is_partial_clone(repo: Repo) -> bool:
     )
 
 
-class Substance:
-    """Verdicts for one repository and one ``exclude_paths``; counts what it could not read.
+_SPLIT_AT = 1000
+_DIFF_TREE = (
+    "diff-tree",
+    "--stdin",
+    "-r",
+    "-z",
+    "--raw",
+    "--no-renames",
+    "--root",
+    "--always",
+    "--no-abbrev",
+)
 
-    ``feed(sha)`` may be called while the history is still being read: the SHA goes straight
-    to a running ``git diff-tree --stdin``, so git diffs on the second core while Python
-    reads the log on the first. ``verdicts`` collects the answers (and asks for any SHA that
-    was not fed).
-    """
 
-    def __init__(self, repo: Repo, exclude: PathFilter):
-        self.repo = repo
-        self.exclude = exclude
-        self.missing: set[str] = set()  # changes judged without some of their objects
-        self.partial = is_partial_clone(repo)
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._reader: threading.Thread | None = None
+class _DiffJob:
+    """One ``git diff-tree --stdin`` over a list of commits, running in the background: a
+    thread writes the SHAs (git reads as it diffs, so a big write would block) and another
+    drains the answers (so a full pipe never stalls git)."""
+
+    def __init__(self, repo: Repo, shas: list[str]):
+        self.shas = shas
         self._chunks: list[bytes] = []
-        self._fed: list[str] = []
-        self._answers: dict[str, bool] = {}
-
-    def feed(self, sha: str) -> None:
-        if self.partial:
-            return
-        if self._proc is None:
-            self._start()
-        assert self._proc is not None and self._proc.stdin is not None
-        self._fed.append(sha)
-        # If git died, its exit status is reported when the answers are collected.
-        with contextlib.suppress(BrokenPipeError):
-            self._proc.stdin.write(sha.encode("ascii") + b"\n")
-
-    def verdicts(self, shas: Iterable[str]) -> dict[str, bool]:
-        shas = list(dict.fromkeys(shas))
-        if self.partial:
-            return {sha: self._from_objects(sha) for sha in shas}
-        self._collect()
-        missing = [sha for sha in shas if sha not in self._answers]
-        if missing:
-            for sha in missing:
-                self.feed(sha)
-            self._collect()
-        return {sha: self._answers[sha] for sha in shas}
-
-    # --- the fast path: git diff-tree over trees, blobs read only for modified files -------
-
-    def _start(self) -> None:
-        cmd = [
-            *git_command(self.repo),
-            "diff-tree",
-            "--stdin",
-            "-r",
-            "-z",
-            "--raw",
-            "--no-renames",
-            "--root",
-            "--always",
-            "--no-abbrev",
-        ]
         self._proc = subprocess.Popen(
-            cmd,
+            [*git_command(repo), *_DIFF_TREE],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=git_env(),
         )
         proc = self._proc
+        data = "".join(f"{sha}\n" for sha in shas).encode("ascii")
 
-        def drain() -> None:  # a thread, so that a full stdout pipe never blocks our writes
+        def write() -> None:
+            assert proc.stdin is not None
+            # If git died, its exit status is reported by output().
+            with contextlib.suppress(BrokenPipeError, ValueError):
+                proc.stdin.write(data)
+            with contextlib.suppress(BrokenPipeError):
+                proc.stdin.close()
+
+        def drain() -> None:
             assert proc.stdout is not None
             for chunk in iter(lambda: proc.stdout.read(1 << 16), b""):
                 self._chunks.append(chunk)
 
-        self._reader = threading.Thread(target=drain, daemon=True)
-        self._reader.start()
+        self._threads = [threading.Thread(target=f, daemon=True) for f in (write, drain)]
+        for t in self._threads:
+            t.start()
 
-    def _collect(self) -> None:
-        proc, reader = self._proc, self._reader
-        if proc is None or reader is None:
-            return
-        self._proc = self._reader = None
-        assert proc.stdin is not None and proc.stderr is not None
-        with contextlib.suppress(BrokenPipeError):
-            proc.stdin.close()
-        reader.join()
+    def output(self) -> bytes:
+        for t in self._threads:
+            t.join()
+        proc = self._proc
+        assert proc.stderr is not None
         stderr = proc.stderr.read()
         proc.stderr.close()
         if proc.wait() != 0:
@@ -154,12 +124,56 @@ class Substance:
                 + (detail[-1] if detail else f"exit {proc.returncode}")
                 + "); the repository may be missing objects (try git fsck)"
             )
-        self._parse(b"".join(self._chunks))
-        self._chunks = []
-        unanswered = [sha for sha in self._fed if sha not in self._answers]
-        if unanswered:
-            raise RepositoryError(f"git diff-tree did not answer for {unanswered[0]}")
-        self._fed = []
+        return b"".join(self._chunks)
+
+
+class Substance:
+    """Verdicts for one repository and one ``exclude_paths``; counts what it could not read.
+
+    ``feed(shas)`` hands SHAs to a running ``git diff-tree --stdin`` and returns at once, so
+    git diffs on the second core while Python goes on (loading and linking deploys).
+    ``verdicts`` collects the answers (and asks for any SHA that was not fed).
+    """
+
+    def __init__(self, repo: Repo, exclude: PathFilter):
+        self.repo = repo
+        self.exclude = exclude
+        self.missing: set[str] = set()  # changes judged without some of their objects
+        self.partial = is_partial_clone(repo)
+        self._jobs: list[_DiffJob] = []
+        self._answers: dict[str, bool] = {}
+
+    def feed(self, shas: Iterable[str]) -> None:
+        shas = list(shas)
+        if self.partial or not shas:
+            return
+        # Two git processes when there is enough work: the diff is git's CPU time, and the
+        # main thread has only a few tenths of a second of its own work to overlap it with.
+        parts = 2 if len(shas) >= _SPLIT_AT else 1
+        size = -(-len(shas) // parts)
+        for k in range(parts):
+            self._jobs.append(_DiffJob(self.repo, shas[k * size : (k + 1) * size]))
+
+    def verdicts(self, shas: Iterable[str]) -> dict[str, bool]:
+        shas = list(dict.fromkeys(shas))
+        if self.partial:
+            return {sha: self._from_objects(sha) for sha in shas}
+        self._collect()
+        missing = [sha for sha in shas if sha not in self._answers]
+        if missing:
+            self.feed(missing)
+            self._collect()
+        return {sha: self._answers[sha] for sha in shas}
+
+    # --- the fast path: git diff-tree over trees, blobs read only for modified files -------
+
+    def _collect(self) -> None:
+        jobs, self._jobs = self._jobs, []
+        for job in jobs:
+            self._parse(job.output())
+            unanswered = [sha for sha in job.shas if sha not in self._answers]
+            if unanswered:
+                raise RepositoryError(f"git diff-tree did not answer for {unanswered[0]}")
 
     def _parse(self, output: bytes) -> None:
         out = self._answers

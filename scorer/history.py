@@ -159,6 +159,11 @@ def iter_raw_commits(
     except FileNotFoundError:
         raise RepositoryError("git is not installed or not on PATH") from None
     assert proc.stdout is not None
+    # A bigger pipe lets git run ahead while Python digests a chunk (Linux; else the default).
+    with contextlib.suppress(OSError, AttributeError, ImportError):
+        import fcntl
+
+        fcntl.fcntl(proc.stdout.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
     # One incremental UTF-8 decode per chunk (it handles characters split across chunks, and
     # replaces invalid bytes as a per-field decode would), then one split: per-commit Python
     # work is what separates a scan from the git log floor.

@@ -172,9 +172,11 @@ def run_scan(options: ScanOptions) -> ScanResult:
     known = (len(commits), len(verdicts), len(graph.memo_only_in), len(graph.memo_ancestor))
     # git diffs the AI-assisted changes on the other core while Python loads and links deploys
     # (feeding them during the log stream measured slower on 2 cores: three busy processes).
-    for i in commits.evidence:
-        if len(commits.parents[i]) <= 1 and i not in verdicts:
-            substance.feed(commits.shas[i])
+    substance.feed(
+        commits.shas[i]
+        for i in commits.evidence
+        if len(commits.parents[i]) <= 1 and i not in verdicts
+    )
     history = History(head=head, ref=options.ref, commits=commits, index=commits.index)
 
     def judge(ids: list[int]) -> dict[int, bool]:
@@ -204,7 +206,7 @@ def run_scan(options: ScanOptions) -> ScanResult:
             ignored["after_now"] += 1
         else:
             kept.append(ev)
-    resolution = resolve_events(kept, graph.shas)
+    resolution = resolve_events(kept, graph.shas, graph.index)
 
     outcomes = compute_outcomes(
         graph,

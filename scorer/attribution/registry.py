@@ -455,7 +455,8 @@ class Registry:
 
 def _shipped() -> dict[str, Any]:
     text = resources.files("scorer.attribution").joinpath("agents.yml").read_text("utf-8")
-    data = yaml.safe_load(text)
+    # libyaml's loader when pyyaml has it: the registry is read on every run.
+    data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
         raise ValueError("agents.yml: unsupported schema_version")
     return data

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bisect
 import importlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from scorer.deploys.interface import DeploySource, SourceContext
@@ -77,10 +77,14 @@ class Resolution:
     unknown: list[DeployEvent] = field(default_factory=list)  # sha not in the scanned history
 
 
-def resolve_events(events: Iterable[DeployEvent], shas: Sequence[str]) -> Resolution:
-    """Full SHAs for every event; ``shas`` is every commit of the scanned history."""
-    ordered = sorted(shas)
-    known = set(ordered)
+def resolve_events(
+    events: Iterable[DeployEvent], shas: Sequence[str], index: Mapping[str, int] | None = None
+) -> Resolution:
+    """Full SHAs for every event; ``shas`` is every commit of the scanned history (``index``,
+    when given, maps them to rows: then full SHAs cost one lookup and nothing is sorted
+    unless an abbreviation shows up)."""
+    known = index if index is not None else set(shas)
+    ordered: list[str] = []
     out = Resolution(events=[])
     for ev in events:
         sha = ev.sha.strip().lower()
@@ -89,6 +93,8 @@ def resolve_events(events: Iterable[DeployEvent], shas: Sequence[str]) -> Resolu
             continue
         if len(sha) < 4 or any(c not in "0123456789abcdef" for c in sha):
             raise InputError(f"{ev.where}: {ev.sha!r} is not a commit SHA (4 to 40 hex digits)")
+        if not ordered:
+            ordered = sorted(shas)
         lo = bisect.bisect_left(ordered, sha)
         hi = bisect.bisect_left(ordered, sha + "g")  # "g" sorts after every hex digit
         if hi - lo == 1:

@@ -1,20 +1,27 @@
 """``tags:GLOB`` — every matching tag is a successful deploy of the commit it points to.
 
 Time: the tagger date of an annotated tag (when the release was cut), else the committer date
-of the target commit (a lightweight tag has no date of its own).
+of the target commit (a lightweight tag has no date of its own). Tags of trees or blobs are
+not deploys of code and are left out. Read with one ``git for-each-ref`` (a few milliseconds
+for thousands of tags); a tag of a tag is peeled with pygit2.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import subprocess
 from collections.abc import Iterator
-
-import pygit2
 
 from scorer.deploys.interface import SourceContext
 from scorer.errors import RepositoryError
+from scorer.history import git_env
 from scorer.model import DeployEvent
 from scorer.timeutil import from_unix
+
+_FORMAT = (
+    "%(refname)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)"
+    "%00%(taggerdate:unix)%00%(committerdate:unix)%00%(*committerdate:unix)"
+)
 
 
 class TagsSource:
@@ -23,35 +30,53 @@ class TagsSource:
         self.environment = environment or "production"
 
     def events(self, ctx: SourceContext) -> Iterator[DeployEvent]:
-        try:
-            repo = pygit2.Repository(str(ctx.git_dir))
-        except pygit2.GitError as err:
-            raise RepositoryError(f"cannot read tags: {err}") from None
-        names = sorted(
-            ref[len("refs/tags/") :]
-            for ref in repo.references
-            if ref.startswith("refs/tags/")
-            and fnmatch.fnmatchcase(ref[len("refs/tags/") :], self.glob)
+        proc = subprocess.run(
+            [
+                "git",
+                "--git-dir",
+                str(ctx.git_dir),
+                "for-each-ref",
+                f"--format={_FORMAT}",
+                "refs/tags/",
+            ],
+            capture_output=True,
+            env=git_env(),
+            check=False,
         )
-        for name in names:
-            try:
-                target = repo.references[f"refs/tags/{name}"].peel()
-            except (KeyError, pygit2.GitError, ValueError):
-                continue  # a dangling tag points at nothing we can read
-            tagger_time = None
-            obj = repo.get(repo.references[f"refs/tags/{name}"].target)
-            if isinstance(obj, pygit2.Tag) and obj.tagger is not None:
-                tagger_time = obj.tagger.time
-            try:
-                commit = target.peel(pygit2.Commit)
-            except (pygit2.GitError, ValueError, TypeError, pygit2.InvalidSpecError):
-                continue  # a tag of a tree or blob is not a deploy of code
-            when = tagger_time if tagger_time is not None else commit.commit_time
+        if proc.returncode != 0:
+            detail = proc.stderr.decode("utf-8", "replace").strip()
+            raise RepositoryError(f"cannot read tags: {detail or f'exit {proc.returncode}'}")
+        rows = []
+        for line in proc.stdout.decode("utf-8", "replace").splitlines():
+            ref, otype, oid, ptype, pid, tagged, cdate, pcdate = line.split("\0")
+            name = ref.removeprefix("refs/tags/")
+            if not fnmatch.fnmatchcase(name, self.glob):
+                continue
+            if otype == "commit":
+                rows.append((name, oid, int(cdate or 0)))
+            elif otype == "tag" and ptype == "commit":
+                rows.append((name, pid, int(tagged or pcdate or 0)))
+            elif otype == "tag" and ptype == "tag":
+                peeled = _peel_nested(ctx, name)
+                if peeled is not None:
+                    rows.append((name, peeled, int(tagged or 0)))
+        for name, sha, when in sorted(rows):
             yield DeployEvent(
                 id=name,
-                sha=str(commit.id),
+                sha=sha,
                 environment=self.environment,
                 time=from_unix(when),
                 status="success",
                 where=f"tag {name}",
             )
+
+
+def _peel_nested(ctx: SourceContext, name: str) -> str | None:
+    """The commit under a tag of a tag (rare: for-each-ref peels one level only)."""
+    import pygit2
+
+    try:
+        repo = pygit2.Repository(str(ctx.git_dir))
+        return str(repo.references[f"refs/tags/{name}"].peel(pygit2.Commit).id)
+    except (KeyError, ValueError, TypeError, pygit2.GitError, pygit2.InvalidSpecError):
+        return None
