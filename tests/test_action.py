@@ -191,3 +191,28 @@ def test_script_with_defaults(stub_python):
     tmp, record = stub_python
     assert run_script(tmp, comment="on").returncode == 0
     assert json.loads(record.read_text()) == ["-m", "scorer", "ci", "--comment", "on"]
+
+
+def test_cache_on_passes_the_restored_directory(stub_python):
+    tmp, record = stub_python
+    assert run_script(tmp, comment="on", cache="on").returncode == 0
+    assert json.loads(record.read_text()) == [
+        "-m", "scorer", "ci", "--comment", "on", "--cache", str(tmp / "scorer-cache"),
+    ]  # fmt: skip
+
+
+def test_cache_steps_restore_the_newest_and_save_a_new_one():
+    steps = _steps(load(ACTION))
+    assert load(ACTION)["inputs"]["cache"]["default"] == "on"
+    restore = next(s for s in steps if s.get("uses", "").startswith("actions/cache/restore@"))
+    save = next(s for s in steps if s.get("uses", "").startswith("actions/cache/save@"))
+    names = [s.get("id") or s.get("uses", "").split("@")[0] for s in steps]
+    assert names.index("actions/cache/restore") < names.index("scorer")
+    assert names.index("scorer") < names.index("actions/cache/save")
+    for step in (restore, save):
+        assert step["if"] == "inputs.cache == 'on'"
+        assert step["with"]["path"] == "${{ runner.temp }}/scorer-cache"
+    # a unique key per run, restored by prefix: each run gets the newest earlier cache
+    assert restore["with"]["key"] == save["with"]["key"]
+    assert "github.run_id" in save["with"]["key"]
+    assert save["with"]["key"].startswith(restore["with"]["restore-keys"])
