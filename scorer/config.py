@@ -174,10 +174,14 @@ def _agents(doc: _Doc, node: yaml.Node) -> list[Mapping[str, Any]]:
     except ImportError:  # pragma: no cover - registry module always ships
         agent_from_mapping = None
     entries = []
+    seen: set[object] = set()
     for item in node.value:
         entry = doc.value(item)
         if not isinstance(entry, dict):
             raise doc.fail(item, "each agent entry must be a mapping")
+        if entry.get("id") in seen:
+            raise doc.fail(item, f"agents: id {entry.get('id')!r} is defined twice")
+        seen.add(entry.get("id"))
         if agent_from_mapping is not None:
             try:
                 agent_from_mapping(entry)

@@ -196,8 +196,11 @@ def run_scan(options: ScanOptions) -> ScanResult:
         env=options.env,
         repository=repository_name(options, repo),
     )
-    events = load_events(settings.deploys, ctx)
+    unfinished: dict[str, int] = {}
+    events = load_events(settings.deploys, ctx, unfinished)
     ignored: Counter = Counter()
+    if unfinished:
+        ignored["unfinished"] = sum(unfinished.values())
     kept = []
     for ev in events:
         if ev.environment not in settings.environments:

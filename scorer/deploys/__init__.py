@@ -59,8 +59,15 @@ def make_source(spec: DeploySpec) -> DeploySource:
     return cls(spec.arg, spec.environment)
 
 
-def load_events(specs: Sequence[DeploySpec], ctx: SourceContext) -> list[DeployEvent]:
-    """All events of all sources, each tagged with its spec and its order within the source."""
+def load_events(
+    specs: Sequence[DeploySpec], ctx: SourceContext, skipped: dict[str, int] | None = None
+) -> list[DeployEvent]:
+    """All events of all sources, each tagged with its spec and its order within the source.
+
+    A source may count deploys it left out because they never finished (an API deployment
+    still queued or in progress) in a ``skipped`` attribute; those counts are added to
+    ``skipped`` by spec, so the report can show them.
+    """
     events: list[DeployEvent] = []
     for spec in specs:
         source = make_source(spec)
@@ -68,6 +75,8 @@ def load_events(specs: Sequence[DeploySpec], ctx: SourceContext) -> list[DeployE
             if ev.status not in STATUSES:
                 raise InputError(f"{ev.where or spec.text}: unknown deploy status {ev.status!r}")
             events.append(replace(ev, source=spec.text, order=order))
+        if skipped is not None and getattr(source, "skipped", 0):
+            skipped[spec.text] = skipped.get(spec.text, 0) + int(source.skipped)
     return events
 
 

@@ -1,0 +1,121 @@
+"""The config file: every bad key or value is an error naming file and line (exit 2), and
+flags win over the file, the file over the defaults."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from conftest import T0
+from scenario import ANN, Scenario, ai_msg
+
+from scorer.cli import main
+from scorer.config import load_config
+from scorer.errors import InputError
+
+CASES = [
+    ("window: 7d\nenviroments: [prod]\n", 2, "unknown key 'enviroments'"),
+    ("window: soon\n", 1, "window: not a duration: 'soon'"),
+    ("window: -3d\n", 1, "window: not a duration"),
+    ("min_confidence: low\n", 1, "min_confidence must be high or medium, not 'low'"),
+    ("environments: []\n", 1, "environments must name at least one environment"),
+    ("environments: [1, 2]\n", 1, "environments must be a list of non-empty strings"),
+    ("exclude_paths: {a: b}\n", 1, "exclude_paths must be a list of non-empty strings"),
+    ("deploys:\n  - tags:v*\n  - ftp:x\n", 3, "unknown deploy source 'ftp:x'"),
+    ("deploys:\n  - source: log:d.csv\n    env: prod\n", 3, "unknown key 'env'"),
+    ("deploys:\n  - environment: prod\n", 2, "a deploy source mapping needs 'source'"),
+    ("agents:\n  - id: acme\n    values: ['(']\n", 2, "agents: values"),
+    (
+        "agents:\n  - id: acme\n    name: A\n  - id: acme\n    name: B\n",
+        4,
+        "agents: id 'acme' is defined twice",
+    ),
+    ("agents:\n  - just a string\n", 2, "each agent entry must be a mapping"),
+    ("window: 7d\nwindow: 8d\n", 2, "duplicate key 'window'"),
+    ("window: [7d\n", 2, "invalid YAML"),
+    ("- a list\n", 1, "the config file must be a mapping"),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "message"), CASES)
+def test_bad_config_names_file_and_line(tmp_path, text, line, message):
+    cfg = tmp_path / "cfg.yml"
+    cfg.write_text(text)
+    with pytest.raises(InputError) as err:
+        load_config(cfg, tmp_path)
+    assert str(err.value).startswith(f"{cfg}:{line}: ")
+    assert message in str(err.value)
+
+
+def test_bad_config_exits_2_with_one_line(repo, tmp_path, capsys):
+    repo.commit("one\n", when=T0)
+    (repo.path / ".normalized-deployments.yml").write_text("window: 7d\nbogus: 1\n")
+    assert main(["scan", str(repo.path)]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"scorer: error: {repo.path / '.normalized-deployments.yml'}:2: unknown key "
+        "'bogus' (known: window, environments, deploys, min_confidence, "
+        "exclude_paths, agents)\n"
+    )
+
+
+def test_missing_config_file(repo, tmp_path, capsys):
+    repo.commit("one\n", when=T0)
+    assert main(["scan", str(repo.path), "--config", str(tmp_path / "nope.yml")]) == 2
+    assert "config file not found" in capsys.readouterr().err
+
+
+def test_empty_config_is_defaults(tmp_path):
+    (tmp_path / "c.yml").write_text("# nothing here\n")
+    cfg = load_config(tmp_path / "c.yml", tmp_path)
+    assert (cfg.window, cfg.environments, cfg.deploys, cfg.min_confidence) == (None,) * 4
+
+
+def test_precedence_flags_over_file_over_defaults(repo, tmp_path):
+    sc = Scenario(repo, tmp_path)
+    x = repo.commit(ai_msg("x"), when=T0, author=ANN)
+    sc.deploy(x, T0 + timedelta(hours=1), environment="staging")
+    repo.tag("v1", x, when=T0 + timedelta(hours=1))
+    sc.log.write_text("")
+    (repo.path / ".normalized-deployments.yml").write_text(
+        f"window: 3d\nenvironments: [staging]\ndeploys:\n  - source: log:{tmp_path}/deploys.jsonl\n"
+        "    environment: staging\n"
+    )
+    from scorer.scan import ScanOptions, run_scan
+
+    now = T0 + timedelta(days=10)
+    r = run_scan(ScanOptions(path=repo.path, now=now, progress=False)).report
+    assert r["window_days"] == 3.0
+    assert r["settings"]["environments"] == ["staging"]
+    assert r["settings"]["deploys"] == [f"log:{tmp_path}/deploys.jsonl"]
+    r = run_scan(
+        ScanOptions(
+            path=repo.path,
+            now=now,
+            progress=False,
+            window=timedelta(days=5),
+            deploys=["tags:v*"],
+            environments=["production"],
+        )
+    ).report
+    assert (r["window_days"], r["settings"]["deploys"]) == (5.0, ["tags:v*"])
+    assert r["history"]["deploys"] == 1
+
+
+def test_extra_agent_from_config_is_evidence(repo, tmp_path):
+    from scorer.scan import ScanOptions, run_scan
+
+    repo.commit("Add thing\n\nGenerated-by: acme-agent 2.1\n", when=T0, author=ANN)
+    (repo.path / ".normalized-deployments.yml").write_text(
+        "agents:\n  - id: acme\n    name: ACME agent\n    aliases: [acme-agent]\n"
+    )
+    r = run_scan(
+        ScanOptions(
+            path=repo.path,
+            now=T0 + timedelta(days=1),
+            progress=False,
+            since=T0 - timedelta(days=1),
+            until=T0 + timedelta(days=1),
+        )
+    ).report
+    assert list(r["agents"]) == ["acme"]
