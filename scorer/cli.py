@@ -55,7 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
     parser = build_parser(argv)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # argparse: --help (0) or bad usage (2), message already shown
+        return int(stop.code or 0)
     if not getattr(args, "_run", None):
         parser.print_help(sys.stderr)
         return 2

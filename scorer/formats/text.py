@@ -129,7 +129,7 @@ def render(report: dict) -> str:
     lines += [
         "",
         "Counts deploys that shipped AI-assisted changes and survived the rollback window;",
-        "more commits, prompts or tokens cannot raise it. Attribution is opt-in: coverage is a",
-        "lower bound.",
+        "more commits, prompts or tokens cannot raise it. Attribution trailers are opt-out and",
+        "often stripped (squash merges, rebases): coverage is a lower bound.",
     ]
     return "\n".join(lines) + "\n"
