@@ -10,6 +10,7 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -154,6 +155,18 @@ def run_scan(options: ScanOptions) -> ScanResult:
     registry = load_registry(config.agents)
 
     head = resolve_ref(repo, options.ref)
+    ctx = SourceContext(
+        repo_path=work_dir,
+        git_dir=repo.git_dir,
+        base_dir=config.path.parent if config.path else work_dir,
+        env=options.env,
+        repository=repository_name(options, repo),
+    )
+    # Deploy sources wait on git, files or HTTP: read them while the history streams in.
+    unfinished: dict[str, int] = {}
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scorer-deploys")
+    pending_events = pool.submit(load_events, settings.deploys, ctx, unfinished)
+    pool.shutdown(wait=False)
     substance = Substance(repo, PathFilter(settings.exclude_paths))
     key = cache_key(repo, registry, settings) if options.cache else ""
     cached = _load_cache(options, repo, head, key)
@@ -189,15 +202,7 @@ def run_scan(options: ScanOptions) -> ScanResult:
                     missing.add(i)
         return {i: verdicts[i] for i in ids}
 
-    ctx = SourceContext(
-        repo_path=work_dir,
-        git_dir=repo.git_dir,
-        base_dir=config.path.parent if config.path else work_dir,
-        env=options.env,
-        repository=repository_name(options, repo),
-    )
-    unfinished: dict[str, int] = {}
-    events = load_events(settings.deploys, ctx, unfinished)
+    events = pending_events.result()
     ignored: Counter = Counter()
     if unfinished:
         ignored["unfinished"] = sum(unfinished.values())
