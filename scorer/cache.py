@@ -34,14 +34,15 @@ from scorer import __version__
 from scorer.model import Evidence
 from scorer.table import CommitTable
 
-FORMAT = 1
+FORMAT = 2
 FILE_NAME = "scorer-history.cache"
 MAGIC = b"SCORER-CACHE\n"
 _LEN = struct.Struct("<Q")
+# Most commits have one parent: the first parent is a column (-1 for a root commit), the rest
+# of a merge's parents are sparse.
 _SECTIONS = (
     "shas",
-    "parent_counts",
-    "parents",
+    "first_parent",
     "author_time",
     "committer_time",
     "person",
@@ -146,17 +147,15 @@ def _decode(data: bytes, key: str) -> CachedHistory:
         raise CacheInvalid("corrupt cache file (shas)")
     table.shas = [raw[i : i + 40] for i in range(0, 40 * n, 40)]
     table.index = {sha: i for i, sha in enumerate(table.shas)}
-    counts = sections["parent_counts"]
-    flat = ints("parents", "l")
-    if len(counts) != n or sum(counts) != len(flat):
+    first = ints("first_parent", "l")
+    if len(first) != n or (n and (min(first) < -1 or max(first) >= n)):
         raise CacheInvalid("corrupt cache file (parents)")
-    parents: list[tuple[int, ...]] = []
-    at = 0
-    for c in counts:
-        parents.append(tuple(flat[at : at + c]))
-        at += c
-    if flat and (min(flat) < 0 or max(flat) >= n):
-        raise CacheInvalid("corrupt cache file (parent rows)")
+    parents: list[tuple[int, ...]] = [(p,) if p >= 0 else () for p in first]
+    for row, rest in meta["more_parents"].items():
+        r = int(row)
+        if not parents[r] or any(not 0 <= p < n for p in rest):
+            raise CacheInvalid("corrupt cache file (merge parents)")
+        parents[r] = (parents[r][0], *rest)
     table.parents = parents
     table.author_time = ints("author_time", "q")
     table.committer_time = ints("committer_time", "q")
@@ -190,14 +189,9 @@ def _decode(data: bytes, key: str) -> CachedHistory:
         generation=generation,
         verdicts={int(r): bool(v) for r, v in meta["verdicts"].items()},
         missing=[int(r) for r in meta["missing"]],
-        only_in={_pair(k): list(v) for k, v in meta["only_in"].items()},
-        ancestor={_pair(k): bool(v) for k, v in meta["ancestor"].items()},
+        only_in={(a, b): rows for a, b, rows in meta["only_in"]},
+        ancestor={(a, b): bool(v) for a, b, v in meta["ancestor"]},
     )
-
-
-def _pair(text: str) -> tuple[int, int]:
-    a, b = text.split(",")
-    return int(a), int(b)
 
 
 def save(directory: Path, key: str, state: CachedHistory) -> None:
@@ -219,16 +213,13 @@ def save(directory: Path, key: str, state: CachedHistory) -> None:
         "reverts": {str(r): list(v) for r, v in table.reverts.items()},
         "verdicts": {str(r): v for r, v in state.verdicts.items()},
         "missing": state.missing,
-        "only_in": {f"{a},{b}": v for (a, b), v in state.only_in.items()},
-        "ancestor": {f"{a},{b}": v for (a, b), v in state.ancestor.items()},
+        "only_in": [[a, b, v] for (a, b), v in state.only_in.items()],
+        "ancestor": [[a, b, int(v)] for (a, b), v in state.ancestor.items()],
+        "more_parents": {str(r): list(ps[1:]) for r, ps in enumerate(table.parents) if len(ps) > 1},
     }
-    flat = array("l")
-    for ps in table.parents:
-        flat.extend(ps)
     sections = {
         "shas": "".join(table.shas).encode("ascii"),
-        "parent_counts": bytes(len(ps) for ps in table.parents),
-        "parents": flat.tobytes(),
+        "first_parent": array("l", [ps[0] if ps else -1 for ps in table.parents]).tobytes(),
         "author_time": table.author_time.tobytes(),
         "committer_time": table.committer_time.tobytes(),
         "person": table.person.tobytes(),
