@@ -39,6 +39,19 @@ def _stamp(when: datetime | str) -> str:
     return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+0000")
 
 
+def _people_env(
+    author: Person, committer: Person, when: datetime | str, commit_time: datetime | str
+) -> dict[str, str]:
+    return {
+        "GIT_AUTHOR_NAME": author[0],
+        "GIT_AUTHOR_EMAIL": author[1],
+        "GIT_COMMITTER_NAME": committer[0],
+        "GIT_COMMITTER_EMAIL": committer[1],
+        "GIT_AUTHOR_DATE": _stamp(when),
+        "GIT_COMMITTER_DATE": _stamp(commit_time),
+    }
+
+
 class GitRepo:
     """A repository under construction. Every method is one or two git commands."""
 
@@ -103,14 +116,7 @@ class GitRepo:
             self.write(files)
             self.git("add", "-A")
         committer = committer or author
-        env = {
-            "GIT_AUTHOR_NAME": author[0],
-            "GIT_AUTHOR_EMAIL": author[1],
-            "GIT_COMMITTER_NAME": committer[0],
-            "GIT_COMMITTER_EMAIL": committer[1],
-            "GIT_AUTHOR_DATE": _stamp(when),
-            "GIT_COMMITTER_DATE": _stamp(commit_time or when),
-        }
+        env = _people_env(author, committer, when, commit_time or when)
         data = message if isinstance(message, bytes) else message.encode("utf-8")
         self.git(
             "commit",
@@ -160,14 +166,7 @@ class GitRepo:
         message: str | None = None,
         author: Person = DEFAULT_PERSON,
     ) -> str:
-        env = {
-            "GIT_AUTHOR_NAME": author[0],
-            "GIT_AUTHOR_EMAIL": author[1],
-            "GIT_COMMITTER_NAME": author[0],
-            "GIT_COMMITTER_EMAIL": author[1],
-            "GIT_AUTHOR_DATE": _stamp(when),
-            "GIT_COMMITTER_DATE": _stamp(when),
-        }
+        env = _people_env(author, author, when, when)
         self.git(
             "merge",
             "-q",
@@ -182,14 +181,7 @@ class GitRepo:
 
     def revert(self, sha: str, *, when: datetime | str, author: Person = DEFAULT_PERSON) -> str:
         """``git revert``: the message says ``This reverts commit <sha>.`` as git writes it."""
-        env = {
-            "GIT_AUTHOR_NAME": author[0],
-            "GIT_AUTHOR_EMAIL": author[1],
-            "GIT_COMMITTER_NAME": author[0],
-            "GIT_COMMITTER_EMAIL": author[1],
-            "GIT_AUTHOR_DATE": _stamp(when),
-            "GIT_COMMITTER_DATE": _stamp(when),
-        }
+        env = _people_env(author, author, when, when)
         self.git("revert", "--no-edit", sha, env=env)
         return self.head()
 
