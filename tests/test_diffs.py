@@ -87,14 +87,9 @@ def test_exclude_globs():
     ] == [True, True, True, True, False, False, True, False]
 
 
-def test_partial_clone_is_judged_without_fetching(repo, tmp_path):
-    repo.git("config", "uploadpack.allowFilter", "true")
-    repo.commit("root\n", when=T0, files={"a.py": "x = 1\n"})
-    ws = repo.commit(
-        "ws\nCo-authored-by: Claude <noreply@anthropic.com>\n",
-        when=T0 + timedelta(hours=1),
-        files={"a.py": "x  =  1\n"},
-    )
+def _partial_clone(repo, tmp_path):
+    """A blob-less clone (as ``--filter=blob:none`` CI checkouts make), with no checkout, so
+    every blob is missing."""
     clone = tmp_path / "partial"
     subprocess.run(
         [
@@ -109,6 +104,18 @@ def test_partial_clone_is_judged_without_fetching(repo, tmp_path):
         check=True,
         env=repo.env,
     )
+    return clone
+
+
+def test_partial_clone_is_judged_without_fetching(repo, tmp_path):
+    repo.git("config", "uploadpack.allowFilter", "true")
+    repo.commit("root\n", when=T0, files={"a.py": "x = 1\n"})
+    ws = repo.commit(
+        "ws\nCo-authored-by: Claude <noreply@anthropic.com>\n",
+        when=T0 + timedelta(hours=1),
+        files={"a.py": "x  =  1\n"},
+    )
+    clone = _partial_clone(repo, tmp_path)
     r = open_repo(clone)
     assert is_partial_clone(r)
     s = Substance(r, PathFilter())
@@ -131,20 +138,7 @@ def test_scan_of_partial_clone_reports_missing_objects(repo, tmp_path, capsys):
         files={"a.py": "x  =  1\n"},
     )
     repo.tag("v1", when=T0 + timedelta(hours=2))
-    clone = tmp_path / "partial"
-    subprocess.run(
-        [
-            "git",
-            "clone",
-            "-q",
-            "--no-checkout",
-            "--filter=blob:none",
-            f"file://{repo.path}",
-            str(clone),
-        ],
-        check=True,
-        env=repo.env,
-    )
+    clone = _partial_clone(repo, tmp_path)
     assert main(["scan", str(clone), "--format", "json", "--now", "2026-10-01T00:00:00Z"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["history"]["missing_objects"] == 1
