@@ -13,6 +13,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -221,8 +222,13 @@ def tty_progress(label: str) -> Callable[[int], None] | None:
     """A progress callback that redraws one stderr line, or None when stderr is not a TTY."""
     if not sys.stderr.isatty():
         return None
+    last = [0.0]
 
     def show(n: int) -> None:
+        now = time.monotonic()
+        if now - last[0] < 0.1:  # a few redraws a second, not one per chunk
+            return
+        last[0] = now
         sys.stderr.write(f"\r{label} {n:,} commits…")
         sys.stderr.flush()
 
