@@ -79,11 +79,18 @@ class Graph:
             stack.pop()
 
     def range(self, tip: int, base: int | None) -> list[int]:
-        """``only_in(tip, [base])``, remembered."""
+        """``only_in(tip, [base])``, remembered. It also settles whether ``base`` is an
+        ancestor of ``tip``: a path from tip to base runs through commits that are not
+        ancestors of base, so base is then the parent of one of the commits returned."""
         key = (tip, -1 if base is None else base)
         found = self.memo_only_in.get(key)
         if found is None:
             found = self.memo_only_in[key] = self.only_in(tip, () if base is None else (base,))
+            if base is not None and (base, tip) not in self.memo_ancestor:
+                parents = self.parents
+                self.memo_ancestor[(base, tip)] = base == tip or any(
+                    base in parents[n] for n in found
+                )
         return found
 
     def contains(self, a: int, b: int) -> bool:

@@ -80,3 +80,31 @@ def test_prefix_index():
     assert idx.matches("abc12") == ["abc123" + "0" * 34, "abc124" + "0" * 34]
     assert idx.matches("ffff") == ["ffff" + "1" * 36]
     assert idx.matches("0000") == []
+
+
+def test_range_settles_ancestry_as_git_does(repo):
+    shas = _random_dag(repo, seed=5, n=50)
+    graph = _graph(repo.path)
+    rng = random.Random(2)
+    reachable = [s for s in shas if s in graph.index]
+    for _ in range(60):
+        a, b = rng.choice(reachable), rng.choice(reachable)
+        ia, ib = graph.index[a], graph.index[b]
+        graph.range(ib, ia)
+        git_says = (
+            subprocess.run(
+                ["git", "-C", str(repo.path), "merge-base", "--is-ancestor", a, b], env=repo.env
+            ).returncode
+            == 0
+        )
+        assert graph.memo_ancestor[(ia, ib)] is git_says
+
+
+def test_commits_out_of_date_order_get_generations(repo):
+    # Clock skew: children dated before their parents, so git log lists them out of order.
+    for i in range(6):
+        repo.commit(f"c{i}\n", when=T0 - timedelta(days=i), commit_time=T0 - timedelta(days=i))
+    graph = _graph(repo.path)
+    for node, parents in enumerate(graph.parents):
+        for p in parents:
+            assert graph.generation[node] > graph.generation[p]
