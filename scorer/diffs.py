@@ -20,8 +20,6 @@ import subprocess
 import threading
 from collections.abc import Iterable
 
-import pygit2
-
 from scorer.errors import RepositoryError
 from scorer.history import Repo, git_command, git_env
 from scorer.paths import PathFilter
@@ -49,16 +47,24 @@ def is_binary(data: bytes) -> bool:
 
 
 def is_partial_clone(repo: Repo) -> bool:
-    config = repo.handle.config
-    for key in ("extensions.partialclone", "extensions.partialClone"):
-        if key in config:
-            return True
-    return any(
-        entry.name.startswith("remote.")
-        and entry.name.endswith(".promisor")
-        and str(entry.value).lower() == "true"
-        for entry in config
+    """A clone made with ``--filter``: objects may be missing, and git would fetch them."""
+    proc = subprocess.run(
+        [
+            *git_command(repo),
+            "config",
+            "--get-regexp",
+            r"^(extensions\.partialclone|remote\..*\.promisor)$",
+        ],
+        capture_output=True,
+        text=True,
+        env=git_env(),
+        check=False,
     )
+    for line in proc.stdout.splitlines():
+        key, _, value = line.partition(" ")
+        if key.startswith("extensions.") or value.strip().lower() == "true":
+            return True
+    return False
 
 
 _SPLIT_AT = 1000
@@ -205,6 +211,8 @@ class Substance:
         return self._blobs_differ(sha, old_id, new_id)
 
     def _blobs_differ(self, sha: str, old_id: str, new_id: str) -> bool:
+        import pygit2
+
         handle = self.repo.handle
         try:
             old, new = handle[old_id].data, handle[new_id].data
@@ -218,6 +226,8 @@ class Substance:
     # --- the safe path for partial clones: libgit2, which never fetches ---------------------
 
     def _from_objects(self, sha: str) -> bool:
+        import pygit2
+
         handle = self.repo.handle
         try:
             commit = handle[sha]

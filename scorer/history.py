@@ -15,10 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-
-import pygit2
 
 from scorer.errors import RepositoryError
 from scorer.model import RawCommit
@@ -29,18 +26,44 @@ _FIELDS = 11
 _CHUNK = 1 << 20
 
 
-@dataclass(frozen=True)
 class Repo:
-    """An opened repository: where it is, and the pygit2 handle for object reads."""
+    """An opened repository: where it is, and (on first use) a pygit2 handle for object reads.
 
-    work_dir: Path  # what the user named (work tree or bare git dir)
-    git_dir: Path
-    handle: pygit2.Repository
+    pygit2 is imported only when objects are read (and warmed up in the background by the
+    scan): with what it pulls in it costs ~50 ms of start-up, a per-merge run's budget.
+    """
+
+    def __init__(self, work_dir: Path, git_dir: Path, bare: bool = False):
+        self.work_dir = work_dir  # what the user named (work tree or bare git dir)
+        self.git_dir = git_dir
+        self.bare = bare
+        self._handle = None
+
+    @property
+    def handle(self):  # -> pygit2.Repository
+        if self._handle is None:
+            import pygit2
+
+            self._handle = pygit2.Repository(str(self.git_dir))
+        return self._handle
 
     @property
     def name(self) -> str:
         base = self.work_dir if self.work_dir.name != ".git" else self.work_dir.parent
         return base.resolve().name
+
+
+def _git(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(
+            ["git", "-C", str(path), *args],
+            capture_output=True,
+            text=True,
+            env=git_env(),
+            check=False,
+        )
+    except FileNotFoundError:
+        raise RepositoryError("git is not installed or not on PATH") from None
 
 
 def git_env() -> dict[str, str]:
@@ -60,37 +83,40 @@ def open_repo(path: Path) -> Repo:
     """Open ``path`` or fail with a message that says what to do."""
     if not path.exists():
         raise RepositoryError(f"{path}: no such directory")
-    try:
-        discovered = pygit2.discover_repository(str(path))
-    except pygit2.GitError as err:
-        raise RepositoryError(f"{path}: cannot read repository: {err}") from None
-    if discovered is None:
-        raise RepositoryError(f"{path}: not a git repository (run scorer inside a clone)")
-    try:
-        handle = pygit2.Repository(discovered)
-    except pygit2.GitError as err:
-        raise RepositoryError(f"{path}: cannot open repository: {err}") from None
-    git_dir = Path(handle.path)
-    if handle.is_shallow or (git_dir / "shallow").exists():
+    proc = _git(
+        path, "rev-parse", "--absolute-git-dir", "--is-bare-repository", "--is-shallow-repository"
+    )
+    if proc.returncode != 0:
+        detail = proc.stderr.strip().splitlines()
+        if any("not a git repository" in line for line in detail):
+            raise RepositoryError(f"{path}: not a git repository (run scorer inside a clone)")
+        reason = detail[-1] if detail else f"exit {proc.returncode}"
+        raise RepositoryError(f"{path}: cannot read repository: {reason}")
+    git_dir, bare, shallow = proc.stdout.split("\n")[:3]
+    if shallow == "true":
         raise RepositoryError(
             f"{path}: shallow clone: the history is incomplete, so deploys and reverts cannot be "
             "linked. Fetch the full history (actions/checkout: fetch-depth: 0; "
             "elsewhere: git fetch --unshallow)"
         )
-    if handle.head_is_unborn:
+    if _git(path, "rev-parse", "--verify", "-q", "HEAD^{commit}").returncode != 0:
         raise RepositoryError(f"{path}: empty repository: there are no commits to score yet")
-    return Repo(work_dir=path, git_dir=git_dir, handle=handle)
+    if bare == "true":
+        return Repo(work_dir=path, git_dir=Path(git_dir), bare=True)
+    top = _git(path, "rev-parse", "--show-toplevel").stdout.strip()
+    return Repo(work_dir=Path(top) if top else path, git_dir=Path(git_dir))
 
 
 def mailmap_bytes(repo: Repo) -> bytes:
     """What git maps names with: the work tree's .mailmap (bare: HEAD:.mailmap) and any
     ``mailmap.file``. Part of the cache key, since the mapping shapes every author."""
     parts = []
-    work = repo.handle.workdir
-    if work:
+    if not repo.bare:
         with contextlib.suppress(OSError):
-            parts.append(Path(work, ".mailmap").read_bytes())
+            parts.append(Path(repo.work_dir, ".mailmap").read_bytes())
     else:
+        import pygit2
+
         with contextlib.suppress(KeyError, ValueError, pygit2.GitError):
             parts.append(repo.handle.revparse_single("HEAD:.mailmap").data)
     config = repo.handle.config
@@ -102,6 +128,8 @@ def mailmap_bytes(repo: Repo) -> bytes:
 
 def notes_tip(repo: Repo, ref: str = "refs/notes/ai") -> str:
     """The commit the git-ai notes ref points at, or "" (notes shape evidence: cache key)."""
+    import pygit2
+
     try:
         return str(repo.handle.references[ref].target)
     except (KeyError, pygit2.GitError):
@@ -111,23 +139,23 @@ def notes_tip(repo: Repo, ref: str = "refs/notes/ai") -> str:
 def git_command(repo: Repo) -> list[str]:
     """``git`` pointed at the repository; from the work tree when there is one, so that git
     reads ``.mailmap`` there as it does for ``git log`` (bare repositories: HEAD:.mailmap)."""
-    work = repo.handle.workdir
-    if work:
-        return ["git", "-C", work]
+    if not repo.bare:
+        return ["git", "-C", str(repo.work_dir)]
     return ["git", "--git-dir", str(repo.git_dir)]
 
 
 def resolve_ref(repo: Repo, ref: str) -> str:
     """The full commit id ``ref`` names, or a RepositoryError that says why not."""
-    try:
-        obj = repo.handle.revparse_single(ref)
-        commit = obj.peel(pygit2.Commit)
-    except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError) as err:
-        msg = str(err).strip("'\"") or "unknown revision"
-        if "ambiguous" in msg:
-            raise RepositoryError(f"ref {ref!r} is ambiguous: use a longer SHA") from None
-        raise RepositoryError(f"ref {ref!r} does not name a commit ({msg})") from None
-    return str(commit.id)
+    if not ref or ref.startswith("-"):
+        raise RepositoryError(f"ref {ref!r} does not name a commit")
+    proc = _git(repo.git_dir, "rev-parse", "--verify", f"{ref}^{{commit}}")
+    if proc.returncode != 0:
+        detail = proc.stderr.strip().splitlines()
+        if any("ambiguous" in line for line in detail):
+            raise RepositoryError(f"ref {ref!r} is ambiguous: use a longer SHA")
+        msg = detail[-1].removeprefix("fatal: ") if detail else "unknown revision"
+        raise RepositoryError(f"ref {ref!r} does not name a commit ({msg})")
+    return proc.stdout.strip()
 
 
 def iter_raw_commits(

@@ -6,16 +6,16 @@ previous stages' values plus ``now`` and the configuration.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
+import threading
 from collections import Counter
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-
-import pygit2
 
 from scorer import __version__, cache
 from scorer.attribution.detect import author_is_human, detect, reverted_shas
@@ -155,6 +155,8 @@ def run_scan(options: ScanOptions) -> ScanResult:
     registry = load_registry(config.agents)
 
     head = resolve_ref(repo, options.ref)
+    # pygit2 (blob reads for diffs, the cache's ancestry check) loads while git log streams.
+    threading.Thread(target=importlib.import_module, args=("pygit2",), daemon=True).start()
     ctx = SourceContext(
         repo_path=work_dir,
         git_dir=repo.git_dir,
@@ -281,6 +283,8 @@ def _load_cache(options: ScanOptions, repo: Repo, head: str, key: str) -> Cached
     try:
         state = cache.load(options.cache, key)
         if state.head != head:
+            import pygit2
+
             try:
                 ahead = repo.handle.descendant_of(head, state.head)
             except (KeyError, ValueError, pygit2.GitError):
