@@ -81,6 +81,37 @@ _DIFF_TREE = (
 )
 
 
+def read_blobs(repo: Repo, oids: Iterable[str]) -> dict[str, bytes]:
+    """Contents of ``oids`` from one ``git cat-file --batch``; missing ones are left out."""
+    oids = sorted(oids)
+    proc = subprocess.run(
+        [*git_command(repo), "cat-file", "--batch"],
+        input="".join(f"{oid}\n" for oid in oids).encode("ascii"),
+        capture_output=True,
+        env=git_env(),
+        check=False,
+    )
+    if proc.returncode != 0:
+        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise RepositoryError(
+            "git cat-file could not read file contents ("
+            + (detail[-1] if detail else f"exit {proc.returncode}")
+            + ")"
+        )
+    data, pos, found = proc.stdout, 0, {}
+    for oid in oids:
+        end = data.index(b"\n", pos)
+        header = data[pos:end].split(b" ")
+        pos = end + 1
+        if len(header) != 3:  # "<oid> missing" (or ambiguous)
+            continue
+        size = int(header[2])
+        if header[1] == b"blob":
+            found[oid] = data[pos : pos + size]
+        pos += size + 1
+    return found
+
+
 class _DiffJob:
     """One ``git diff-tree --stdin`` over a list of commits, running in the background: a
     thread writes the SHAs (git reads as it diffs, so a big write would block) and another
@@ -182,33 +213,47 @@ class Substance:
                 raise RepositoryError(f"git diff-tree did not answer for {unanswered[0]}")
 
     def _parse(self, output: bytes) -> None:
+        """Verdicts from ``diff-tree --raw`` output. A commit is settled by its first path
+        that is added, deleted or changes mode; modified text files wait for one batched
+        blob read, and only when nothing else settled their commit."""
         out = self._answers
+        modified: dict[str, list[tuple[str, str]]] = {}
         current: str | None = None
         tokens = output.split(b"\0")
         i = 0
         while i < len(tokens):
             tok = tokens[i]
-            if tok.startswith(b":"):
-                path = tokens[i + 1].decode("utf-8", "surrogateescape")
-                i += 2
-                if current is None or out[current]:
-                    continue
-                out[current] = self._entry_matters(current, tok, path)
-            else:
+            if not tok.startswith(b":"):
                 if tok.strip():
                     current = tok.strip().decode("ascii")
                     out[current] = False
                 i += 1
-
-    def _entry_matters(self, sha: str, meta: bytes, path: str) -> bool:
-        if self.exclude.excluded(path):
-            return False
-        old_mode, new_mode, old_id, new_id, status = meta[1:].decode("ascii").split(" ")
-        if status != "M" or old_mode != new_mode:
-            return True
-        if not new_mode.startswith("100"):
-            return True  # a symlink target or submodule pointer moved
-        return self._blobs_differ(sha, old_id, new_id)
+                continue
+            path = tokens[i + 1].decode("utf-8", "surrogateescape")
+            i += 2
+            if current is None or out[current] or self.exclude.excluded(path):
+                continue
+            old_mode, new_mode, old_id, new_id, status = tok[1:].decode("ascii").split(" ")
+            if status != "M" or old_mode != new_mode or not new_mode.startswith("100"):
+                out[current] = True  # a path came or went, its mode, link or submodule moved
+            else:
+                modified.setdefault(current, []).append((old_id, new_id))
+        pending = {sha: pairs for sha, pairs in modified.items() if not out[sha]}
+        if not pending:
+            return
+        blobs = read_blobs(
+            self.repo, {oid for pairs in pending.values() for p in pairs for oid in p}
+        )
+        for sha, pairs in pending.items():
+            for old_id, new_id in pairs:
+                old, new = blobs.get(old_id), blobs.get(new_id)
+                if old is None or new is None:
+                    self.missing.add(sha)
+                    out[sha] = True
+                    break
+                if is_binary(old) or is_binary(new) or not same_ignoring_whitespace(old, new):
+                    out[sha] = True
+                    break
 
     def _blobs_differ(self, sha: str, old_id: str, new_id: str) -> bool:
         import pygit2

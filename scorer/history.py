@@ -1,5 +1,5 @@
 """Read the commit graph from git: one streaming ``git log`` (the fast path for metadata and
-messages) plus pygit2 for objects (diffs) — the only module that reads commits.
+messages) — the only module that reads commits.
 
 Why a ``git log`` stream and not a pygit2 walk: on a 99k-commit repository the stream reads
 every commit's metadata and message in ~0.85 s against ~1.5 s for a walk, and it applies
@@ -29,8 +29,9 @@ _CHUNK = 1 << 20
 class Repo:
     """An opened repository: where it is, and (on first use) a pygit2 handle for object reads.
 
-    pygit2 is imported only when objects are read (and warmed up in the background by the
-    scan): with what it pulls in it costs ~50 ms of start-up, a per-merge run's budget.
+    Everyday reads go through git itself (``log``, ``diff-tree``, ``cat-file``); pygit2 is
+    imported only for partial clones, where libgit2 reads objects without fetching them. With
+    what it pulls in, importing it costs ~50 ms, a good part of a per-merge run's budget.
     """
 
     def __init__(self, work_dir: Path, git_dir: Path, bare: bool = False):
@@ -128,12 +129,17 @@ def mailmap_bytes(repo: Repo) -> bytes:
 
 def notes_tip(repo: Repo, ref: str = "refs/notes/ai") -> str:
     """The commit the git-ai notes ref points at, or "" (notes shape evidence: cache key)."""
-    import pygit2
+    proc = _git(repo.git_dir, "rev-parse", "-q", "--verify", f"{ref}^{{commit}}")
+    return proc.stdout.strip() if proc.returncode == 0 else ""
 
-    try:
-        return str(repo.handle.references[ref].target)
-    except (KeyError, pygit2.GitError):
-        return ""
+
+def is_ancestor(repo: Repo, older: str, newer: str) -> bool | None:
+    """``git merge-base --is-ancestor``: True, False, or None when git does not know
+    ``older`` (it was made in another repository)."""
+    proc = _git(repo.git_dir, "merge-base", "--is-ancestor", older, newer)
+    if proc.returncode in (0, 1):
+        return proc.returncode == 0
+    return None
 
 
 def git_command(repo: Repo) -> list[str]:

@@ -6,10 +6,8 @@ previous stages' values plus ``now`` and the configuration.
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
-import threading
 from collections import Counter
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +29,7 @@ from scorer.graph import Graph
 from scorer.history import (
     Repo,
     clear_progress,
+    is_ancestor,
     iter_raw_commits,
     mailmap_bytes,
     notes_tip,
@@ -155,8 +154,6 @@ def run_scan(options: ScanOptions) -> ScanResult:
     registry = load_registry(config.agents)
 
     head = resolve_ref(repo, options.ref)
-    # pygit2 (blob reads for diffs, the cache's ancestry check) loads while git log streams.
-    threading.Thread(target=importlib.import_module, args=("pygit2",), daemon=True).start()
     ctx = SourceContext(
         repo_path=work_dir,
         git_dir=repo.git_dir,
@@ -283,12 +280,9 @@ def _load_cache(options: ScanOptions, repo: Repo, head: str, key: str) -> Cached
     try:
         state = cache.load(options.cache, key)
         if state.head != head:
-            import pygit2
-
-            try:
-                ahead = repo.handle.descendant_of(head, state.head)
-            except (KeyError, ValueError, pygit2.GitError):
-                raise CacheInvalid("it was made for another repository") from None
+            ahead = is_ancestor(repo, state.head, head)
+            if ahead is None:
+                raise CacheInvalid("it was made for another repository")
             if not ahead:
                 raise CacheInvalid(
                     f"its head {state.head[:12]} is not in the history of {options.ref} "
