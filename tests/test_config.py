@@ -119,3 +119,16 @@ def test_extra_agent_from_config_is_evidence(repo, tmp_path):
         )
     ).report
     assert list(r["agents"]) == ["acme"]
+
+
+def test_the_readme_config_example_is_valid(tmp_path):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Configuration", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "c.yml").write_text(example)
+    cfg = load_config(tmp_path / "c.yml", tmp_path)
+    assert cfg.window == timedelta(days=7)
+    assert [s.text for s in cfg.deploys] == ["tags:v*", "log:ops/deploys.csv"]
+    assert [a["id"] for a in cfg.agents] == ["acme-bot"]
