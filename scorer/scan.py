@@ -148,16 +148,15 @@ def read_history(
 def run_scan(options: ScanOptions) -> ScanResult:
     now = options.now or datetime.now(timezone.utc)
     repo = open_repo(options.path)
-    work_dir = repo.work_dir
-    config = load_config(options.config, work_dir)
+    config = load_config(options.config, repo.work_dir)
     settings = effective_settings(options, config)
+    period = _period(options, now, settings.window)
     registry = load_registry(config.agents)
-
     head = resolve_ref(repo, options.ref)
     ctx = SourceContext(
-        repo_path=work_dir,
+        repo_path=repo.work_dir,
         git_dir=repo.git_dir,
-        base_dir=config.path.parent if config.path else work_dir,
+        base_dir=config.path.parent if config.path else repo.work_dir,
         env=options.env,
         repository=repository_name(options, repo),
     )
@@ -166,53 +165,29 @@ def run_scan(options: ScanOptions) -> ScanResult:
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scorer-deploys")
     pending_events = pool.submit(load_events, settings.deploys, ctx, unfinished)
     pool.shutdown(wait=False)
-    substance = Substance(repo, PathFilter(settings.exclude_paths))
-    key = cache_key(repo, registry, settings) if options.cache else ""
-    cached = _load_cache(options, repo, head, key)
-    if cached is None:
-        commits = read_history(repo, head, registry, options.progress)
-        graph = Graph(commits.shas, commits.parents, commits.index)
-        verdicts: dict[int, bool] = {}
-        missing: set[int] = set()
-    else:
-        commits = cached.table
-        if cached.head != head:  # only the commits that are new since the cached run
-            read_history(repo, head, registry, options.progress, commits, (cached.head,))
-        graph = Graph(commits.shas, commits.parents, commits.index, cached.generation)
-        graph.memo_only_in, graph.memo_ancestor = cached.only_in, cached.ancestor
-        verdicts, missing = dict(cached.verdicts), set(cached.missing)
-    known = (len(commits), len(verdicts), len(graph.memo_only_in), len(graph.memo_ancestor))
+
+    state = _history_state(options, repo, head, registry, settings)
+    commits, graph = state.commits, state.graph
     # git diffs the AI-assisted changes on the other core while Python loads and links deploys
     # (feeding them during the log stream measured slower on 2 cores: three busy processes).
+    substance = Substance(repo, PathFilter(settings.exclude_paths))
     substance.feed(
         commits.shas[i]
         for i in commits.evidence
-        if len(commits.parents[i]) <= 1 and i not in verdicts
+        if len(commits.parents[i]) <= 1 and i not in state.verdicts
     )
-    history = History(head=head, ref=options.ref, commits=commits, index=commits.index)
 
-    def judge(ids: list[int]) -> dict[int, bool]:
-        need = [i for i in ids if i not in verdicts]
-        if need:
-            found = substance.verdicts(commits.shas[i] for i in need)
-            for i in need:
-                verdicts[i] = found[commits.shas[i]]
-                if commits.shas[i] in substance.missing:
-                    missing.add(i)
-        return {i: verdicts[i] for i in ids}
-
-    events = pending_events.result()
     ignored: Counter = Counter()
-    if unfinished:
-        ignored["unfinished"] = sum(unfinished.values())
     kept = []
-    for ev in events:
+    for ev in pending_events.result():
         if ev.environment not in settings.environments:
             ignored["other_environment"] += 1
         elif ev.time > now:
-            ignored["after_now"] += 1
+            ignored["after_now"] += 1  # not happened yet at `now`: reports are reproducible
         else:
             kept.append(ev)
+    if unfinished:
+        ignored["unfinished"] = sum(unfinished.values())
     resolution = resolve_events(kept, graph.shas, graph.index)
 
     outcomes = compute_outcomes(
@@ -222,11 +197,10 @@ def run_scan(options: ScanOptions) -> ScanResult:
         window=settings.window,
         now=now,
         min_confidence=settings.min_confidence,
-        substantive=judge,
+        substantive=lambda ids: state.judge(ids, substance),
     )
-    period = _period(options, now, settings.window)
     report = build_report(
-        repository={"name": ctx.repository, "head": history.head, "ref": options.ref},
+        repository={"name": ctx.repository, "head": head, "ref": options.ref},
         commits=commits,
         outcomes=outcomes,
         unknown_deploys=resolution.unknown,
@@ -242,27 +216,81 @@ def run_scan(options: ScanOptions) -> ScanResult:
             "config": str(config.path) if config.path else None,
             "scorer_version": __version__,
         },
-        missing_objects=len(missing) + commits.missing_parents,
+        missing_objects=len(state.missing) + commits.missing_parents,
     )
     if options.cache:
-        now_known = (len(commits), len(verdicts), len(graph.memo_only_in), len(graph.memo_ancestor))
-        if cached is None or now_known != known or cached.head != head:
-            cache.save(
-                options.cache,
-                key,
-                cache.CachedHistory(
-                    head=head,
-                    table=commits,
-                    generation=graph.generation,
-                    verdicts=verdicts,
-                    missing=sorted(missing),
-                    only_in=graph.memo_only_in,
-                    ancestor=graph.memo_ancestor,
-                ),
-            )
+        state.save(options.cache, head)
+    history = History(head=head, ref=options.ref, commits=commits, index=commits.index)
     return ScanResult(
         report=report, history=history, outcomes=outcomes, settings=settings, repo=repo
     )
+
+
+@dataclass
+class _HistoryState:
+    """The commit table and graph of this run, with what an earlier run already knew."""
+
+    commits: CommitTable
+    graph: Graph
+    verdicts: dict[int, bool]  # row -> substantive
+    missing: set[int]  # rows judged without all their objects
+    key: str = ""  # cache key
+    cached: CachedHistory | None = None
+
+    def __post_init__(self) -> None:
+        self._known = self._size()
+
+    def _size(self) -> tuple[int, ...]:
+        g = self.graph
+        return (len(self.commits), len(self.verdicts), len(g.memo_only_in), len(g.memo_ancestor))
+
+    def judge(self, ids: list[int], substance: Substance) -> dict[int, bool]:
+        """Substantive verdicts, from the cache where known, else from the diff jobs."""
+        shas, verdicts = self.commits.shas, self.verdicts
+        need = [i for i in ids if i not in verdicts]
+        if need:
+            found = substance.verdicts(shas[i] for i in need)
+            for i in need:
+                verdicts[i] = found[shas[i]]
+                if shas[i] in substance.missing:
+                    self.missing.add(i)
+        return {i: verdicts[i] for i in ids}
+
+    def save(self, directory: Path, head: str) -> None:
+        """Write the cache when this run learned something (or there was none)."""
+        if self.cached is not None and self.cached.head == head and self._size() == self._known:
+            return
+        cache.save(
+            directory,
+            self.key,
+            CachedHistory(
+                head=head,
+                table=self.commits,
+                generation=self.graph.generation,
+                verdicts=self.verdicts,
+                missing=sorted(self.missing),
+                only_in=self.graph.memo_only_in,
+                ancestor=self.graph.memo_ancestor,
+            ),
+        )
+
+
+def _history_state(
+    options: ScanOptions, repo: Repo, head: str, registry: Registry, settings: Settings
+) -> _HistoryState:
+    """From the cache plus the commits that are new since, or from the whole history."""
+    key = cache_key(repo, registry, settings) if options.cache else ""
+    cached = _load_cache(options, repo, head, key)
+    if cached is None:
+        commits = read_history(repo, head, registry, options.progress)
+        graph = Graph(commits.shas, commits.parents, commits.index)
+        return _HistoryState(commits, graph, {}, set(), key)
+    commits = cached.table
+    if cached.head != head:
+        read_history(repo, head, registry, options.progress, commits, (cached.head,))
+    graph = Graph(commits.shas, commits.parents, commits.index, cached.generation)
+    graph.memo_only_in, graph.memo_ancestor = cached.only_in, cached.ancestor
+    return _HistoryState(commits, graph, dict(cached.verdicts), set(cached.missing), key, cached)
 
 
 def cache_key(repo: Repo, registry: Registry, settings: Settings) -> str:
