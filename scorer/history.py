@@ -91,6 +91,11 @@ def open_repo(path: Path) -> Repo:
         detail = proc.stderr.strip().splitlines()
         if any("not a git repository" in line for line in detail):
             raise RepositoryError(f"{path}: not a git repository (run scorer inside a clone)")
+        if any("dubious ownership" in line for line in detail):
+            raise RepositoryError(
+                f"{path}: git refuses to read a repository owned by another user; trust it "
+                f"with: git config --global --add safe.directory {path.resolve()}"
+            )
         reason = detail[-1] if detail else f"exit {proc.returncode}"
         raise RepositoryError(f"{path}: cannot read repository: {reason}")
     git_dir, bare, shallow = proc.stdout.split("\n")[:3]
