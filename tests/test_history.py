@@ -3,6 +3,7 @@ one clear line and the documented exit code."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from datetime import timedelta
 
@@ -160,3 +161,13 @@ def test_bare_repository_is_scanned(repo, tmp_path):
     )
     (c,) = list(iter_raw_commits(open_repo(bare), "HEAD"))
     assert c.sha == repo.head()
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to chown")
+def test_repository_of_another_user_says_safe_directory(repo, monkeypatch):
+    repo.commit("one\n", when=T0)
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    subprocess.run(["chown", "-R", "65534:65534", str(repo.path)], check=True)
+    with pytest.raises(RepositoryError, match="git config --global --add safe.directory"):
+        open_repo(repo.path)
