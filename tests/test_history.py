@@ -169,5 +169,5 @@ def test_repository_of_another_user_says_safe_directory(repo, monkeypatch):
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     subprocess.run(["chown", "-R", "65534:65534", str(repo.path)], check=True)
-    with pytest.raises(RepositoryError, match="git config --global --add safe.directory"):
+    with pytest.raises(RepositoryError, match=r"git config --global --add safe\.directory"):
         open_repo(repo.path)
