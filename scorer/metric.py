@@ -70,8 +70,8 @@ def _utc(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, tz=timezone.utc)
 
 
-def _median_hours(values: Iterable[float]) -> float | None:
-    vals = [v for v in values if v > 0]
+def _median_hours(values: Iterable[float], keep_zero: bool = False) -> float | None:
+    vals = [v for v in values if v > 0 or (keep_zero and v == 0)]
     return round(statistics.median(vals) / 3600, 3) if vals else None
 
 
@@ -196,6 +196,8 @@ def change_status(i: int, outcomes: Outcomes) -> str:
     """Why a change does or does not count, in one word (first failing condition)."""
     if i in outcomes.counted:
         return "counted"
+    if i in outcomes.reverts:
+        return "revert"
     if i in outcomes.reverted:
         return "reverted"
     if outcomes.substantive.get(i) is False:
@@ -258,10 +260,11 @@ def _dora(commits, outcomes: Outcomes, period_deploys, weeks: float) -> dict:
         d = deploys[p]
         touched = d.shipped or d.attempted
         split["ai" if any(c in outcomes.ai for c in touched) else "non_ai"].append(p)
-    # The next survived deploy of the same environment restores service.
+    # The next survived deploy of the same environment restores service. ``deploys`` is in
+    # (environment, time, source order) order, so the position breaks ties of time.
     next_ok: dict[int, datetime] = {}
     later: dict[str, datetime | None] = {}
-    for p in sorted(range(len(deploys)), key=lambda q: deploys[q].event.time, reverse=True):
+    for p in sorted(range(len(deploys)), key=lambda q: (deploys[q].event.time, q), reverse=True):
         d = deploys[p]
         nxt = later.get(d.event.environment)
         if nxt is not None:
@@ -281,7 +284,7 @@ def _dora(commits, outcomes: Outcomes, period_deploys, weeks: float) -> dict:
         ]
         restore = [
             (next_ok[p] - deploys[p].event.time).total_seconds() for p in bad if p in next_ok
-        ]
+        ]  # 0 is a restore in the same second; only lead times drop values <= 0
         out[key] = {
             "deploys": len(ps),
             "successful_deploys": len(successful),
@@ -290,7 +293,7 @@ def _dora(commits, outcomes: Outcomes, period_deploys, weeks: float) -> dict:
             "change_failure_rate": _ratio(len(bad), len(judged)) if judged else None,
             "failed_or_rolled_back": len(bad),
             "judged_deploys": len(judged),
-            "time_to_restore_hours_median": _median_hours(restore),
+            "time_to_restore_hours_median": _median_hours(restore, keep_zero=True),
         }
     return out
 

@@ -43,6 +43,7 @@ class Outcomes:
     substantive: dict[int, bool]  # only for the changes that were asked about
     counted: set[int]  # changes that count (section 6)
     ai: set[int]  # AI-assisted changes at min_confidence
+    reverts: set[int] = field(default_factory=set)  # commits that revert one in the history
 
 
 def order_events(events: Sequence[DeployEvent]) -> list[DeployEvent]:
@@ -106,7 +107,8 @@ def _link_environment(
 
 
 def resolve_reverts(table: CommitTable, graph: Graph) -> dict[int, list[int]]:
-    """change -> commits that say ``This reverts commit <sha>`` of it."""
+    """commit -> the commits that say ``This reverts commit <sha>`` of it (a merge included:
+    ``git revert -m``). Names that resolve to no commit, or to several, are left out."""
     if not table.reverts:
         return {}
     prefixes = PrefixIndex(graph.shas)
@@ -141,12 +143,20 @@ def compute_outcomes(
             if d.outcome == SURVIVED:
                 survived_ship.setdefault(c, []).append(pos)
 
-    reverted = _reverted(table, graph, deploys, first_deploy, window, now)
+    reverters = resolve_reverts(table, graph)
+    reverted = _reverted(table, reverters, deploys, first_deploy, window, now)
+    # A revert undoes work; it does not ship any. Counting one would let an AI change and its
+    # AI-attributed revert, deployed together, add an AI deploy (METRIC.md section 9).
+    reverts = {y for ys in reverters.values() for y in ys}
 
     any_ai = {i for i in table.evidence if len(table.parents[i]) <= 1}
     ai = {i for i in any_ai if table.ai(i, min_confidence)}
     verdicts = substantive(sorted(any_ai))
-    counted = {i for i in ai if verdicts[i] and i in survived_ship and i not in reverted}
+    counted = {
+        i
+        for i in ai
+        if verdicts[i] and i in survived_ship and i not in reverted and i not in reverts
+    }
     return Outcomes(
         deploys=deploys,
         first_deploy=first_deploy,
@@ -155,19 +165,20 @@ def compute_outcomes(
         substantive=verdicts,
         counted=counted,
         ai=ai,
+        reverts=reverts,
     )
 
 
 def _reverted(
     table: CommitTable,
-    graph: Graph,
+    reverters: dict[int, list[int]],
     deploys: Sequence[DeployResult],
     first_deploy: dict[int, int],
     window: timedelta,
     now: datetime,
 ) -> dict[int, int]:
-    """Changes reverted inside the window by a revert that is not itself reverted."""
-    reverters = resolve_reverts(table, graph)
+    """Changes reverted inside the window by a revert that is not itself reverted. A
+    reverted merge is no change (section 1): its revert is not counted against anything."""
     ctime = table.committer_time
     now_ts = now.timestamp()
     window_s = window.total_seconds()
@@ -191,6 +202,8 @@ def _reverted(
 
     out = {}
     for x in sorted(reverters):
+        if len(table.parents[x]) > 1:
+            continue
         y = effective_revert(x, frozenset())
         if y is not None:
             out[x] = y

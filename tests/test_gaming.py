@@ -21,6 +21,7 @@ GAMES = [
     "rolled_back_deploy",
     "pending_deploy",
     "failed_deploy",
+    "ai_change_and_ai_revert",
 ]
 
 
@@ -70,6 +71,16 @@ def build(repo, tmp_path, game: str) -> dict:
         x = r.commit(ai_msg("Broken build"), when=T0 + 11 * D, author=BOB)
         r.checkout("main")
         sc.deploy(x, T0 + 11 * D + hours(2), status="failure")
+    if game == "ai_change_and_ai_revert":
+        x = r.commit(ai_msg("Churn"), when=T0 + 11 * D, author=BOB)
+        r.git("revert", "--no-edit", "--no-commit", x)
+        r.commit(
+            ai_msg(f'Revert "Churn"\n\nThis reverts commit {x}.'),
+            when=T0 + 11 * D + hours(1),
+            author=BOB,
+            files={},
+        )
+        sc.deploy(r.head(), T0 + 11 * D + hours(2))
     b = r.commit(ai_msg("Add export"), when=T0 + 14 * D, author=BOB)
     sc.deploy(b, T0 + 15 * D)
     if game == "unshipped_ai_commits":
