@@ -311,3 +311,23 @@ def test_min_confidence_high_drops_medium_evidence(sc):
     r = sc.scan(NOW, min_confidence="high")
     assert r["metric"]["ai_deploys_survived"] == 0
     assert r["history"]["ai_changes"] == 0 and r["history"]["ai_changes_high"] == 0
+
+
+def test_since_alone_ends_the_period_one_window_before_now(sc):
+    r = sc.scan(NOW, since=T0 + 10 * D)
+    assert (r["period"]["since"], r["period"]["until"]) == (iso(T0 + 10 * D), iso(T0 + 33 * D))
+    r = sc.scan(NOW, since=T0 + 38 * D)  # after now - window: one day, partial
+    assert (r["period"]["until"], r["period"]["partial"]) == (iso(T0 + 39 * D), True)
+
+
+def test_same_second_tags_are_ordered_by_name(sc):
+    x = sc.repo.commit(ai_msg("x"), when=T0 + 6 * D, author=ANN)
+    sc.repo.tag("v2", x, when=T0 + 7 * D)
+    sc.repo.tag("v1", sc.base, when=T0 + 7 * D)
+    from scorer.scan import ScanOptions, run_scan
+
+    r = run_scan(
+        ScanOptions(path=sc.repo.path, deploys=["tags:v*"], now=NOW, progress=False)
+    ).report
+    # v1 first (by name) ships the root, then v2 ships x; the other order would be (2, 0)
+    assert [(d["id"], d["shipped_changes"]) for d in r["deploys"]] == [("v1", 1), ("v2", 1)]
