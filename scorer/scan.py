@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections import Counter
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from scorer import __version__, cache
 from scorer.attribution.detect import author_is_human, detect, reverted_shas
@@ -44,6 +45,7 @@ from scorer.survival import Outcomes, compute_outcomes
 from scorer.table import CommitTable
 
 SUBJECT_MAX = 200
+T = TypeVar("T")
 
 
 @dataclass
@@ -162,9 +164,7 @@ def run_scan(options: ScanOptions) -> ScanResult:
     )
     # Deploy sources wait on git, files or HTTP: read them while the history streams in.
     unfinished: dict[str, int] = {}
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scorer-deploys")
-    pending_events = pool.submit(load_events, settings.deploys, ctx, unfinished)
-    pool.shutdown(wait=False)
+    pending_events = _Background(load_events, settings.deploys, ctx, unfinished)
 
     state = _history_state(options, repo, head, registry, settings)
     commits, graph = state.commits, state.graph
@@ -224,6 +224,30 @@ def run_scan(options: ScanOptions) -> ScanResult:
     return ScanResult(
         report=report, history=history, outcomes=outcomes, settings=settings, repo=repo
     )
+
+
+class _Background(Generic[T]):
+    """Run one call in a daemon thread; ``result()`` waits and re-raises. A daemon thread,
+    unlike a pool's, never holds up the exit when the scan fails before asking for it (an
+    API source may still be waiting out a rate limit)."""
+
+    def __init__(self, fn: Callable[..., T], *args: object):
+        self._value: T | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn, args), daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Callable[..., T], args: tuple) -> None:
+        try:
+            self._value = fn(*args)
+        except BaseException as err:  # handed to the caller by result()
+            self._error = err
+
+    def result(self) -> T:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]
 
 
 @dataclass

@@ -144,3 +144,12 @@ def test_bad_usage_exits_2(capsys, report_env, args, message):
 def test_no_progress_when_not_a_tty(capsys, report_env):
     _, _, err = _run(capsys, report_env, "--quiet")
     assert err == ""
+
+
+def test_malformed_deploy_log_exits_2_naming_file_and_line(capsys, report_env, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"sha": "abcd", "time": "2026-09-02T10:00:00Z"}\n{"sha": "ab", "time": 3}\n')
+    code = main(["scan", str(report_env.repo.path), "--deploys", f"log:{bad}"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == f"scorer: error: {bad}:2: field 'time' must be a non-empty string, not 3\n"

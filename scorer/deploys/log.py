@@ -102,12 +102,12 @@ class LogSource:
         unknown = sorted(set(row) - _FIELDS)
         if unknown:
             raise fail(f"unknown field {unknown[0]!r} (fields: id, sha, time, environment, status)")
-        sha = row.get("sha")
-        if not isinstance(sha, str) or not sha.strip():
-            raise fail("missing field 'sha'")
-        when = row.get("time")
-        if not isinstance(when, str) or not when.strip():
-            raise fail("missing field 'time'")
+        sha, when = row.get("sha"), row.get("time")
+        for name, value in (("sha", sha), ("time", when)):
+            if value is None or value == "":
+                raise fail(f"missing field {name!r}")
+            if not isinstance(value, str) or not value.strip():
+                raise fail(f"field {name!r} must be a non-empty string, not {value!r}")
         try:
             time = parse_instant(when)
         except ValueError as err:
