@@ -15,11 +15,11 @@ the deployment was requested. Repository: ``ctx.repository`` or ``GITHUB_REPOSIT
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from urllib.parse import quote
 
+from scorer.deploys.api import ApiSource
 from scorer.deploys.interface import SourceContext
 from scorer.errors import InputError, ServiceError
 from scorer.github.client import RestClient
@@ -44,22 +44,11 @@ def decide(statuses: list[dict]) -> tuple[str, str] | None:
     return None
 
 
-class GitHubSource:
+class GitHubSource(ApiSource):
     scheme = "github"
 
-    def __init__(
-        self,
-        arg: str | None,
-        environment: str | None,
-        *,
-        client_factory: Callable[[SourceContext], RestClient] | None = None,
-        log: Callable[[str], None] | None = None,
-    ) -> None:
-        self.environment = (arg or environment or "").strip() or None
-        self.skipped = 0
-        self.skipped_sample: list[str] = []
-        self._client_factory = client_factory or (lambda ctx: RestClient.from_github_env(ctx.env))
-        self._log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+    def default_client(self, ctx: SourceContext) -> RestClient:
+        return RestClient.from_github_env(ctx.env)
 
     def events(self, ctx: SourceContext) -> Iterator[DeployEvent]:
         repo = (ctx.repository or ctx.env.get("GITHUB_REPOSITORY") or "").strip()
@@ -81,9 +70,7 @@ class GitHubSource:
             )
             decided = decide(statuses)
             if decided is None:
-                self.skipped += 1
-                if len(self.skipped_sample) < 5:
-                    self.skipped_sample.append(str(dep_id))
+                self.skip(dep_id)
                 continue
             status, when = decided
             found.append(
@@ -96,12 +83,7 @@ class GitHubSource:
                     where=f"GitHub deployment {dep_id}",
                 )
             )
-        if self.skipped:
-            self._log(
-                f"scorer: github deployments: skipped {self.skipped} not finished "
-                f"(no status, or pending/queued/in_progress), e.g. "
-                f"{', '.join(self.skipped_sample)}"
-            )
+        self.report_skipped("no status, or pending/queued/in_progress")
         # GitHub lists newest first; events go out oldest first (ties: by deployment id).
         found.sort(key=lambda ev: (ev.time, int(ev.id) if ev.id.isdigit() else 0))
         yield from found

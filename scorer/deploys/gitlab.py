@@ -13,10 +13,10 @@ Status: ``success`` → success, ``failed`` → failure, ``canceled`` → error.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from urllib.parse import quote
 
+from scorer.deploys.api import ApiSource
 from scorer.deploys.interface import SourceContext
 from scorer.errors import InputError, ServiceError
 from scorer.github.client import RestClient
@@ -45,22 +45,11 @@ def gitlab_client(env: Mapping[str, str]) -> RestClient:
     return RestClient(api, auth_header=header, auth_value=value, service="GitLab")
 
 
-class GitLabSource:
+class GitLabSource(ApiSource):
     scheme = "gitlab"
 
-    def __init__(
-        self,
-        arg: str | None,
-        environment: str | None,
-        *,
-        client_factory: Callable[[SourceContext], RestClient] | None = None,
-        log: Callable[[str], None] | None = None,
-    ) -> None:
-        self.environment = (arg or environment or "").strip() or None
-        self.skipped = 0
-        self.skipped_sample: list[str] = []
-        self._client_factory = client_factory or (lambda ctx: gitlab_client(ctx.env))
-        self._log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+    def default_client(self, ctx: SourceContext) -> RestClient:
+        return gitlab_client(ctx.env)
 
     def events(self, ctx: SourceContext) -> Iterator[DeployEvent]:
         project = (ctx.env.get("CI_PROJECT_ID") or ctx.env.get("CI_PROJECT_PATH") or "").strip()
@@ -78,9 +67,7 @@ class GitLabSource:
             dep_id = dep.get("id")
             status = STATUS.get(str(dep.get("status", "")).lower())
             if status is None:
-                self.skipped += 1
-                if len(self.skipped_sample) < 5:
-                    self.skipped_sample.append(str(dep_id))
+                self.skip(dep_id)
                 continue
             env = dep.get("environment")
             env_name = env.get("name") if isinstance(env, dict) else env
@@ -101,10 +88,6 @@ class GitLabSource:
                     where=f"GitLab deployment {dep_id}",
                 )
             )
-        if self.skipped:
-            self._log(
-                f"scorer: gitlab deployments: skipped {self.skipped} not finished "
-                f"(created, running, blocked or skipped), e.g. {', '.join(self.skipped_sample)}"
-            )
+        self.report_skipped("created, running, blocked or skipped")
         found.sort(key=lambda ev: (ev.time, int(ev.id) if ev.id.isdigit() else 0))
         yield from found
