@@ -9,21 +9,13 @@ from datetime import timedelta
 
 import pytest
 from conftest import T0
-from scenario import ANN, BOB, Scenario, ai_msg, hours
+from scenario import ANN, BOB, ai_msg, hours
 
 from scorer.timeutil import iso
 
 NOW = T0 + timedelta(days=40)
 D = timedelta(days=1)
 W = timedelta(days=7)
-
-
-@pytest.fixture
-def sc(repo, tmp_path):
-    s = Scenario(repo, tmp_path)
-    s.base = repo.commit("Initial\n", when=T0, author=ANN)
-    s.deploy(s.base, T0 + hours(1), ident="d0")
-    return s
 
 
 def test_period_is_the_four_judged_weeks(sc):

@@ -18,7 +18,7 @@ from datetime import timedelta
 
 import pytest
 from conftest import T0
-from scenario import ANN, BOB, CLAUDE, Scenario, ai_msg, hours
+from scenario import ANN, BOB, CLAUDE, ai_msg, hours
 
 from scorer.cli import main
 from scorer.timeutil import iso
@@ -27,14 +27,6 @@ NOW = T0 + timedelta(days=40)
 D = timedelta(days=1)
 W = timedelta(days=7)
 CARA = ("Cara Diaz", "cara@example.com")
-
-
-@pytest.fixture
-def sc(repo, tmp_path):
-    s = Scenario(repo, tmp_path)
-    s.base = repo.commit("Initial\n", when=T0, author=ANN)
-    s.deploy(s.base, T0 + hours(1), ident="d0")
-    return s
 
 
 def _env(when, person=ANN) -> dict[str, str]:
