@@ -84,23 +84,28 @@ def _link_environment(
         results.append(res)
 
     ok = [r for r in results if r.outcome != FAILED]
-    # link[k]: deploy k's code is contained in deploy k+1's. Containment is transitive, so a
-    # run of true links answers most rollback questions without another walk.
+    n = len(ok)
+    # link[k]: deploy k's code is contained in deploy k+1's. Containment is transitive, so
+    # every deploy before the next broken link contains D: only deploys from the first break
+    # on (a rollback, or a deploy from another branch) need an ancestry walk. This keeps the
+    # pass linear in the number of deploys, however many a window holds.
     link = [graph.contains(a.node, b.node) for a, b in itertools.pairwise(ok)]
+    first_break = [n] * n  # smallest j > k with link[j - 1] false
+    upcoming = n
+    for j in range(n - 1, 0, -1):
+        if not link[j - 1]:
+            upcoming = j
+        first_break[j - 1] = upcoming
     for k, d in enumerate(ok):
         deadline = d.event.time + window
-        contained = True
-        for j in range(k + 1, len(ok)):
+        j = first_break[k]
+        while j < n and ok[j].event.time <= deadline:
             r = ok[j]
-            if r.event.time > deadline:
-                break
-            contained = contained and link[j - 1]
-            if r.event.time <= d.event.time or contained:
-                continue
-            if not graph.contains(d.node, r.node):
+            if r.event.time > d.event.time and not graph.contains(d.node, r.node):
                 d.outcome = ROLLED_BACK
                 d.rolled_back_by = r.event.id
                 break
+            j += 1
         if not d.outcome:
             d.outcome = PENDING if now < deadline else SURVIVED
     return results
