@@ -34,7 +34,7 @@ from scorer import __version__
 from scorer.model import Evidence
 from scorer.table import CommitTable
 
-FORMAT = 2
+FORMAT = 3
 FILE_NAME = "scorer-history.cache"
 MAGIC = b"SCORER-CACHE\n"
 _LEN = struct.Struct("<Q")
@@ -143,9 +143,10 @@ def _decode(data: bytes, key: str) -> CachedHistory:
 
     table = CommitTable()
     raw = sections["shas"].decode("ascii")
-    if len(raw) != 40 * n:
+    width = meta["sha_width"]  # 40, or 64 in a SHA-256 repository
+    if width not in (40, 64) or len(raw) != width * n:
         raise CacheInvalid("corrupt cache file (shas)")
-    table.shas = [raw[i : i + 40] for i in range(0, 40 * n, 40)]
+    table.shas = [raw[i : i + width] for i in range(0, width * n, width)]
     table.index = {sha: i for i, sha in enumerate(table.shas)}
     first = ints("first_parent", "l")
     if len(first) != n or (n and (min(first) < -1 or max(first) >= n)):
@@ -204,6 +205,7 @@ def save(directory: Path, key: str, state: CachedHistory) -> None:
         "key": key,
         "head": state.head,
         "rows": n,
+        "sha_width": len(table.shas[0]) if n else 40,
         "people": table.people,
         "missing_parents": table.missing_parents,
         "evidence": {

@@ -55,12 +55,21 @@ def _people_env(
 class GitRepo:
     """A repository under construction. Every method is one or two git commands."""
 
-    def __init__(self, path: Path, *, branch: str = "main", bare: bool = False):
+    def __init__(
+        self, path: Path, *, branch: str = "main", bare: bool = False, object_format: str = "sha1"
+    ):
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
         self.env = isolated_git_env()
         self._n = 0
-        self.git("init", "-q", "-b", branch, *(["--bare"] if bare else []))
+        self.git(
+            "init",
+            "-q",
+            "-b",
+            branch,
+            f"--object-format={object_format}",
+            *(["--bare"] if bare else []),
+        )
 
     def git(
         self,

@@ -45,7 +45,10 @@ class Repo:
         if self._handle is None:
             import pygit2
 
-            self._handle = pygit2.Repository(str(self.git_dir))
+            try:
+                self._handle = pygit2.Repository(str(self.git_dir))
+            except pygit2.GitError as err:  # e.g. SHA-256 repositories, unknown to libgit2
+                raise RepositoryError(f"{self.git_dir}: cannot read objects: {err}") from None
         return self._handle
 
     @property
@@ -121,14 +124,13 @@ def mailmap_bytes(repo: Repo) -> bytes:
         with contextlib.suppress(OSError):
             parts.append(Path(repo.work_dir, ".mailmap").read_bytes())
     else:
-        import pygit2
-
-        with contextlib.suppress(KeyError, ValueError, pygit2.GitError):
-            parts.append(repo.handle.revparse_single("HEAD:.mailmap").data)
-    config = repo.handle.config
-    if "mailmap.file" in config:
+        blob = _git(repo.git_dir, "cat-file", "blob", "HEAD:.mailmap")
+        if blob.returncode == 0:
+            parts.append(blob.stdout.encode("utf-8", "surrogateescape"))
+    extra = _git(repo.git_dir, "config", "--path", "--get", "mailmap.file").stdout.strip()
+    if extra:
         with contextlib.suppress(OSError):
-            parts.append(Path(os.path.expanduser(config["mailmap.file"])).read_bytes())
+            parts.append(Path(extra).read_bytes())
     return b"\0".join(parts)
 
 

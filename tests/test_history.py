@@ -3,6 +3,7 @@ one clear line and the documented exit code."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from datetime import timedelta
@@ -171,3 +172,29 @@ def test_repository_of_another_user_says_safe_directory(repo, monkeypatch):
     subprocess.run(["chown", "-R", "65534:65534", str(repo.path)], check=True)
     with pytest.raises(RepositoryError, match=r"git config --global --add safe\.directory"):
         open_repo(repo.path)
+
+
+def test_sha256_repository_scans_and_caches(tmp_path, capsys):
+    from scorer.cli import main
+
+    repo = GitRepo(tmp_path / "s256", object_format="sha256")
+    repo.commit("One\n\nCo-authored-by: Claude <noreply@anthropic.com>\n", when=T0)
+    repo.tag("v1", when=T0 + timedelta(hours=1))
+    args = [
+        "scan",
+        str(repo.path),
+        "--format",
+        "json",
+        "--now",
+        "2026-10-01T00:00:00Z",
+        "--cache",
+        str(tmp_path / "cache"),
+    ]
+    assert main(args) == 0
+    cold = capsys.readouterr().out
+    repo.commit("Two\n", when=T0 + timedelta(hours=2))
+    assert main(args) == 0
+    warm = json.loads(capsys.readouterr().out)
+    assert len(warm["repository"]["head"]) == 64
+    assert warm["history"]["commits"] == 2 and warm["history"]["counted_ai_changes"] == 1
+    assert json.loads(cold)["history"]["deploys"] == 1

@@ -101,7 +101,7 @@ def resolve_events(
             out.events.append(ev if sha == ev.sha else replace(ev, sha=sha))
             continue
         if len(sha) < 4 or any(c not in "0123456789abcdef" for c in sha):
-            raise InputError(f"{ev.where}: {ev.sha!r} is not a commit SHA (4 to 40 hex digits)")
+            raise InputError(f"{ev.where}: {ev.sha!r} is not a commit SHA (4 to 64 hex digits)")
         if not ordered:
             ordered = sorted(shas)
         lo = bisect.bisect_left(ordered, sha)
