@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from scorer import __version__
 from scorer.errors import ScorerError
+from scorer.textsafe import one_line
 
 COMMANDS = {
     "scan": "score a repository: AI-assisted deploys that survived, per developer per week",
@@ -67,7 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScorerError as err:
         if args.debug:
             raise
-        print(f"scorer: error: {err}", file=sys.stderr)
+        # Messages can quote config values and file names from the repository: one safe line.
+        print(f"scorer: error: {one_line(err)}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         print("scorer: interrupted", file=sys.stderr)

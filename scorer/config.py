@@ -7,7 +7,7 @@ errors (a misspelt ``enviroments:`` silently ignored would silently change the s
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -128,7 +128,8 @@ def load_config(path: Path | None, repo_dir: Path, *, explicit: bool = False) ->
         elif key == "exclude_paths":
             cfg.exclude_paths = _string_list(doc, vnode, key)
         elif key == "deploys":
-            cfg.deploys = _deploys(doc, vnode)
+            roots = (repo_dir, path.parent)
+            cfg.deploys = [replace(s, confine_to=roots) for s in _deploys(doc, vnode)]
         elif key == "agents":
             cfg.agents = _agents(doc, vnode)
     return cfg

@@ -141,11 +141,11 @@ def parse_time(value: object, what: str) -> datetime:
         text = text[:-1] + "+00:00"
     try:
         t = datetime.fromisoformat(text)
-    except ValueError:
+        if t.tzinfo is None:
+            t = t.replace(tzinfo=timezone.utc)
+        return t.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
         raise ReportInvalid("invalid", f"{what} is not an ISO 8601 time: {value[:40]!r}") from None
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=timezone.utc)
-    return t.astimezone(timezone.utc)
 
 
 def iso(t: datetime) -> str:
@@ -164,6 +164,9 @@ def week_end(week: str) -> datetime:
     return monday + timedelta(days=7)
 
 
+_NUM_MAX = 1e12  # no count or duration in a report comes near; beyond it sums overflow
+
+
 def _num(value: object, what: str, *, integer: bool = False) -> float | int:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ReportInvalid("invalid", f"{what} is not a number")
@@ -171,6 +174,8 @@ def _num(value: object, what: str, *, integer: bool = False) -> float | int:
         raise ReportInvalid("invalid", f"{what} is not finite")
     if value < 0:
         raise ReportInvalid("invalid", f"{what} is negative")
+    if value > _NUM_MAX:
+        raise ReportInvalid("invalid", f"{what} is unreasonably large")
     if integer and value != int(value):
         raise ReportInvalid("invalid", f"{what} is not a whole number")
     return int(value) if integer else value
@@ -394,6 +399,10 @@ def _weekly(report: dict, judged_until: datetime | None) -> dict[str, list[int]]
             week = w.get("week")
             if not isinstance(week, str) or not re.fullmatch(r"\d{4}-W\d{2}", week):
                 raise ReportInvalid("invalid", "weeks[].week is not an ISO week like 2026-W07")
+            try:
+                week_end(week)
+            except ValueError:
+                raise ReportInvalid("invalid", f"weeks[].week {week!r} does not exist") from None
             ai = _num(w["ai_deploys_survived"], "weeks[].ai_deploys_survived", integer=True)
             total = _num(w["deploys_survived"], "weeks[].deploys_survived", integer=True)
             cell = out.setdefault(week, [0, 0])
@@ -404,6 +413,8 @@ def _weekly(report: dict, judged_until: datetime | None) -> dict[str, list[int]]
     if not isinstance(deploys, list):
         raise ReportInvalid("invalid", "deploys is not a list")
     envs = report.get("environments")
+    if isinstance(envs, list) and not all(isinstance(e, str) for e in envs):
+        raise ReportInvalid("invalid", "environments must be a list of strings")
     envs = set(envs) if isinstance(envs, list) else None
     for d in deploys:
         if not isinstance(d, dict):
@@ -445,6 +456,11 @@ class OrgMerger:
             summary, notes = summarize(report, source)
         except ReportInvalid as err:
             self.add_problem(err.kind, source, str(err))
+            return False
+        except (ValueError, OverflowError, TypeError, KeyError, AttributeError, IndexError) as err:
+            # A report is untrusted input (an artifact): whatever summarize did not foresee is
+            # one problem line, never a crash of the whole org report.
+            self.add_problem("invalid", source, f"unreadable report ({type(err).__name__})")
             return False
         old = self.repos.get(summary.key)
         if old is not None:

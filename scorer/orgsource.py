@@ -32,6 +32,7 @@ from scorer.errors import InputError, ServiceError
 
 MAX_MEMBER_BYTES = 256 * 1024 * 1024  # one report inside a zip, uncompressed
 MAX_ZIP_DEPTH = 3
+MAX_ZIP_TOTAL = 64 << 20  # bytes one input may expand to; reports are kilobytes
 MAX_ARTIFACT_BYTES = 1024 * 1024 * 1024  # one downloaded artifact zip
 
 
@@ -71,8 +72,16 @@ def read_json_file(path: Path, source: str | None = None) -> Loaded:
     return _parse(data, source)
 
 
-def read_zip(file: str | Path | io.BytesIO, source: str, depth: int = 0) -> Iterator[Loaded]:
-    """Every report JSON in a zip (members in name order, nested zips included)."""
+def read_zip(
+    file: str | Path | io.BytesIO, source: str, depth: int = 0, budget: list[int] | None = None
+) -> Iterator[Loaded]:
+    """Every report JSON in a zip (members in name order, nested zips included).
+
+    ``budget`` is what may still be decompressed from this input, nested zips included: a
+    zip bomb (kilobytes that expand to gigabytes) costs at most MAX_ZIP_TOTAL, and the members
+    it could not afford are listed as problems."""
+    if budget is None:
+        budget = [MAX_ZIP_TOTAL]
     try:
         zf = zipfile.ZipFile(file)
     except (zipfile.BadZipFile, OSError) as err:
@@ -96,9 +105,18 @@ def read_zip(file: str | Path | io.BytesIO, source: str, depth: int = 0) -> Iter
                     detail=f"{info.file_size} bytes: too large to be a report",
                 )
                 continue
+            if info.file_size > budget[0]:
+                yield Loaded(
+                    member,
+                    kind="corrupt",
+                    detail=f"not read: this input already expanded to "
+                    f"{(MAX_ZIP_TOTAL - budget[0]) >> 20} MiB (limit {MAX_ZIP_TOTAL >> 20} MiB)",
+                )
+                continue
             try:
                 with zf.open(info) as fh:
-                    data = fh.read(MAX_MEMBER_BYTES + 1)
+                    data = fh.read(min(MAX_MEMBER_BYTES, budget[0]) + 1)
+                budget[0] -= len(data)
             except (zipfile.BadZipFile, OSError, RuntimeError, EOFError) as err:
                 yield Loaded(member, kind="corrupt", detail=f"cannot extract ({err})")
                 continue
@@ -106,7 +124,7 @@ def read_zip(file: str | Path | io.BytesIO, source: str, depth: int = 0) -> Iter
                 if depth >= MAX_ZIP_DEPTH:
                     yield Loaded(member, kind="corrupt", detail="zip files nested too deeply")
                     continue
-                yield from read_zip(io.BytesIO(data), member, depth + 1)
+                yield from read_zip(io.BytesIO(data), member, depth + 1, budget)
             else:
                 yield _parse(data, member)
     if not found:
@@ -159,14 +177,37 @@ def read_inputs(paths: Iterable[str], exclude: Iterable[str] = ()) -> Iterator[L
 # --- GitHub -------------------------------------------------------------------------------
 
 
-def _newest_unexpired(artifacts: Iterable[dict], name: str) -> dict | None:
-    best = None
+def _trusted(artifact: dict, repo: dict) -> bool:
+    """Made by a run of the repository's own default branch. A pull request's run, above all
+    one from a fork (whose workflow file the fork controls), may upload anything under the
+    same artifact name."""
+    run = artifact.get("workflow_run")
+    if not isinstance(run, dict):
+        return False
+    own = run.get("repository_id") is not None and (
+        run.get("head_repository_id") == run.get("repository_id")
+    )
+    if repo.get("id") is not None and run.get("repository_id") != repo.get("id"):
+        own = False
+    branch = repo.get("default_branch")
+    return own and (branch is None or run.get("head_branch") == branch)
+
+
+def _newest_unexpired(
+    artifacts: Iterable[dict], name: str, repo: dict | None = None
+) -> tuple[dict | None, int]:
+    """The newest unexpired artifact named ``name`` from the default branch, and how many
+    others of that name were passed over for coming from elsewhere."""
+    best, ignored = None, 0
     for a in artifacts:
         if not isinstance(a, dict) or a.get("expired") or a.get("name") != name:
             continue
+        if repo is not None and not _trusted(a, repo):
+            ignored += 1
+            continue
         if best is None or str(a.get("created_at", "")) > str(best.get("created_at", "")):
             best = a
-    return best
+    return best, ignored
 
 
 def github_client(env: Mapping[str, str], api_url: str | None = None):
@@ -211,13 +252,14 @@ def read_github_org(
             full = str(repo.get("full_name") or f"{org}/{repo.get('name')}")
             source = f"github:{full}"
             try:
-                best = _newest_unexpired(
+                best, ignored = _newest_unexpired(
                     client.paginate(
                         f"/repos/{full}/actions/artifacts",
                         {"name": artifact_name, "per_page": 100},
                         items_key="artifacts",
                     ),
                     artifact_name,
+                    repo,
                 )
             except APIError as err:
                 if err.status == 401 or err.status is None:
@@ -226,10 +268,12 @@ def read_github_org(
                 continue
             if best is None:
                 archived = " (archived)" if repo.get("archived") else ""
+                elsewhere = f"; {ignored} from other branches or forks ignored" if ignored else ""
                 yield Loaded(
                     source,
                     kind="no-artifact",
-                    detail=f"no unexpired artifact named {artifact_name!r}{archived}",
+                    detail=f"no unexpired artifact named {artifact_name!r} from the default "
+                    f"branch{archived}{elsewhere}",
                 )
                 continue
             art_id = best.get("id")

@@ -76,9 +76,11 @@ def test_precedence_flags_over_file_over_defaults(repo, tmp_path):
     x = repo.commit(ai_msg("x"), when=T0, author=ANN)
     sc.deploy(x, T0 + timedelta(hours=1), environment="staging")
     repo.tag("v1", x, when=T0 + timedelta(hours=1))
+    sc.log = repo.path / "ops" / "deploys.jsonl"  # a log named in the config lives in the repo
+    sc.log.parent.mkdir()
     sc.log.write_text("")
     (repo.path / ".normalized-deployments.yml").write_text(
-        f"window: 3d\nenvironments: [staging]\ndeploys:\n  - source: log:{tmp_path}/deploys.jsonl\n"
+        "window: 3d\nenvironments: [staging]\ndeploys:\n  - source: log:ops/deploys.jsonl\n"
         "    environment: staging\n"
     )
     from scorer.scan import ScanOptions, run_scan
@@ -87,7 +89,7 @@ def test_precedence_flags_over_file_over_defaults(repo, tmp_path):
     r = run_scan(ScanOptions(path=repo.path, now=now, progress=False)).report
     assert r["window_days"] == 3.0
     assert r["settings"]["environments"] == ["staging"]
-    assert r["settings"]["deploys"] == [f"log:{tmp_path}/deploys.jsonl"]
+    assert r["settings"]["deploys"] == ["log:ops/deploys.jsonl"]
     r = run_scan(
         ScanOptions(
             path=repo.path,

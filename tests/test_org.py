@@ -538,7 +538,9 @@ class ArtifactOrg:
 
     def add_repo(self, name: str, archived: bool = False) -> None:
         r = self.example("repos/list-for-org")[0]
-        r.update(name=name, full_name=f"acme/{name}", archived=archived)
+        # GitHub's examples disagree (default branch "master", artifact runs on "main"); the
+        # org report takes only artifacts made on the default branch.
+        r.update(name=name, full_name=f"acme/{name}", archived=archived, default_branch="main")
         self.repos.append(r)
 
     def add_artifact(

@@ -4,8 +4,10 @@ every output scorer writes: the PR comment, the job summary, workflow commands o
 stderr, step outputs, the text format on a terminal, the org report (Markdown, HTML, text), and
 the token of the REST client.
 
-Tests marked ``xfail(strict=True, reason="VULN: …")`` document a vulnerability that is still
-open; the rest pin a defence that holds.
+The vulnerabilities this review found are fixed and their tests stay as regressions: raw error
+text on stderr (workflow commands, terminal escapes), org artifacts from forks' pull requests,
+crafted reports crashing ``scorer org``, zip bombs, config-named deploy logs outside the
+repository, and bidi controls in the org outputs.
 """
 
 from __future__ import annotations
@@ -279,12 +281,6 @@ def test_text_and_markdown_formats_carry_no_escapes_from_commit_data(tmp_path, c
 # --- error messages on stderr: workflow commands and terminal escapes -----------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="VULN: scorer/cli.py prints str(err) raw to stderr; a deploy-log path from the "
-    "repository's config (or an agent key) with a newline injects workflow commands "
-    "(::warning::, ::add-mask::, ::stop-commands::) and ESC/OSC terminal sequences",
-)
 def test_error_text_from_the_repository_config_cannot_inject_commands(
     pr_world, fake, monkeypatch, capsys
 ):
@@ -309,11 +305,6 @@ def test_error_text_from_the_repository_config_cannot_inject_commands(
     assert ESC not in out.err and "\x07" not in out.err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="VULN: scorer/cli.py prints str(err) raw; an agent key from the config is "
-    "echoed unescaped (registry _fail(str(key), ...)) to a terminal",
-)
 def test_error_text_from_config_agent_keys_has_no_terminal_escapes(tmp_path, capsys):
     r = GitRepo(tmp_path / "repo")
     config = 'agents:\n  - id: acme\n    name: Acme\n    "\\e]0;owned\\a\\e[2J": 1\n'
@@ -327,12 +318,6 @@ def test_error_text_from_config_agent_keys_has_no_terminal_escapes(tmp_path, cap
 # --- path traversal through the repository's config -----------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="VULN (low): a log: path in the repository's (PR-controlled) config is read "
-    "wherever it points (../, absolute, symlink); ids and environments from that file are "
-    "copied into the report, and errors reveal whether/what files exist on the runner",
-)
 def test_deploy_log_named_by_the_repository_config_stays_inside_it(tmp_path, capsys):
     r = GitRepo(tmp_path / "repo")
     c1 = r.commit("Initial", when=day(0), author=ANN)
@@ -385,13 +370,6 @@ def _window(r):
     r["window_days"] = 1e300
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="VULN: one crafted report (e.g. an artifact) crashes `scorer org` with an "
-    "uncaught ValueError/OverflowError/TypeError (no output at all, traceback) instead of "
-    "one 'invalid' problem line; scorer/org.py summarize() does not bound weeks, ints, "
-    "dates or types",
-)
 @pytest.mark.parametrize(
     "mutate", [_week99, _huge, _year_one, _unhashable_env, _window], ids=lambda f: f.__name__
 )
@@ -430,12 +408,6 @@ def test_zip_member_names_are_labels_never_paths(tmp_path, capsys):
     assert "<img" not in gfm(md.read_text())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="VULN (low): U+202E/U+2066 bidi controls from report strings reach the org "
-    "HTML (org_html.e) and the org text output (commands/org._text_safe); mdsafe and the "
-    "scan text format strip them",
-)
 def test_org_html_and_text_strip_bidi_controls(tmp_path, capsys):
     write_json(tmp_path / "in" / "a.json", org_report("acme/\u202eexe.txt\u202c"))
     html = tmp_path / "org.html"
@@ -446,12 +418,6 @@ def test_org_html_and_text_strip_bidi_controls(tmp_path, capsys):
         assert ch not in out and ch not in page
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="VULN: zip expansion is bounded per member (256 MiB) and by depth, not in total: "
-    "a 1 GiB artifact of highly compressed members decompresses to ~1 TB (CPU/memory DoS of "
-    "`scorer org`); scorer/orgsource.read_zip needs a total budget / ratio check",
-)
 def test_zip_bomb_total_expansion_is_bounded(tmp_path, capsys, monkeypatch):
     member = b" " * (6 * 1024 * 1024)  # 6 MiB of JSON whitespace, ~6 KiB compressed
     z = tmp_path / "bomb.zip"
@@ -534,13 +500,6 @@ def zip_bytes(members: dict[str, object]) -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="VULN: --github-org takes the newest artifact by name from ANY workflow run, "
-    "including a pull_request run from a fork (whose workflow file the fork controls); "
-    "orgsource._newest_unexpired must require workflow_run.head_repository_id == "
-    "repository_id and head_branch == the repository's default branch",
-)
 def test_org_ignores_artifacts_from_fork_pull_requests(fake, tmp_path, monkeypatch, capsys):
     gh = Artifacts(fake)
     gh.add_repo("api", 1296269)

@@ -6,13 +6,13 @@ import argparse
 import contextlib
 import json
 import os
-import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from scorer.errors import InputError
+from scorer.textsafe import one_line
 
 HELP = "merge repositories' JSON reports (files, directories, zips, GitHub artifacts) into one"
 
@@ -72,7 +72,7 @@ def _atomic_write(path: str, write: Callable[[object], None]) -> None:
 
 def _text_safe(value: object) -> str:
     """No terminal escape sequences from report strings."""
-    return re.sub(r"[\x00-\x1f\x7f-\x9f]", "?", str(value))
+    return one_line(value, "?")
 
 
 def render_text(org: dict) -> str:

@@ -14,6 +14,7 @@ import bisect
 import importlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from scorer.deploys.interface import DeploySource, SourceContext
 from scorer.errors import InputError
@@ -36,6 +37,7 @@ class DeploySpec:
     scheme: str
     arg: str | None
     environment: str | None = None
+    confine_to: tuple[Path, ...] = ()  # see SourceContext.confine_to
 
     @property
     def text(self) -> str:
@@ -71,7 +73,8 @@ def load_events(
     events: list[DeployEvent] = []
     for spec in specs:
         source = make_source(spec)
-        for order, ev in enumerate(source.events(ctx)):
+        spec_ctx = replace(ctx, confine_to=spec.confine_to) if spec.confine_to else ctx
+        for order, ev in enumerate(source.events(spec_ctx)):
             if ev.status not in STATUSES:
                 raise InputError(f"{ev.where or spec.text}: unknown deploy status {ev.status!r}")
             events.append(replace(ev, source=spec.text, order=order))

@@ -25,6 +25,9 @@ class SourceContext:
     base_dir: Path  # relative file names in a deploy spec are relative to this
     env: Mapping[str, str] = field(default_factory=dict)  # environment variables (tokens, URLs)
     repository: str = ""  # "owner/name" when known (GITHUB_REPOSITORY or config)
+    # Files a source may read must lie under one of these (empty: anywhere). Set for specs
+    # from the repository's config file, which a pull request can change.
+    confine_to: tuple[Path, ...] = ()
 
 
 class DeploySource(Protocol):

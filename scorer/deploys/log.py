@@ -37,6 +37,14 @@ class LogSource:
         path = Path(self.arg)
         if not path.is_absolute():
             path = ctx.base_dir / path
+        if ctx.confine_to:
+            real = path.resolve()
+            if not any(real.is_relative_to(root.resolve()) for root in ctx.confine_to):
+                raise InputError(
+                    "a deploy log named in the config file must be inside the repository "
+                    "(or beside the config file); name others with --deploys log:FILE",
+                    path=self.arg,
+                )
         try:
             data = path.read_bytes()
         except FileNotFoundError:

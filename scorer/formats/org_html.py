@@ -12,16 +12,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-import re
 from datetime import timedelta
 
 from scorer.formats.org_markdown import fmt_num, pct
 from scorer.org import iso, problem_line, week_end
+from scorer.textsafe import one_line
 
 TREND_WEEKS = 16
 MAX_AGENTS = 8
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 CSS = """
 :root{--ai:#4338ca;--ai2:#818cf8;--rest:#cbd5e1;--ink:#0f172a;--muted:#64748b;--line:#e2e8f0;
@@ -105,7 +104,7 @@ rows.forEach(function(r){body.appendChild(r);});
 
 def e(value: object, max_len: int | None = None) -> str:
     """Escape any report string for HTML text and attribute values."""
-    s = _CONTROL.sub(" ", str(value))
+    s = one_line(value, " ")
     if max_len is not None and len(s) > max_len:
         s = s[: max_len - 1] + "…"
     return html.escape(s, quote=True)
