@@ -105,8 +105,6 @@ class History:
     ref: str
     commits: Sequence[Commit]  # a scorer.table.CommitTable in a scan
     index: dict[str, int] = field(default_factory=dict)  # sha -> position in commits
-    missing_objects: int = 0
-    notes: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.index:

@@ -124,6 +124,3 @@ class CommitTable(Sequence[Commit]):
                 seen.setdefault(e.agent)
         return list(seen)
 
-
-def rows_of(table: CommitTable, shas: Sequence[str]) -> list[int]:
-    return [table.index[s] for s in shas]
