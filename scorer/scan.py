@@ -338,7 +338,7 @@ def _load_cache(options: ScanOptions, repo: Repo, head: str, key: str) -> Cached
             if not ahead:
                 raise CacheInvalid(
                     f"its head {state.head[:12]} is not in the history of {options.ref} "
-                    "(history rewritten?)"
+                    "(a cache of another branch, or a rewritten history)"
                 )
     except CacheInvalid as why:
         if str(why) != "no cache yet":

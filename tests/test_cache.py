@@ -98,7 +98,7 @@ def test_force_push_falls_back_to_cold(capsys, repo, cache_dir):
     plain, warm, err = _both(capsys, repo, cache_dir)
     assert warm == plain
     assert err.startswith("scorer: cache not used: its head ")
-    assert "(history rewritten?); scanning the whole history" in err
+    assert "(a cache of another branch, or a rewritten history); scanning the whole" in err
     # the rebuilt cache is used from then on
     again, err = _scan(capsys, repo, "--cache", str(cache_dir))
     assert again == plain and err == ""
