@@ -5,14 +5,28 @@ gaming signals (METRIC.md sections 7-9). Pure: values in, the report dict out.
 from __future__ import annotations
 
 import hashlib
-import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from scorer.model import HIGH, DeployEvent
-from scorer.survival import FAILED, OUTCOMES, PENDING, ROLLED_BACK, SURVIVED, Outcomes
+from scorer.model import DeployEvent
+from scorer.survival import (
+    AI,
+    AI_HIGH,
+    CHANGE,
+    COUNTED,
+    FAILED,
+    OUTCOMES,
+    PENDING,
+    REVERTED,
+    ROLLED_BACK,
+    SHIPPED,
+    SURVIVED,
+    SURVIVED_SHIP,
+    TRIVIAL,
+    DeployResult,
+    Outcomes,
+)
 from scorer.table import CommitTable
 from scorer.timeutil import iso
 
@@ -32,11 +46,23 @@ CHANGE_OUTCOMES = (
 )  # trivial AI changes by one author in one UTC day that make a burst
 
 
-@dataclass(frozen=True)
 class Period:
-    since: datetime
-    until: datetime
-    partial: bool
+    __slots__ = ("partial", "since", "until")
+
+    def __init__(self, since: datetime, until: datetime, partial: bool):
+        self.since = since
+        self.until = until
+        self.partial = partial
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Period) and (self.since, self.until, self.partial) == (
+            other.since,
+            other.until,
+            other.partial,
+        )
+
+    def __repr__(self) -> str:
+        return f"Period({self.since!r}, {self.until!r}, partial={self.partial})"
 
     @property
     def weeks(self) -> float:
@@ -70,9 +96,16 @@ def _utc(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, tz=timezone.utc)
 
 
+def _median(values: list[float]) -> float:
+    """``statistics.median`` (importing statistics costs a per-merge run ~9 ms)."""
+    vals = sorted(values)
+    mid = len(vals) // 2
+    return vals[mid] if len(vals) % 2 else (vals[mid - 1] + vals[mid]) / 2
+
+
 def _median_hours(values: Iterable[float], keep_zero: bool = False) -> float | None:
     vals = [v for v in values if v > 0 or (keep_zero and v == 0)]
-    return round(statistics.median(vals) / 3600, 3) if vals else None
+    return round(_median(vals) / 3600, 3) if vals else None
 
 
 def build_report(
@@ -91,26 +124,21 @@ def build_report(
     generated_at: datetime | None = None,
 ) -> dict:
     deploys = outcomes.deploys
-    parents, human, atime = commits.parents, commits.human, commits.author_time
-    change_ids = [i for i in range(len(commits)) if len(parents[i]) <= 1]
-    humans = [i for i in change_ids if human[i]]
-    ai, counted = outcomes.ai, outcomes.counted
-    ai_high = {i for i in ai if commits.ai(i, HIGH)}
-    trivial_ai = {i for i, ok in outcomes.substantive.items() if not ok}
-    shipped_ever = set(outcomes.first_deploy)
+    flags, human = outcomes.flags, commits.human
+    count = outcomes.count
 
     # --- history: the whole scanned history -----------------------------------------------
     by_outcome = Counter(d.outcome for d in deploys)
     history = {
         "commits": len(commits),
-        "changes": len(change_ids),
-        "ai_changes": len(ai),
-        "ai_changes_high": len(ai_high),
-        "trivial_ai_changes": len(trivial_ai & ai),
-        "unshipped_ai_changes": len(ai - shipped_ever),
+        "changes": count(CHANGE),
+        "ai_changes": count(AI),
+        "ai_changes_high": count(AI_HIGH),
+        "trivial_ai_changes": count(AI | TRIVIAL),
+        "unshipped_ai_changes": count(AI | SHIPPED, AI),
         "reverted_changes": len(outcomes.reverted),
-        "reverted_ai_changes": len(set(outcomes.reverted) & ai),
-        "counted_ai_changes": len(counted),
+        "reverted_ai_changes": count(AI | REVERTED),
+        "counted_ai_changes": count(COUNTED),
         "deploys": len(deploys),
         "deploys_by_outcome": {o: by_outcome.get(o, 0) for o in OUTCOMES},
         "deploys_not_in_history": len(unknown_deploys),
@@ -123,12 +151,12 @@ def build_report(
 
     # --- period -------------------------------------------------------------------------
     lo, hi = period.since.timestamp(), period.until.timestamp()
-    in_period = [i for i in change_ids if lo <= atime[i] < hi]
-    period_ai = [i for i in in_period if i in ai]
+    in_period = sorted(i for i in commits.authored_between(lo, hi) if flags[i] & CHANGE)
+    period_ai = [i for i in in_period if flags[i] & AI]
     contributors = sorted({commits.email(i) for i in in_period if human[i]})
     period_deploys = [p for p, d in enumerate(deploys) if period.contains(d.event.time)]
     survived = [p for p in period_deploys if deploys[p].outcome == SURVIVED]
-    ai_survived = [p for p in survived if any(c in counted for c in deploys[p].shipped)]
+    ai_survived = [p for p in survived if _ships_counted(deploys[p], flags)]
     weeks = period.weeks
     n_people = len(contributors)
     nd = _ratio(len(ai_survived), n_people * weeks) if n_people else 0.0
@@ -154,8 +182,8 @@ def build_report(
         "deploys_by_outcome": {
             o: sum(1 for p in period_deploys if deploys[p].outcome == o) for o in OUTCOMES
         },
-        "changes_by_outcome": _changes_by_outcome(in_period, outcomes),
-        "ai_changes_by_outcome": _changes_by_outcome(period_ai, outcomes),
+        "changes_by_outcome": _changes_by_outcome(in_period, flags),
+        "ai_changes_by_outcome": _changes_by_outcome(period_ai, flags),
     }
     if not n_people:
         metric["why_zero"] = "no human authored a change in the period"
@@ -179,12 +207,8 @@ def build_report(
         "metric": metric,
         "agents": _agents(commits, outcomes, in_period, survived, min_confidence),
         "dora": _dora(commits, outcomes, period_deploys, weeks),
-        "weeks": _weekly(commits, outcomes, humans, now, window, period),
-        "deploys": [
-            _deploy_row(deploys[p], outcomes)
-            for p in range(len(deploys))
-            if deploys[p].event.time >= period.since
-        ],
+        "weeks": _weekly(commits, outcomes, now, window, period),
+        "deploys": [_deploy_row(d, flags) for d in deploys if d.event.time >= period.since],
         "ai_changes": _ai_change_rows(commits, outcomes, in_period, min_confidence),
         "contributors_hashed": sorted(contributor_hash(e) for e in contributors),
         "signals": _signals(commits, outcomes, unknown_deploys, missing_objects),
@@ -192,40 +216,42 @@ def build_report(
     return report
 
 
+def _ships_counted(d: DeployResult, flags: bytearray) -> bool:
+    return any(flags[c] & COUNTED for c in d.shipped)
+
+
 def change_status(i: int, outcomes: Outcomes) -> str:
     """Why a change does or does not count, in one word (first failing condition)."""
-    if i in outcomes.counted:
+    f = outcomes.flags[i]
+    if f & COUNTED:
         return "counted"
     if i in outcomes.reverts:
         return "revert"
-    if i in outcomes.reverted:
+    if f & REVERTED:
         return "reverted"
     if outcomes.substantive.get(i) is False:
         return "trivial"
-    if i not in outcomes.first_deploy:
+    if not f & SHIPPED:
         return "unshipped"
-    if i in outcomes.survived_ship:
+    if f & SURVIVED_SHIP:
         return "survived"  # shipped and survived, but not AI-assisted at min_confidence
-    states = {outcomes.deploys[p].outcome for p in _deploys_of(i, outcomes)}
-    if PENDING in states:
+    # Shipped, never by a survived deploy: waiting, or every deploy of it was rolled back.
+    if any(d.outcome == PENDING and i in d.shipped for d in outcomes.deploys):
         return "pending"
     return "rolled_back"
 
 
-def _deploys_of(i: int, outcomes: Outcomes) -> list[int]:
-    return [p for p, d in enumerate(outcomes.deploys) if i in set(d.shipped)]
-
-
-def _changes_by_outcome(ids: Sequence[int], outcomes: Outcomes) -> dict[str, int]:
+def _changes_by_outcome(ids: Sequence[int], flags: bytearray) -> dict[str, int]:
     counts = Counter()
     for i in ids:
-        if i in outcomes.reverted:
+        f = flags[i]
+        if f & REVERTED:
             counts["reverted"] += 1
-        elif outcomes.substantive.get(i) is False:
+        elif f & TRIVIAL:
             counts["trivial"] += 1
-        elif i not in outcomes.first_deploy:
+        elif not f & SHIPPED:
             counts["unshipped"] += 1
-        elif i in outcomes.survived_ship:
+        elif f & SURVIVED_SHIP:
             counts["survived"] += 1
         else:
             counts["shipped_not_survived"] += 1
@@ -236,16 +262,17 @@ def _agents(commits, outcomes: Outcomes, in_period, survived, min_confidence) ->
     rows: dict[str, dict] = defaultdict(
         lambda: {"changes": 0, "counted_changes": 0, "deploys_survived": 0}
     )
+    flags = outcomes.flags
     for i in in_period:
         for agent in commits.agents(i, min_confidence):
             rows[agent]["changes"] += 1
-            if i in outcomes.counted:
+            if flags[i] & COUNTED:
                 rows[agent]["counted_changes"] += 1
     for p in survived:
         agents = {
             a
             for c in outcomes.deploys[p].shipped
-            if c in outcomes.counted
+            if flags[c] & COUNTED
             for a in commits.agents(c, min_confidence)
         }
         for a in agents:
@@ -254,23 +281,12 @@ def _agents(commits, outcomes: Outcomes, in_period, survived, min_confidence) ->
 
 
 def _dora(commits, outcomes: Outcomes, period_deploys, weeks: float) -> dict:
-    deploys = outcomes.deploys
+    deploys, flags, first = outcomes.deploys, outcomes.flags, outcomes.first
     split: dict[str, list[int]] = {"ai": [], "non_ai": []}
     for p in period_deploys:
         d = deploys[p]
         touched = d.shipped or d.attempted
-        split["ai" if any(c in outcomes.ai for c in touched) else "non_ai"].append(p)
-    # The next survived deploy of the same environment restores service. ``deploys`` is in
-    # (environment, time, source order) order, so the position breaks ties of time.
-    next_ok: dict[int, datetime] = {}
-    later: dict[str, datetime | None] = {}
-    for p in sorted(range(len(deploys)), key=lambda q: (deploys[q].event.time, q), reverse=True):
-        d = deploys[p]
-        nxt = later.get(d.event.environment)
-        if nxt is not None:
-            next_ok[p] = nxt
-        if d.outcome == SURVIVED:
-            later[d.event.environment] = d.event.time
+        split["ai" if any(flags[c] & AI for c in touched) else "non_ai"].append(p)
     out = {}
     for key, ps in split.items():
         successful = [p for p in ps if deploys[p].outcome != FAILED]
@@ -280,11 +296,13 @@ def _dora(commits, outcomes: Outcomes, period_deploys, weeks: float) -> dict:
             deploys[p].event.time.timestamp() - commits.author_time[c]
             for p in successful
             for c in deploys[p].shipped
-            if outcomes.first_deploy.get(c) == p
+            if first[c] == deploys[p].serial
         ]
-        restore = [
-            (next_ok[p] - deploys[p].event.time).total_seconds() for p in bad if p in next_ok
-        ]  # 0 is a restore in the same second; only lead times drop values <= 0
+        restore = []  # 0 is a restore in the same second; only lead times drop values <= 0
+        for p in bad:
+            nxt = _next_survived(deploys, p)
+            if nxt is not None:
+                restore.append((nxt - deploys[p].event.time).total_seconds())
         out[key] = {
             "deploys": len(ps),
             "successful_deploys": len(successful),
@@ -298,29 +316,40 @@ def _dora(commits, outcomes: Outcomes, period_deploys, weeks: float) -> dict:
     return out
 
 
+def _next_survived(deploys: Sequence[DeployResult], p: int) -> datetime | None:
+    """When the next survived deploy of the same environment restored service. ``deploys`` is
+    in (environment, time, source order) order, so the position breaks ties of time."""
+    env = deploys[p].event.environment
+    for d in deploys[p + 1 :]:
+        if d.event.environment != env:
+            break
+        if d.outcome == SURVIVED:
+            return d.event.time
+    return None
+
+
 def _week_start(t: datetime) -> datetime:
     day = t.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
     return day - timedelta(days=day.weekday())
 
 
-def _weekly(commits, outcomes: Outcomes, humans, now, window, period) -> list[dict]:
-    deploys = outcomes.deploys
+def _weekly(commits, outcomes: Outcomes, now, window, period) -> list[dict]:
+    deploys, flags, human = outcomes.deploys, outcomes.flags, commits.human
     last = _week_start(now)
     first = min(_week_start(period.since), last - timedelta(weeks=TREND_WEEKS - 1))
     first_ts, week_s = first.timestamp(), 7 * 86400
     n_weeks = int((last - first).total_seconds() // week_s) + 1
     people: list[set[str]] = [set() for _ in range(n_weeks)]
-    for i in humans:
-        k = int((commits.author_time[i] - first_ts) // week_s)
-        if 0 <= k < n_weeks:
-            people[k].add(commits.email(i))
+    for i in commits.authored_between(first_ts, first_ts + n_weeks * week_s):
+        if human[i] and flags[i] & CHANGE:
+            people[int((commits.author_time[i] - first_ts) // week_s)].add(commits.email(i))
     surv = [0] * n_weeks
     ai_surv = [0] * n_weeks
     for d in deploys:
         k = int((d.event.time.timestamp() - first_ts) // week_s)
         if d.outcome == SURVIVED and 0 <= k < n_weeks:
             surv[k] += 1
-            if any(c in outcomes.counted for c in d.shipped):
+            if _ships_counted(d, flags):
                 ai_surv[k] += 1
     judged_until = now - window
     rows = []
@@ -342,7 +371,7 @@ def _weekly(commits, outcomes: Outcomes, humans, now, window, period) -> list[di
     return rows
 
 
-def _deploy_row(d, outcomes: Outcomes) -> dict:
+def _deploy_row(d: DeployResult, flags: bytearray) -> dict:
     ev = d.event
     row = {
         "id": ev.id,
@@ -353,8 +382,8 @@ def _deploy_row(d, outcomes: Outcomes) -> dict:
         "source": ev.source,
         "outcome": d.outcome,
         "shipped_changes": len(d.shipped),
-        "ai_changes": sum(1 for c in d.shipped if c in outcomes.ai),
-        "counted_ai_changes": sum(1 for c in d.shipped if c in outcomes.counted),
+        "ai_changes": sum(1 for c in d.shipped if flags[c] & AI),
+        "counted_ai_changes": sum(1 for c in d.shipped if flags[c] & COUNTED),
     }
     if d.rolled_back_by is not None:
         row["rolled_back_by"] = d.rolled_back_by
@@ -367,7 +396,7 @@ def _ai_change_rows(commits, outcomes: Outcomes, in_period, min_confidence) -> l
     ids.sort(key=lambda i: (commits.author_time[i], commits.shas[i]), reverse=True)
     for i in ids[:AI_CHANGE_LIST_LIMIT]:
         c = commits[i]
-        first = outcomes.first_deploy.get(i)
+        first = outcomes.first_deploy(i)
         rows.append(
             {
                 "sha": c.sha,
@@ -376,7 +405,7 @@ def _ai_change_rows(commits, outcomes: Outcomes, in_period, min_confidence) -> l
                 "agents": c.agents("medium"),
                 "ai_at_min_confidence": c.ai(min_confidence),
                 "status": change_status(i, outcomes),
-                "first_deploy": None if first is None else outcomes.deploys[first].event.id,
+                "first_deploy": None if first is None else first.event.id,
                 "evidence": [
                     {"agent": e.agent, "kind": e.kind, "confidence": e.confidence, "text": e.text}
                     for e in c.evidence
@@ -409,7 +438,7 @@ def _signals(commits, outcomes: Outcomes, unknown_deploys, missing_objects) -> l
                 }
             )
     for x, y in sorted(outcomes.reverted.items(), key=lambda xy: commits.shas[xy[0]]):
-        if x in outcomes.ai and commits.email(x) == commits.email(y):
+        if outcomes.flags[x] & AI and commits.email(x) == commits.email(y):
             signals.append(
                 {
                     "kind": "ai-self-revert",

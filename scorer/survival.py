@@ -4,17 +4,21 @@ survived the rollback window, which changes were reverted, and which changes cou
 Pure: takes the graph, the commits, resolved deploy events, the window and ``now``; the only
 outside call is ``substantive``, a function the caller provides (it reads git objects); it is
 asked once, about the changes whose verdict can matter (those with any AI evidence).
+
+What a change came to is kept as one byte of flags per commit row (``Outcomes.flags``), not as
+sets: the report counts over 100k rows with one ``bytes.translate`` each, and an incremental
+run (``scorer.increment``) updates the few rows that can have changed and saves the rest.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from array import array
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from scorer.graph import Graph, PrefixIndex
-from scorer.model import DeployEvent
+from scorer.model import HIGH, DeployEvent
 from scorer.table import CommitTable
 
 SURVIVED = "survived"
@@ -23,27 +27,84 @@ FAILED = "failed"
 PENDING = "pending"
 OUTCOMES = (SURVIVED, ROLLED_BACK, FAILED, PENDING)
 
+# Flags of a commit row (``Outcomes.flags``).
+CHANGE = 1  # not a merge (section 1)
+AI = 2  # AI-assisted at min_confidence (a change)
+AI_HIGH = 4  # AI-assisted at high confidence
+TRIVIAL = 8  # has AI evidence and is not substantive
+SHIPPED = 16  # shipped by some successful deploy
+SURVIVED_SHIP = 32  # shipped by a deploy that survived
+REVERTED = 64  # reverted inside its window (``Outcomes.reverted``)
+COUNTED = 128  # counts (section 6)
 
-@dataclass
+
 class DeployResult:
-    event: DeployEvent
-    node: int  # graph index of event.sha
-    outcome: str
-    shipped: list[int] = field(default_factory=list)  # changes shipped (successful deploys)
-    attempted: list[int] = field(default_factory=list)  # what a failed deploy would have shipped
-    rolled_back_by: str | None = None  # id of the deploy that replaced it
+    __slots__ = ("attempted", "event", "node", "outcome", "rolled_back_by", "serial", "shipped")
+
+    def __init__(
+        self,
+        event: DeployEvent,
+        node: int,
+        outcome: str = "",
+        shipped: Sequence[int] = (),
+        attempted: Sequence[int] = (),
+        rolled_back_by: str | None = None,
+        serial: int = 0,
+    ):
+        self.event = event
+        self.node = node  # graph row of event.sha
+        self.outcome = outcome
+        self.shipped = shipped  # changes shipped (successful deploys)
+        self.attempted = attempted  # what a failed deploy would have shipped
+        self.rolled_back_by = rolled_back_by  # id of the deploy that replaced it
+        self.serial = serial  # stable number: rows name their first deploy by it
+
+    def __repr__(self) -> str:
+        return f"DeployResult({self.event.id!r}, {self.outcome!r}, {len(self.shipped)} shipped)"
 
 
-@dataclass
 class Outcomes:
-    deploys: list[DeployResult]  # in (environment, time, source order) order
-    first_deploy: dict[int, int]  # change -> position in ``deploys`` of its first deploy
-    survived_ship: dict[int, list[int]]  # change -> survived deploys that shipped it
-    reverted: dict[int, int]  # change -> the revert commit that counts
-    substantive: dict[int, bool]  # only for the changes that were asked about
-    counted: set[int]  # changes that count (section 6)
-    ai: set[int]  # AI-assisted changes at min_confidence
-    reverts: set[int] = field(default_factory=set)  # commits that revert one in the history
+    """What every change and deploy came to, at ``now``."""
+
+    def __init__(
+        self,
+        deploys: list[DeployResult],
+        flags: bytearray,
+        first: array,
+        reverted: dict[int, int],
+        substantive: dict[int, bool],
+        reverts: set[int],
+        reverters: dict[int, list[int]],
+    ):
+        self.deploys = deploys  # in (environment, time, source order) order
+        self.flags = flags  # per row, the flags above
+        self.first = first  # per row: serial of its first deploy, -1 when never shipped
+        self.reverted = reverted  # change -> the revert commit that counts
+        self.substantive = substantive  # only for the changes with AI evidence
+        self.reverts = reverts  # commits that revert one in the history (never count)
+        self.reverters = reverters  # commit -> the commits that say they revert it
+        self.by_serial = {d.serial: d for d in deploys}
+
+    def first_deploy(self, row: int) -> DeployResult | None:
+        s = self.first[row]
+        return None if s < 0 else self.by_serial[s]
+
+    def has(self, row: int, flag: int) -> bool:
+        return bool(self.flags[row] & flag)
+
+    def count(self, mask: int, value: int | None = None) -> int:
+        """Rows whose flags, masked, equal ``value`` (default: all of ``mask`` set)."""
+        return count_flags(self.flags, mask, mask if value is None else value)
+
+
+_TABLES: dict[tuple[int, int], bytes] = {}
+
+
+def count_flags(flags: bytes | bytearray, mask: int, value: int) -> int:
+    table = _TABLES.get((mask, value))
+    if table is None:
+        table = _TABLES[(mask, value)] = bytes(int(b & mask == value) for b in range(256))
+    return flags.translate(table).count(1)
 
 
 def order_events(events: Sequence[DeployEvent]) -> list[DeployEvent]:
@@ -61,26 +122,30 @@ def link_deploys(
     results: list[DeployResult] = []
     for env in sorted(by_env):
         results.extend(_link_environment(graph, by_env[env], window, now))
+    for serial, d in enumerate(results):
+        d.serial = serial
     return results
+
+
+def ship(graph: Graph, ev: DeployEvent, node: int, previous: int | None) -> DeployResult:
+    """A deploy and what it shipped (or would have) since ``previous``."""
+    parents = graph.parents
+    changes = [c for c in graph.range(node, previous) if len(parents[c]) <= 1]
+    if ev.status == "success":
+        return DeployResult(ev, node, shipped=changes)
+    return DeployResult(ev, node, FAILED, attempted=changes)
 
 
 def _link_environment(
     graph: Graph, events: list[DeployEvent], window: timedelta, now: datetime
 ) -> list[DeployResult]:
     idx = graph.index
-    parents = graph.parents
     results: list[DeployResult] = []
     previous: int | None = None  # node that production ran before this deploy
     for ev in events:
-        node = idx[ev.sha]
-        res = DeployResult(event=ev, node=node, outcome="")
-        changes = [c for c in graph.range(node, previous) if len(parents[c]) <= 1]
-        if ev.status == "success":
-            res.shipped = changes
-            previous = node
-        else:
-            res.outcome = FAILED
-            res.attempted = changes
+        res = ship(graph, ev, idx[ev.sha], previous)
+        if res.outcome != FAILED:
+            previous = res.node
         results.append(res)
 
     ok = [r for r in results if r.outcome != FAILED]
@@ -97,33 +162,51 @@ def _link_environment(
             upcoming = j
         first_break[j - 1] = upcoming
     for k, d in enumerate(ok):
-        deadline = d.event.time + window
-        j = first_break[k]
-        while j < n and ok[j].event.time <= deadline:
-            r = ok[j]
-            if r.event.time > d.event.time and not graph.contains(d.node, r.node):
-                d.outcome = ROLLED_BACK
-                d.rolled_back_by = r.event.id
-                break
-            j += 1
-        if not d.outcome:
-            d.outcome = PENDING if now < deadline else SURVIVED
+        judge(graph, d, ok, first_break[k], window, now)
     return results
 
 
-def resolve_reverts(table: CommitTable, graph: Graph) -> dict[int, list[int]]:
+def judge(
+    graph: Graph, d: DeployResult, ok: Sequence[DeployResult], start: int, window, now
+) -> None:
+    """Set the outcome of successful deploy ``d``: rolled back by the first deploy of
+    ``ok[start:]`` inside its window that does not contain it, else pending or survived."""
+    deadline = d.event.time + window
+    j = start
+    while j < len(ok) and ok[j].event.time <= deadline:
+        r = ok[j]
+        if r.event.time > d.event.time and not graph.contains(d.node, r.node):
+            d.outcome = ROLLED_BACK
+            d.rolled_back_by = r.event.id
+            return
+        j += 1
+    d.outcome = PENDING if now < deadline else SURVIVED
+
+
+def resolve_reverts(
+    reverts: Iterable[tuple[int, Sequence[str]]], matches: Callable[[str], list[int]]
+) -> dict[int, list[int]]:
     """commit -> the commits that say ``This reverts commit <sha>`` of it (a merge included:
     ``git revert -m``). Names that resolve to no commit, or to several, are left out."""
-    if not table.reverts:
-        return {}
-    prefixes = PrefixIndex(graph.shas)
     out: dict[int, list[int]] = {}
-    for y, named_shas in sorted(table.reverts.items()):
+    for y, named_shas in sorted(reverts):
         for named in named_shas:
-            found = prefixes.matches(named)
+            found = matches(named)
             if len(found) == 1:
-                out.setdefault(graph.index[found[0]], []).append(y)
+                out.setdefault(found[0], []).append(y)
     return out
+
+
+def prefix_matcher(graph: Graph) -> Callable[[str], list[int]]:
+    prefixes: PrefixIndex | None = None
+
+    def matches(named: str) -> list[int]:
+        nonlocal prefixes
+        if prefixes is None:
+            prefixes = PrefixIndex(graph.shas)
+        return [graph.index[s] for s in prefixes.matches(named)]
+
+    return matches
 
 
 def compute_outcomes(
@@ -138,53 +221,68 @@ def compute_outcomes(
 ) -> Outcomes:
     """Everything section 6 needs to decide which changes count."""
     deploys = link_deploys(graph, events, window, now)
-
-    first_deploy: dict[int, int] = {}
-    survived_ship: dict[int, list[int]] = {}
-    for pos in sorted(range(len(deploys)), key=lambda p: deploys[p].event.time):
-        d = deploys[pos]
+    n = len(table)
+    flags = bytearray(CHANGE if len(ps) <= 1 else 0 for ps in table.parents)
+    first = array("i", [-1]) * n
+    for d in sorted(deploys, key=lambda d: d.event.time):  # stable: list order breaks ties
+        serial, survived = d.serial, d.outcome == SURVIVED
         for c in d.shipped:
-            first_deploy.setdefault(c, pos)
-            if d.outcome == SURVIVED:
-                survived_ship.setdefault(c, []).append(pos)
+            if first[c] < 0:
+                first[c] = serial
+                flags[c] |= SHIPPED
+            if survived:
+                flags[c] |= SURVIVED_SHIP
 
-    reverters = resolve_reverts(table, graph)
-    reverted = _reverted(table, reverters, deploys, first_deploy, window, now)
+    reverters = resolve_reverts(table.reverts.items(), prefix_matcher(graph))
     # A revert undoes work; it does not ship any. Counting one would let an AI change and its
     # AI-attributed revert, deployed together, add an AI deploy (METRIC.md section 9).
     reverts = {y for ys in reverters.values() for y in ys}
+    outcomes = Outcomes(deploys, flags, first, {}, {}, reverts, reverters)
+    update_reverted(table, outcomes, sorted(reverters), window, now)
 
-    any_ai = {i for i in table.evidence if len(table.parents[i]) <= 1}
-    ai = {i for i in any_ai if table.ai(i, min_confidence)}
-    verdicts = substantive(sorted(any_ai))
-    counted = {
-        i
-        for i in ai
-        if verdicts[i] and i in survived_ship and i not in reverted and i not in reverts
-    }
-    return Outcomes(
-        deploys=deploys,
-        first_deploy=first_deploy,
-        survived_ship=survived_ship,
-        reverted=reverted,
-        substantive=verdicts,
-        counted=counted,
-        ai=ai,
-        reverts=reverts,
-    )
+    any_ai = [i for i in table.evidence if flags[i] & CHANGE]
+    outcomes.substantive = substantive(sorted(any_ai))
+    set_attribution(table, outcomes, any_ai, min_confidence)
+    return outcomes
 
 
-def _reverted(
-    table: CommitTable,
-    reverters: dict[int, list[int]],
-    deploys: Sequence[DeployResult],
-    first_deploy: dict[int, int],
-    window: timedelta,
-    now: datetime,
-) -> dict[int, int]:
-    """Changes reverted inside the window by a revert that is not itself reverted. A
-    reverted merge is no change (section 1): its revert is not counted against anything."""
+def set_attribution(
+    table: CommitTable, outcomes: Outcomes, rows: Iterable[int], min_confidence: str
+) -> None:
+    """AI, AI_HIGH and TRIVIAL flags of ``rows`` (changes with evidence), then COUNTED."""
+    flags, verdicts = outcomes.flags, outcomes.substantive
+    for i in rows:
+        f = flags[i] & ~(AI | AI_HIGH | TRIVIAL)
+        if table.ai(i, min_confidence):
+            f |= AI
+        if table.ai(i, HIGH):
+            f |= AI_HIGH
+        if not verdicts[i]:
+            f |= TRIVIAL
+        flags[i] = f
+        set_counted(outcomes, i)
+
+
+def set_counted(outcomes: Outcomes, i: int) -> None:
+    """Section 6: AI-assisted, substantive, shipped by a survived deploy, not reverted, and
+    not itself a revert."""
+    f = outcomes.flags[i]
+    if f & (AI | TRIVIAL | SURVIVED_SHIP | REVERTED) == AI | SURVIVED_SHIP and (
+        i not in outcomes.reverts
+    ):
+        outcomes.flags[i] = f | COUNTED
+    else:
+        outcomes.flags[i] = f & ~COUNTED
+
+
+def update_reverted(
+    table: CommitTable, outcomes: Outcomes, targets: Iterable[int], window: timedelta, now
+) -> None:
+    """Decide again for ``targets`` whether each was reverted inside its window by a revert
+    that is not itself reverted. A reverted merge is no change (section 1): its revert is not
+    counted against anything."""
     ctime = table.committer_time
+    reverters, reverted, flags = outcomes.reverters, outcomes.reverted, outcomes.flags
     now_ts = now.timestamp()
     window_s = window.total_seconds()
     memo: dict[int, int | None] = {}
@@ -193,8 +291,8 @@ def _reverted(
         if x in memo:
             return memo[x]
         found = None
-        pos = first_deploy.get(x)
-        limit = now_ts if pos is None else deploys[pos].event.time.timestamp() + window_s
+        d = outcomes.first_deploy(x)
+        limit = now_ts if d is None else d.event.time.timestamp() + window_s
         for y in sorted(reverters.get(x, ()), key=lambda i: (ctime[i], table.shas[i])):
             t = ctime[y]
             if y == x or y in active or t > now_ts or t > limit:
@@ -205,11 +303,11 @@ def _reverted(
         memo[x] = found
         return found
 
-    out = {}
-    for x in sorted(reverters):
-        if len(table.parents[x]) > 1:
-            continue
-        y = effective_revert(x, frozenset())
-        if y is not None:
-            out[x] = y
-    return out
+    for x in targets:
+        y = effective_revert(x, frozenset()) if flags[x] & CHANGE else None
+        if y is None:
+            reverted.pop(x, None)
+            flags[x] &= ~REVERTED
+        else:
+            reverted[x] = y
+            flags[x] |= REVERTED

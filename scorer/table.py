@@ -9,6 +9,7 @@ with evidence are sparse. ``table[i]`` still gives a ``Commit`` for code that wa
 
 from __future__ import annotations
 
+import bisect
 from array import array
 from collections.abc import Iterator, Sequence
 
@@ -31,6 +32,9 @@ class CommitTable(Sequence[Commit]):
         self.reverts: dict[int, tuple[str, ...]] = {}
         self._pending: list[tuple[int, tuple[str, ...]]] = []  # parents not yet resolved
         self.missing_parents = 0
+        # Rows sorted by author time, when kept (an incremental cache keeps it, so a period is
+        # a slice, not a pass over every row); None: find periods by a scan.
+        self.by_author_time: array | None = None
 
     # --- building -------------------------------------------------------------------------
 
@@ -72,6 +76,8 @@ class CommitTable(Sequence[Commit]):
         """Turn parent SHAs into rows once every commit is in; parents outside the scanned set
         (grafts, missing objects) are dropped and counted."""
         index = self.index
+        if self.by_author_time is not None and self._pending:
+            self._sort_new_rows([row for row, _ in self._pending])
         for row, ps in self._pending:
             try:
                 self.parents[row] = tuple(map(index.__getitem__, ps))
@@ -79,6 +85,23 @@ class CommitTable(Sequence[Commit]):
                 self.parents[row] = tuple(index[p] for p in ps if p in index)
                 self.missing_parents += sum(1 for p in ps if p not in index)
         self._pending = []
+
+    def _sort_new_rows(self, rows: list[int]) -> None:
+        order, key = self.by_author_time, self.author_time.__getitem__
+        if order is None:
+            return
+        if len(rows) > 64:  # one sort beats many inserts into a long array
+            self.by_author_time = array("i", sorted(range(len(self)), key=key))
+            return
+        for row in rows:
+            order.insert(bisect.bisect_right(order, key(row), key=key), row)
+
+    def sort_by_author_time(self) -> array:
+        if self.by_author_time is None:
+            self.by_author_time = array(
+                "i", sorted(range(len(self)), key=self.author_time.__getitem__)
+            )
+        return self.by_author_time
 
     # --- reading --------------------------------------------------------------------------
 
@@ -106,6 +129,15 @@ class CommitTable(Sequence[Commit]):
         for i in range(len(self)):
             yield self[i]
 
+    def authored_between(self, lo: float, hi: float) -> Sequence[int]:
+        """Rows with ``lo <= author_time < hi``."""
+        order, atime = self.by_author_time, self.author_time
+        if order is None:
+            return [i for i in range(len(self)) if lo <= atime[i] < hi]
+        key = atime.__getitem__
+        a = bisect.bisect_left(order, lo, key=key)
+        return order[a : bisect.bisect_left(order, hi, lo=a, key=key)]
+
     def email(self, i: int) -> str:
         return self.people[self.person[i]][1]
 
@@ -123,4 +155,3 @@ class CommitTable(Sequence[Commit]):
             if CONFIDENCE_RANK[e.confidence] >= floor:
                 seen.setdefault(e.agent)
         return list(seen)
-

@@ -1,0 +1,197 @@
+"""Commit-table columns that live in one buffer, as a cache file stores them.
+
+A warm incremental run must not spend 50 ms turning 100k cached SHAs and subjects back into
+Python strings (and a dict over them) when it will look at a few hundred. These columns keep
+the cached bytes as they were read and decode one row on demand; rows a run appends go into
+small Python structures. A cold scan builds plain lists instead: for it, appending one string
+per commit is cheaper than any buffer.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterator, Mapping, Sequence
+
+# After this many lookups of cached SHAs, an index builds a real dict (a scan costs ~0.3 ms
+# over 100k SHAs, the dict ~20 ms once).
+_SCANS_BEFORE_DICT = 32
+
+
+class ShaColumn(Sequence[str]):
+    """Hex SHAs, stored as raw bytes (20 or 32 per row)."""
+
+    def __init__(self, raw: bytes = b"", width: int = 20):
+        self.width = width
+        self._raw = bytes(raw)
+        self._cached = len(raw) // width
+        self._new: list[str] = []
+
+    def __len__(self) -> int:
+        return self._cached + len(self._new)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if i < self._cached:
+            w = self.width
+            return self._raw[i * w : i * w + w].hex()
+        return self._new[i - self._cached]
+
+    def __iter__(self) -> Iterator[str]:
+        raw, w = self._raw, self.width
+        for i in range(self._cached):
+            yield raw[i * w : i * w + w].hex()
+        yield from self._new
+
+    def append(self, sha: str) -> None:
+        self._new.append(sha)
+
+    def to_bytes(self) -> bytes:
+        return self._raw + bytes.fromhex("".join(self._new))
+
+    def cached_rows_with_prefix(self, prefix: str, limit: int = 2) -> list[int]:
+        """Cached rows whose SHA starts with the hex ``prefix`` (at most ``limit``)."""
+        even = prefix[: len(prefix) // 2 * 2]
+        try:
+            needle = bytes.fromhex(even)
+        except ValueError:
+            return []
+        odd = prefix[len(even) :]
+        raw, w, out = self._raw, self.width, []
+        pos = raw.find(needle)
+        while pos >= 0 and len(out) < limit:
+            row, offset = divmod(pos, w)
+            if offset == 0 and (not odd or raw[pos + len(needle)] >> 4 == int(odd, 16)):
+                out.append(row)
+                pos = raw.find(needle, pos + 1)
+            else:  # a match across rows or not at a row start: look further on
+                pos = raw.find(needle, pos + 1)
+        return out
+
+
+def sha_rows(shas: Sequence[str], prefix: str, limit: int = 2) -> list[int]:
+    """Rows whose SHA starts with ``prefix``, for either kind of column (a list is scanned)."""
+    if isinstance(shas, ShaColumn):
+        out = shas.cached_rows_with_prefix(prefix, limit)
+        base = shas._cached
+        out += [base + k for k, s in enumerate(shas._new) if s.startswith(prefix)]
+        return out[:limit]
+    return [i for i, s in enumerate(shas) if s.startswith(prefix)][:limit]
+
+
+class ShaIndex(Mapping[str, int]):
+    """SHA -> row over a ShaColumn: appended rows in a dict; cached rows found by a scan of
+    the buffer until lookups are frequent enough to pay for a dict."""
+
+    def __init__(self, column: ShaColumn):
+        self._column = column
+        self._new: dict[str, int] = {}
+        self._full: dict[str, int] | None = None
+        self._scans = 0
+
+    def __setitem__(self, sha: str, row: int) -> None:
+        (self._full if self._full is not None else self._new)[sha] = row
+
+    def get(self, sha, default=None):  # type: ignore[override]
+        if self._full is not None:
+            return self._full.get(sha, default)
+        row = self._new.get(sha)
+        if row is not None:
+            return row
+        if not isinstance(sha, str) or len(sha) != self._column.width * 2:
+            return default
+        self._scans += 1
+        if self._scans > _SCANS_BEFORE_DICT:
+            self._full = {s: i for i, s in enumerate(self._column)}
+            return self._full.get(sha, default)
+        found = self._column.cached_rows_with_prefix(sha.lower(), 1)
+        return found[0] if found and sha == sha.lower() else default
+
+    def __getitem__(self, sha: str) -> int:
+        row = self.get(sha)
+        if row is None:
+            raise KeyError(sha)
+        return row
+
+    def __contains__(self, sha: object) -> bool:
+        return self.get(sha) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._column)
+
+    def __len__(self) -> int:
+        return len(self._column)
+
+
+class ParentColumn(Sequence[tuple[int, ...]]):
+    """Parent rows: the first parent in an int array (-1 for a root), the others of merges in
+    a small dict. Most commits have one parent."""
+
+    def __init__(self, first: array, more: dict[int, tuple[int, ...]]):
+        self._first = first
+        self._more = more
+
+    def __len__(self) -> int:
+        return len(self._first)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        more = self._more.get(i)
+        if more is not None:
+            return more
+        p = self._first[i]
+        return () if p < 0 else (p,)
+
+    def __setitem__(self, i: int, parents: tuple[int, ...]) -> None:
+        self._first[i] = parents[0] if parents else -1
+        if len(parents) > 1:
+            self._more[i] = tuple(parents)
+        else:
+            self._more.pop(i, None)
+
+    def append(self, parents: tuple[int, ...]) -> None:
+        self._first.append(-1)
+        self[len(self._first) - 1] = parents
+
+
+class TextColumn(Sequence[str]):
+    """Short texts (subjects) in one UTF-8 buffer, NUL-separated, decoded one at a time."""
+
+    def __init__(self, raw: bytes, offsets: array):
+        self._raw = raw
+        self._offsets = offsets  # start of each cached row; one more entry: the end
+        self._new: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1 + len(self._new)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        cached = len(self._offsets) - 1
+        if i < 0:
+            i += len(self)
+        if i < cached:
+            a, b = self._offsets[i], self._offsets[i + 1]
+            return self._raw[a : b - 1].decode("utf-8", "surrogatepass")
+        return self._new[i - cached]
+
+    def append(self, text: str) -> None:
+        self._new.append(text)
+
+
+def encode_texts(texts: Sequence[str]) -> tuple[bytes, array]:
+    """The buffer and offsets a TextColumn reads (each text ends with a NUL)."""
+    if isinstance(texts, TextColumn):
+        raw, offsets, new = texts._raw, array("q", texts._offsets), texts._new
+    else:
+        raw, offsets, new = b"", array("q", [0]), texts
+    parts = [t.encode("utf-8", "surrogatepass") + b"\0" for t in new]
+    total = offsets[-1]
+    for part in parts:
+        total += len(part)
+        offsets.append(total)
+    return raw + b"".join(parts), offsets
