@@ -83,19 +83,23 @@ Behaviour of git that may surprise (all reproduced here, all checked by
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from scorer.record import FrozenRecord
 
 __all__ = ["Trailer", "parse_trailers", "trailer_block"]
 
 
-@dataclass(frozen=True, slots=True)
-class Trailer:
-    """One trailer of a commit message's trailer block."""
+class Trailer(FrozenRecord):
+    """One trailer of a commit message's trailer block (hashable, never changed)."""
 
-    key: str  # the token as written, whitespace-trimmed (e.g. "Co-authored-by")
-    value: str  # trimmed, continuation lines unfolded as `git interpret-trailers --parse`
-    start: int  # offset in the message where this trailer's first line starts
-    end: int  # offset just past its last (continuation) line, newline included
+    _fields = ("key", "value", "start", "end")
+    __slots__ = _fields
+
+    def __init__(self, key: str, value: str, start: int, end: int) -> None:
+        self.key = key  # the token as written, whitespace-trimmed (e.g. "Co-authored-by")
+        self.value = value  # trimmed, continuation lines unfolded as interpret-trailers does
+        self.start = start  # offset in the message where this trailer's first line starts
+        self.end = end  # offset just past its last (continuation) line, newline included
 
 
 _WS = " \t\n\r"  # git's isspace()

@@ -13,12 +13,12 @@ from __future__ import annotations
 import bisect
 import importlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from scorer.deploys.interface import DeploySource, SourceContext
 from scorer.errors import InputError
 from scorer.model import DeployEvent
+from scorer.record import FrozenRecord, Record
 
 SOURCES: dict[str, str] = {
     "tags": "scorer.deploys.tags:TagsSource",
@@ -30,14 +30,25 @@ SOURCES: dict[str, str] = {
 STATUSES = ("success", "failure", "error")
 
 
-@dataclass(frozen=True)
-class DeploySpec:
-    """One ``--deploys`` value; ``environment`` may come from the config file's mapping form."""
+class DeploySpec(FrozenRecord):
+    """One ``--deploys`` value; ``environment`` may come from the config file's mapping form.
 
-    scheme: str
-    arg: str | None
-    environment: str | None = None
-    confine_to: tuple[Path, ...] = ()  # see SourceContext.confine_to
+    Hashable; never changed: ``spec.replace(confine_to=...)`` makes a changed copy."""
+
+    _fields = ("scheme", "arg", "environment", "confine_to")
+    __slots__ = _fields
+
+    def __init__(
+        self,
+        scheme: str,
+        arg: str | None,
+        environment: str | None = None,
+        confine_to: tuple[Path, ...] = (),  # see SourceContext.confine_to
+    ) -> None:
+        self.scheme = scheme
+        self.arg = arg
+        self.environment = environment
+        self.confine_to = confine_to
 
     @property
     def text(self) -> str:
@@ -73,20 +84,23 @@ def load_events(
     events: list[DeployEvent] = []
     for spec in specs:
         source = make_source(spec)
-        spec_ctx = replace(ctx, confine_to=spec.confine_to) if spec.confine_to else ctx
+        spec_ctx = ctx.replace(confine_to=spec.confine_to) if spec.confine_to else ctx
         for order, ev in enumerate(source.events(spec_ctx)):
             if ev.status not in STATUSES:
                 raise InputError(f"{ev.where or spec.text}: unknown deploy status {ev.status!r}")
-            events.append(replace(ev, source=spec.text, order=order))
+            events.append(ev.replace(source=spec.text, order=order))
         if skipped is not None and getattr(source, "skipped", 0):
             skipped[spec.text] = skipped.get(spec.text, 0) + int(source.skipped)
     return events
 
 
-@dataclass
-class Resolution:
-    events: list[DeployEvent]
-    unknown: list[DeployEvent] = field(default_factory=list)  # sha not in the scanned history
+class Resolution(Record):
+    _fields = ("events", "unknown")
+    __slots__ = _fields
+
+    def __init__(self, events: list[DeployEvent], unknown: list[DeployEvent] | None = None):
+        self.events = events
+        self.unknown: list[DeployEvent] = [] if unknown is None else unknown  # not in history
 
 
 def resolve_events(
@@ -101,7 +115,7 @@ def resolve_events(
     for ev in events:
         sha = ev.sha.strip().lower()
         if sha in known:
-            out.events.append(ev if sha == ev.sha else replace(ev, sha=sha))
+            out.events.append(ev if sha == ev.sha else ev.replace(sha=sha))
             continue
         if len(sha) < 4 or any(c not in "0123456789abcdef" for c in sha):
             raise InputError(f"{ev.where}: {ev.sha!r} is not a commit SHA (4 to 64 hex digits)")
@@ -110,7 +124,7 @@ def resolve_events(
         lo = bisect.bisect_left(ordered, sha)
         hi = bisect.bisect_left(ordered, sha + "g")  # "g" sorts after every hex digit
         if hi - lo == 1:
-            out.events.append(replace(ev, sha=ordered[lo]))
+            out.events.append(ev.replace(sha=ordered[lo]))
         elif hi - lo > 1:
             raise InputError(
                 f"{ev.where}: SHA {ev.sha!r} is ambiguous: it abbreviates {hi - lo} commits "
