@@ -6,8 +6,10 @@ Every commit of the shared repository below is read back with a tiny ``git log -
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scorer.attribution import registry as registry_module
 from scorer.attribution.detect import (
     _message_evidence,
     author_is_human,
@@ -22,7 +25,13 @@ from scorer.attribution.detect import (
     reverted_shas,
 )
 from scorer.attribution.notes import note_evidence, read_ai_notes
-from scorer.attribution.registry import OTHER, agent_from_mapping, load_registry
+from scorer.attribution.registry import (
+    OTHER,
+    Registry,
+    agent_from_mapping,
+    load_registry,
+    registry_source_digest,
+)
 from scorer.cli import main
 from scorer.model import Evidence, RawCommit
 
@@ -766,6 +775,106 @@ def test_shipped_registry_loads_with_unique_ids(registry):
     # Every entry round-trips through its data form.
     for a in registry.agents:
         assert agent_from_mapping(a.to_data()) == a
+
+
+EXTRA_AGENTS = [
+    {
+        "id": "acme-bot",
+        "name": "ACME Coder",
+        "aliases": ["acme"],
+        "names": ["acme-coder*"],
+        "driven_names": ["* (acme)"],
+        "values": [r"acme\s+coder"],
+        "keys": ["Acme-Run", {"key": "Acme-Model", "value": "^acme-"}],
+        "footers": ["Built by ACME"],
+        "subjects": ["acme: "],
+    },
+    {"id": "cursor", "name": "Cursor (ours)", "emails": ["cursor@corp.example"]},
+]
+
+
+def _raw(message: str, author=HUMAN, committer=HUMAN) -> RawCommit:
+    return RawCommit("0" * 40, (), *author, *author, *committer, 0, 0, message)
+
+
+@pytest.mark.parametrize("extra", [[], EXTRA_AGENTS], ids=["shipped", "with-config"])
+def test_registry_from_data_detects_the_same(built, extra):
+    reg = load_registry(extra)
+    data = reg.to_data()
+    again = Registry.from_data(data)
+    assert again.to_data() == data
+    assert again.agents == reg.agents and again.bots == reg.bots
+    raws = [
+        *built[2].values(),  # every case above, as git reads it back
+        _raw("Fix\n\nAcme-Run: 42\nAcme-Model: acme-7\n"),
+        _raw("Fix\n\nCo-authored-by: ACME  Coder <x@y.z>\n"),
+        _raw("acme: fix\n\nBuilt by ACME for you\n"),
+        _raw("Fix", ("acme-coder-7", "a@b.c")),
+        _raw("Fix", ("Jane (acme)", "jane@example.org")),
+        _raw("Fix", ("Cursor Agent", "cursor@corp.example")),
+        _raw("Fix", ("renovate[bot]", "bot@example.org")),
+    ]
+    found = 0
+    for raw in raws:
+        assert detect(raw, again) == detect(raw, reg), raw.message
+        assert author_is_human(raw, again) == author_is_human(raw, reg), raw.author_name
+        found += bool(detect(raw, reg))
+    assert found >= len(built[2]) // 2
+    for text in ("Claude Code (opus 4)", "crush", "ACME", "acme/1.0", "unknown tool"):
+        assert again.lookup_name(text) == reg.lookup_name(text)
+
+
+def test_registry_from_data_rejects_what_is_not_registry_data():
+    data = load_registry().to_data()
+    with pytest.raises(ValueError, match="schema_version"):
+        Registry.from_data({**data, "schema_version": 2})
+    with pytest.raises(ValueError, match="'acme'"):
+        Registry.from_data({**data, "agents": [{"id": "acme", "values": ["(unclosed"]}]})
+    with pytest.raises(ValueError, match="bots"):
+        Registry.from_data({**data, "bots": {"nicknames": ["x"]}})
+
+
+def test_registry_source_digest(monkeypatch):
+    base = registry_source_digest([])
+    assert base == registry_source_digest() and len(base) == 64
+    one = [{"id": "acme", "keys": ["Acme-Run"]}]
+    assert registry_source_digest(one) != base
+    assert registry_source_digest([{"keys": ["Acme-Run"], "id": "acme"}]) == (
+        registry_source_digest(one)
+    )  # the order of keys in a mapping is not content
+    assert registry_source_digest([{"id": "acme", "keys": ["Acme-Run2"]}]) != (
+        registry_source_digest(one)
+    )
+    assert registry_source_digest([*one, {"id": "b"}]) != registry_source_digest(one)
+    assert registry_source_digest([{"id": "b"}, *one]) != registry_source_digest(
+        [*one, {"id": "b"}]
+    )
+    assert registry_source_digest([{"id": "a", "name": 1}]) != (
+        registry_source_digest([{"id": "a", "name": "1"}])
+    )
+    # The packaged agents.yml is part of it.
+    shipped = registry_module._shipped_bytes()
+    monkeypatch.setattr(registry_module, "_SHIPPED_BYTES", shipped + b"\n# changed\n")
+    assert registry_source_digest([]) != base
+
+
+def test_registry_digest_and_from_data_need_no_yaml(tmp_path):
+    """A warm scan rebuilds the registry from cached data: no yaml, no agents.yml parse."""
+    data = load_registry(EXTRA_AGENTS).to_data()
+    (tmp_path / "data.json").write_text(json.dumps(data))
+    code = (
+        "import json, sys\n"
+        "from scorer.attribution.registry import Registry, registry_source_digest\n"
+        f"data = json.load(open({str(tmp_path / 'data.json')!r}))\n"
+        "reg = Registry.from_data(data)\n"
+        "assert reg.to_data() == data\n"
+        f"digest = registry_source_digest({EXTRA_AGENTS!r})\n"
+        f"assert digest == {registry_source_digest(EXTRA_AGENTS)!r}\n"
+        "assert 'yaml' not in sys.modules\n"
+    )
+    # -S: no site-packages, so importing yaml would fail outright.
+    root = Path(__file__).parent.parent
+    subprocess.run([sys.executable, "-S", "-c", code], cwd=root, check=True)
 
 
 def test_shipped_yaml_parses_and_has_no_unknown_keys():

@@ -10,13 +10,18 @@ matchers. Matching is case-insensitive throughout.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from importlib import resources
-from typing import Any
 
-import yaml
+from scorer.record import FrozenRecord
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~9 ms) at run time
+if TYPE_CHECKING:
+    from typing import Any
+
+# yaml (~19 ms to import) is imported only when agents.yml is actually parsed: a warm scan can
+# rebuild the registry from its data (Registry.from_data), keyed by registry_source_digest().
 
 __all__ = [
     "ATTRIBUTION_KEYS",
@@ -26,6 +31,7 @@ __all__ = [
     "Registry",
     "agent_from_mapping",
     "load_registry",
+    "registry_source_digest",
 ]
 
 OTHER = "other"  # the agent id of evidence that names an agent the registry does not know
@@ -61,13 +67,19 @@ _KEY_RE = re.compile(r"[A-Za-z0-9-]+\Z")  # a git trailer token
 ALIAS_END = " \t(:/[<,;"
 
 
-@dataclass(frozen=True, slots=True)
-class KeyRule:
+class KeyRule(FrozenRecord):
     """An agent-specific trailer key; ``value`` (a regex) restricts the values that count."""
 
-    key: str
-    value: str | None = None
-    value_re: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    _fields = ("key", "value", "value_re")
+    __slots__ = _fields
+    _uncompared = _unshown = ("value_re",)
+
+    def __init__(
+        self, key: str, value: str | None = None, value_re: re.Pattern[str] | None = None
+    ) -> None:
+        self.key = key
+        self.value = value
+        self.value_re = value_re
 
     def matches(self, value: str) -> bool:
         if not value:
@@ -78,28 +90,72 @@ class KeyRule:
         return self.key if self.value is None else {"key": self.key, "value": self.value}
 
 
-@dataclass(frozen=True, slots=True)
-class Agent:
-    """One agent of the registry, as data plus its compiled matchers."""
+class Agent(FrozenRecord):
+    """One agent of the registry, as data plus its compiled matchers (hashable, never
+    changed; equal when the data is, wherever it came from)."""
 
-    id: str
-    name: str
-    aliases: tuple[str, ...] = ()
-    names: tuple[str, ...] = ()
-    emails: tuple[str, ...] = ()
-    identities: tuple[str, ...] = ()
-    driven_names: tuple[str, ...] = ()
-    values: tuple[str, ...] = ()
-    keys: tuple[KeyRule, ...] = ()
-    footers: tuple[str, ...] = ()
-    subjects: tuple[str, ...] = ()
-    source: str = field(default="shipped", compare=False)  # "shipped" or "config"
-    # Compiled forms (built by agent_from_mapping).
-    _names_re: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
-    _emails_re: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
-    _identities_re: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
-    _driven_re: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
-    _values_res: tuple[re.Pattern[str], ...] = field(default=(), compare=False, repr=False)
+    _fields = (
+        "id",
+        "name",
+        "aliases",
+        "names",
+        "emails",
+        "identities",
+        "driven_names",
+        "values",
+        "keys",
+        "footers",
+        "subjects",
+        "source",
+        "_names_re",
+        "_emails_re",
+        "_identities_re",
+        "_driven_re",
+        "_values_res",
+    )
+    __slots__ = _fields
+    _COMPILED = ("_names_re", "_emails_re", "_identities_re", "_driven_re", "_values_res")
+    _uncompared = ("source", *_COMPILED)
+    _unshown = _COMPILED
+
+    def __init__(
+        self,
+        id: str,
+        name: str,
+        aliases: tuple[str, ...] = (),
+        names: tuple[str, ...] = (),
+        emails: tuple[str, ...] = (),
+        identities: tuple[str, ...] = (),
+        driven_names: tuple[str, ...] = (),
+        values: tuple[str, ...] = (),
+        keys: tuple[KeyRule, ...] = (),
+        footers: tuple[str, ...] = (),
+        subjects: tuple[str, ...] = (),
+        source: str = "shipped",  # "shipped" or "config"
+        # Compiled forms (built by agent_from_mapping).
+        _names_re: re.Pattern[str] | None = None,
+        _emails_re: re.Pattern[str] | None = None,
+        _identities_re: re.Pattern[str] | None = None,
+        _driven_re: re.Pattern[str] | None = None,
+        _values_res: tuple[re.Pattern[str], ...] = (),
+    ) -> None:
+        self.id = id
+        self.name = name
+        self.aliases = aliases
+        self.names = names
+        self.emails = emails
+        self.identities = identities
+        self.driven_names = driven_names
+        self.values = values
+        self.keys = keys
+        self.footers = footers
+        self.subjects = subjects
+        self.source = source
+        self._names_re = _names_re
+        self._emails_re = _emails_re
+        self._identities_re = _identities_re
+        self._driven_re = _driven_re
+        self._values_res = _values_res
 
     def all_aliases(self) -> tuple[str, ...]:
         """The id, the name and the aliases, lower-cased, without duplicates."""
@@ -452,10 +508,84 @@ class Registry:
             "bots": {k: list(v) for k, v in self.bots.items() if v},
         }
 
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any], *, source: str = "data") -> Registry:
+        """The registry ``to_data()`` describes (the same agents, bots and verdicts), without
+        reading agents.yml. Entries are validated as configuration entries are: ValueError
+        for anything that is not registry data. ``to_data()`` does not say where an agent
+        came from, so every agent's ``source`` is ``source``."""
+        if not isinstance(data, Mapping) or data.get("schema_version") != SCHEMA_VERSION:
+            raise ValueError("registry data: unsupported schema_version")
+        entries = data.get("agents") or []
+        bots = data.get("bots") or {}
+        if not isinstance(entries, (list, tuple)) or not isinstance(bots, Mapping):
+            raise ValueError("registry data: agents must be a list and bots a mapping")
+        extra = sorted(set(bots) - set(BOT_FIELDS), key=str)
+        if extra:
+            raise ValueError(f"registry data: bots: unknown key {extra[0]!r}")
+        agents = []
+        for entry in entries:
+            try:
+                agents.append(agent_from_mapping(entry, source=source))
+            except ValueError as err:
+                ident = entry.get("id") if isinstance(entry, Mapping) else None
+                raise ValueError(f"registry data: agent {ident!r}: {err}") from None
+        return cls(agents, {k: _strings(bots, k) for k in BOT_FIELDS})
+
+
+_SHIPPED_BYTES: bytes | None = None
+
+
+def _shipped_bytes() -> bytes:
+    """The packaged agents.yml, read once (beside this module; else via importlib.resources,
+    e.g. from a zip)."""
+    global _SHIPPED_BYTES
+    if _SHIPPED_BYTES is None:
+        try:
+            with open(os.path.join(os.path.dirname(__file__), "agents.yml"), "rb") as fh:
+                _SHIPPED_BYTES = fh.read()
+        except OSError:
+            from importlib import resources
+
+            _SHIPPED_BYTES = (
+                resources.files("scorer.attribution").joinpath("agents.yml").read_bytes()
+            )
+    return _SHIPPED_BYTES
+
+
+def registry_source_digest(config_agents: Iterable[Mapping[str, Any] | Agent] = ()) -> str:
+    """A SHA-256 (hex) of everything ``load_registry(config_agents)`` is built from: the
+    packaged agents.yml and the configuration's agent entries (canonical JSON), plus the
+    scorer version (the code that compiles them). Cheap: neither yaml nor a regex is touched.
+    Equal digests give equal registries, so ``Registry.from_data`` of a ``to_data()`` kept
+    under this digest can stand in for ``load_registry`` on a later run."""
+    import hashlib
+    import json
+
+    from scorer import __version__
+
+    entries = [e.to_data() if isinstance(e, Agent) else e for e in config_agents]
+    # Non-JSON values (a YAML date, say) keep their type in the text: never equal to a string.
+    canonical = json.dumps(
+        entries,
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+        default=lambda o: {"__python__": f"{type(o).__module__}.{type(o).__qualname__}:{o!r}"},
+    )
+    h = hashlib.sha256()
+    for part in (f"scorer {__version__} registry {SCHEMA_VERSION}", _shipped_bytes(), canonical):
+        data = part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part
+        h.update(len(data).to_bytes(8, "big"))
+        h.update(data)
+    return h.hexdigest()
+
 
 def _shipped() -> dict[str, Any]:
-    text = resources.files("scorer.attribution").joinpath("agents.yml").read_text("utf-8")
-    # libyaml's loader when pyyaml has it: the registry is read on every run.
+    import yaml
+
+    text = _shipped_bytes().decode("utf-8")
+    # libyaml's loader when pyyaml has it: the registry is read on every cold run.
     data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
         raise ValueError("agents.yml: unsupported schema_version")
