@@ -10,6 +10,7 @@ uninteresting commits remain, and its cost is the size of the range, not of the 
 from __future__ import annotations
 
 import heapq
+from array import array
 from collections.abc import Sequence
 
 
@@ -26,7 +27,7 @@ class Graph:
         self.shas = shas
         self.parents = parents
         self.index = index if index is not None else {sha: i for i, sha in enumerate(shas)}
-        self.generation = self._generations(list(generation or ()))
+        self.generation = self._generations(generation if generation is not None else [])
         # Answers already known (from the incremental cache), and every new answer: the
         # history of a row never changes, so neither does the range between two rows.
         self.memo_only_in: dict[tuple[int, int], list[int]] = {}
@@ -37,15 +38,18 @@ class Graph:
         index = {sha: i for i, sha in enumerate(shas)}
         return cls(list(shas), [tuple(index[p] for p in ps if p in index) for ps in parents], index)
 
-    def _generations(self, known: list[int]) -> list[int]:
+    def _generations(self, known: Sequence[int]) -> Sequence[int]:
         """1 + the largest parent generation. git log lists children before parents (newest
         first), so one backwards pass settles nearly every commit; a depth-first walk handles
         the rest (commits listed out of order by clock skew). Rows appended by an incremental
         scan come after the cached ones, so they are settled by the same walk."""
         n = len(self.shas)
-        gen = known[:n] + [0] * (n - len(known))
+        settled = min(len(known), n)
+        gen = known if isinstance(known, (list, array)) else list(known)
+        del gen[n:]
+        gen.extend([0] * (n - settled))
         parents = self.parents
-        for node in range(n - 1, len(known) - 1, -1):
+        for node in range(n - 1, settled - 1, -1):
             ps = parents[node]
             if not ps:
                 gen[node] = 1
@@ -63,7 +67,7 @@ class Graph:
             self._settle(node, gen)
         return gen
 
-    def _settle(self, start: int, gen: list[int]) -> None:
+    def _settle(self, start: int, gen: Sequence[int]) -> None:
         parents = self.parents
         stack = [start]
         while stack:

@@ -11,16 +11,14 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Generic, TypeVar
 
 from scorer import __version__, cache
 from scorer.attribution.detect import author_is_human, detect, reverted_shas
 from scorer.attribution.notes import read_ai_notes
 from scorer.attribution.registry import Registry, load_registry
-from scorer.cache import CachedHistory, CacheInvalid
+from scorer.cache import CachedHistory, CachedOutcomes, CacheInvalid
 from scorer.config import DEFAULT_DEPLOYS, DEFAULT_WINDOW, Config, load_config
 from scorer.deploys import DeploySpec, load_events, parse_spec, resolve_events
 from scorer.deploys.interface import SourceContext
@@ -38,53 +36,91 @@ from scorer.history import (
     resolve_ref,
     tty_progress,
 )
+from scorer.increment import NotIncremental, advance, settings_key, snapshot
 from scorer.metric import Period, build_report, headline_period
-from scorer.model import History, RawCommit
+from scorer.model import DeployEvent, History, RawCommit
 from scorer.paths import PathFilter
 from scorer.survival import Outcomes, compute_outcomes
 from scorer.table import CommitTable
 
 SUBJECT_MAX = 200
-T = TypeVar("T")
 
 
-@dataclass
 class ScanOptions:
-    path: Path = Path(".")
-    ref: str = "HEAD"
-    deploys: list[str] | None = None
-    window: timedelta | None = None
-    now: datetime | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    config: Path | None = None
-    min_confidence: str | None = None
-    environments: list[str] | None = None
-    cache: Path | None = None
-    repository: str | None = None
-    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    progress: bool = True
+    """What the command line asked for (plain class: importing dataclasses costs a per-merge
+    run ~15 ms)."""
+
+    def __init__(
+        self,
+        path: Path = Path("."),
+        ref: str = "HEAD",
+        deploys: list[str] | None = None,
+        window: timedelta | None = None,
+        now: datetime | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        config: Path | None = None,
+        min_confidence: str | None = None,
+        environments: list[str] | None = None,
+        cache: Path | None = None,
+        repository: str | None = None,
+        env: Mapping[str, str] | None = None,
+        progress: bool = True,
+    ):
+        self.path = path
+        self.ref = ref
+        self.deploys = deploys
+        self.window = window
+        self.now = now
+        self.since = since
+        self.until = until
+        self.config = config
+        self.min_confidence = min_confidence
+        self.environments = environments
+        self.cache = cache
+        self.repository = repository
+        self.env = env if env is not None else dict(os.environ)
+        self.progress = progress
 
 
-@dataclass
 class Settings:
     """The effective settings after flags, config file and defaults."""
 
-    window: timedelta
-    environments: list[str]
-    deploys: list[DeploySpec]
-    min_confidence: str
-    exclude_paths: list[str]
-    config: Config
+    def __init__(
+        self,
+        window: timedelta,
+        environments: list[str],
+        deploys: list[DeploySpec],
+        min_confidence: str,
+        exclude_paths: list[str],
+        config: Config,
+    ):
+        self.window = window
+        self.environments = environments
+        self.deploys = deploys
+        self.min_confidence = min_confidence
+        self.exclude_paths = exclude_paths
+        self.config = config
 
 
-@dataclass
 class ScanResult:
-    report: dict
-    history: History
-    outcomes: Outcomes
-    settings: Settings
-    repo: Repo
+    def __init__(
+        self,
+        report: dict,
+        history: History,
+        outcomes: Outcomes,
+        settings: Settings,
+        repo: Repo,
+        cache_use: str = "none",
+    ):
+        self.report = report
+        self.history = history
+        self.outcomes = outcomes
+        self.settings = settings
+        self.repo = repo
+        # none (no --cache) | cold (no usable cache) | history (cached commits, outcomes
+        # recomputed) | incremental (outcomes carried forward)
+        self.cache_use = cache_use
 
 
 def effective_settings(options: ScanOptions, config: Config) -> Settings:
@@ -178,7 +214,7 @@ def run_scan(options: ScanOptions) -> ScanResult:
     )
 
     ignored: Counter = Counter()
-    kept = []
+    kept: list[DeployEvent] = []
     for ev in pending_events.result():
         if ev.environment not in settings.environments:
             ignored["other_environment"] += 1
@@ -188,22 +224,53 @@ def run_scan(options: ScanOptions) -> ScanResult:
             kept.append(ev)
     if unfinished:
         ignored["unfinished"] = sum(unfinished.values())
-    resolution = resolve_events(kept, graph.shas, graph.index)
 
-    outcomes = compute_outcomes(
-        graph,
-        commits,
-        resolution.events,
-        window=settings.window,
-        now=now,
-        min_confidence=settings.min_confidence,
-        substantive=lambda ids: state.judge(ids, substance),
+    def judge(ids: list[int]) -> dict[int, bool]:
+        return state.judge(ids, substance)
+
+    key = settings_key(
+        settings.window,
+        settings.environments,
+        settings.min_confidence,
+        [s.text for s in settings.deploys],
     )
+    outcomes = None
+    fragile: list[str] | None = None
+    use = "none" if not options.cache else "cold" if state.cached is None else "history"
+    if state.cached is not None and state.cached.outcomes is not None:
+        try:
+            outcomes, unknown, fragile = advance(
+                state.cached.outcomes,
+                key=key,
+                graph=graph,
+                table=commits,
+                cached_rows=state.cached_rows,
+                kept=kept,
+                window=settings.window,
+                now=now,
+                min_confidence=settings.min_confidence,
+                substantive=judge,
+            )
+            use = "incremental"
+        except NotIncremental:
+            outcomes = None
+    if outcomes is None:
+        resolution = resolve_events(kept, graph.shas, graph.index)
+        unknown = resolution.unknown
+        outcomes = compute_outcomes(
+            graph,
+            commits,
+            resolution.events,
+            window=settings.window,
+            now=now,
+            min_confidence=settings.min_confidence,
+            substantive=judge,
+        )
     report = build_report(
         repository={"name": ctx.repository, "head": head, "ref": options.ref},
         commits=commits,
         outcomes=outcomes,
-        unknown_deploys=resolution.unknown,
+        unknown_deploys=unknown,
         ignored_deploys=dict(ignored),
         now=now,
         window=settings.window,
@@ -219,54 +286,64 @@ def run_scan(options: ScanOptions) -> ScanResult:
         missing_objects=len(state.missing) + commits.missing_parents,
     )
     if options.cache:
-        state.save(options.cache, head)
+        kept_state = snapshot(
+            outcomes, key=key, now=now, kept=kept, unknown=unknown, table=commits, fragile=fragile
+        )
+        state.save(options.cache, head, kept_state)
     history = History(head=head, ref=options.ref, commits=commits, index=commits.index)
     return ScanResult(
-        report=report, history=history, outcomes=outcomes, settings=settings, repo=repo
+        report=report,
+        history=history,
+        outcomes=outcomes,
+        settings=settings,
+        repo=repo,
+        cache_use=use,
     )
 
 
-class _Background(Generic[T]):
+class _Background:
     """Run one call in a daemon thread; ``result()`` waits and re-raises. A daemon thread,
     unlike a pool's, never holds up the exit when the scan fails before asking for it (an
     API source may still be waiting out a rate limit)."""
 
-    def __init__(self, fn: Callable[..., T], *args: object):
-        self._value: T | None = None
+    def __init__(self, fn: Callable[..., object], *args: object):
+        self._value: object = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, args=(fn, args), daemon=True)
         self._thread.start()
 
-    def _run(self, fn: Callable[..., T], args: tuple) -> None:
+    def _run(self, fn: Callable[..., object], args: tuple) -> None:
         try:
             self._value = fn(*args)
         except BaseException as err:  # handed to the caller by result()
             self._error = err
 
-    def result(self) -> T:
+    def result(self):
         self._thread.join()
         if self._error is not None:
             raise self._error
-        return self._value  # type: ignore[return-value]
+        return self._value
 
 
-@dataclass
 class _HistoryState:
     """The commit table and graph of this run, with what an earlier run already knew."""
 
-    commits: CommitTable
-    graph: Graph
-    verdicts: dict[int, bool]  # row -> substantive
-    missing: set[int]  # rows judged without all their objects
-    key: str = ""  # cache key
-    cached: CachedHistory | None = None
-
-    def __post_init__(self) -> None:
-        self._known = self._size()
-
-    def _size(self) -> tuple[int, ...]:
-        g = self.graph
-        return (len(self.commits), len(self.verdicts), len(g.memo_only_in), len(g.memo_ancestor))
+    def __init__(
+        self,
+        commits: CommitTable,
+        graph: Graph,
+        verdicts: dict[int, bool],
+        missing: set[int],
+        key: str = "",
+        cached: CachedHistory | None = None,
+    ):
+        self.commits = commits
+        self.graph = graph
+        self.verdicts = verdicts  # row -> substantive
+        self.missing = missing  # rows judged without all their objects
+        self.key = key  # cache key
+        self.cached = cached
+        self.cached_rows = cached.rows if cached is not None else 0
 
     def judge(self, ids: list[int], substance: Substance) -> dict[int, bool]:
         """Substantive verdicts, from the cache where known, else from the diff jobs."""
@@ -280,9 +357,17 @@ class _HistoryState:
                     self.missing.add(i)
         return {i: verdicts[i] for i in ids}
 
-    def save(self, directory: Path, head: str) -> None:
-        """Write the cache when this run learned something (or there was none)."""
-        if self.cached is not None and self.cached.head == head and self._size() == self._known:
+    def save(self, directory: Path, head: str, outcomes: CachedOutcomes) -> None:
+        """Write the cache, unless it would say exactly what it says already."""
+        cached = self.cached
+        if (
+            cached is not None
+            and cached.head == head
+            and cached.rows == len(self.commits)
+            and len(cached.verdicts) == len(self.verdicts)
+            and cached.outcomes is not None
+            and cached.outcomes.meta() == outcomes.meta()
+        ):
             return
         cache.save(
             directory,
@@ -293,8 +378,7 @@ class _HistoryState:
                 generation=self.graph.generation,
                 verdicts=self.verdicts,
                 missing=sorted(self.missing),
-                only_in=self.graph.memo_only_in,
-                ancestor=self.graph.memo_ancestor,
+                outcomes=outcomes,
             ),
         )
 
@@ -313,7 +397,6 @@ def _history_state(
     if cached.head != head:
         read_history(repo, head, registry, options.progress, commits, (cached.head,))
     graph = Graph(commits.shas, commits.parents, commits.index, cached.generation)
-    graph.memo_only_in, graph.memo_ancestor = cached.only_in, cached.ancestor
     return _HistoryState(commits, graph, dict(cached.verdicts), set(cached.missing), key, cached)
 
 

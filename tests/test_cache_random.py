@@ -4,6 +4,7 @@ cold run's (but generated_at)."""
 from __future__ import annotations
 
 import json
+import os
 import random
 from datetime import timedelta
 
@@ -42,7 +43,11 @@ def _grow(repo, rng, step, made):
         when = T0 + timedelta(days=step * 5, hours=k)
         roll = rng.random()
         if roll < 0.15 and len(made) > 2:
-            repo.revert(rng.choice(made), when=when, author=rng.choice(PEOPLE))
+            try:
+                repo.revert(rng.choice(made), when=when, author=rng.choice(PEOPLE))
+            except RuntimeError:  # already reverted, or a conflict: no revert this time
+                repo.git("revert", "--abort", check=False)
+                repo.git("reset", "-q", "--hard", "HEAD")
         elif roll < 0.25:
             repo.branch(f"b{step}-{k}")
             repo.checkout(f"b{step}-{k}")
@@ -78,3 +83,107 @@ def test_cached_reports_equal_cold_ones_as_history_grows(capsys, tmp_path):
             cold = _report(capsys, repo)
             warm = _report(capsys, repo, "--cache", str(cache))
             assert warm == cold, (seed, step)
+
+
+def _scan_at(repo, now, cache=None):
+    from scorer.scan import ScanOptions, run_scan
+
+    result = run_scan(
+        ScanOptions(
+            path=repo.path,
+            deploys=["tags:v*"],
+            now=now,
+            window=timedelta(days=7),
+            cache=cache,
+            progress=False,
+        )
+    )
+    report = dict(result.report)
+    report.pop("generated_at")
+    return report, result.cache_use
+
+
+def test_per_merge_runs_carry_outcomes_forward_as_time_moves(tmp_path):
+    """The per-merge case: each run is later than the last, and what happened since is later
+    too. Outcomes are carried forward (deploys pending at the last run survive or are rolled
+    back now, new reverts reach older changes) and equal a cold run's at every step; a deploy
+    dated before the last run (a late tag) makes the run recompute outcomes, still equal."""
+    from scorer.gitbuild import GitRepo
+
+    uses = []
+    for seed in range(int(os.environ.get("SCORER_RANDOM_SEEDS", "4"))):
+        rng = random.Random(100 + seed)
+        repo = GitRepo(tmp_path / f"r{seed}")
+        cache = tmp_path / f"cache{seed}"
+        made = [repo.commit("root\n", when=T0, author=ANN)]
+        for step in range(1, 9):
+            _grow(repo, rng, step, made)
+            late = rng.random() < 0.15
+            if late:  # a tag dated before the previous run
+                repo.tag(f"v{step}-late", rng.choice(made), when=T0 + timedelta(days=step * 5 - 6))
+            now = T0 + timedelta(days=step * 5 + 1)
+            cold, _ = _scan_at(repo, now)
+            warm, use = _scan_at(repo, now, cache)
+            assert warm == cold, (seed, step)
+            if step > 1:
+                assert use == ("history" if late else "incremental"), (seed, step, use)
+            uses.append(use)
+    assert uses.count("incremental") >= 20
+
+
+def test_deploy_log_with_environments_failures_and_short_shas(tmp_path):
+    """The same with a deploy log: two environments, failed deploys, redeploys of older
+    commits, abbreviated SHAs, and unknown SHAs (a commit not yet in the history)."""
+    from scorer.gitbuild import GitRepo
+    from scorer.scan import ScanOptions, run_scan
+
+    uses = []
+    for seed in range(int(os.environ.get("SCORER_RANDOM_SEEDS", "4"))):
+        rng = random.Random(500 + seed)
+        repo = GitRepo(tmp_path / f"r{seed}")
+        log = tmp_path / f"deploys{seed}.jsonl"
+        log.write_text("")
+        cache = tmp_path / f"cache{seed}"
+        made = [repo.commit("root\n", when=T0, author=ANN)]
+        for step in range(1, 9):
+            _grow(repo, rng, step, made)
+            lines = []
+            for k in range(rng.randint(0, 3)):
+                when = T0 + timedelta(days=step * 5, hours=13 + k)
+                sha = repo.head() if rng.random() < 0.6 else rng.choice(made)
+                if rng.random() < 0.3:
+                    sha = sha[:12]
+                if rng.random() < 0.05:
+                    sha = "0" * 40  # not in the history
+                lines.append(
+                    json.dumps(
+                        {
+                            "sha": sha,
+                            "time": when.isoformat(),
+                            "environment": rng.choice(["production", "staging"]),
+                            "status": "success" if rng.random() < 0.8 else "failure",
+                        }
+                    )
+                )
+            with log.open("a") as fh:
+                fh.writelines(line + "\n" for line in lines)
+            now = T0 + timedelta(days=step * 5 + 1)
+            reports = []
+            for c in (None, cache):
+                result = run_scan(
+                    ScanOptions(
+                        path=repo.path,
+                        deploys=[f"log:{log}"],
+                        environments=["production", "staging"],
+                        now=now,
+                        window=timedelta(days=7),
+                        cache=c,
+                        progress=False,
+                    )
+                )
+                report = dict(result.report)
+                report.pop("generated_at")
+                reports.append(report)
+            assert reports[0] == reports[1], (seed, step)
+            uses.append(result.cache_use)
+    assert uses.count("incremental") >= 10, uses
