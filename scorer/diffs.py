@@ -21,7 +21,7 @@ import threading
 from collections.abc import Iterable
 
 from scorer.errors import RepositoryError
-from scorer.history import Repo, git_command, git_env
+from scorer.history import Repo, config_values, git_command, git_env
 from scorer.paths import PathFilter
 
 _WS = re.compile(rb"[ \t\r\n\v\f]+")
@@ -47,22 +47,18 @@ def is_binary(data: bytes) -> bool:
 
 
 def is_partial_clone(repo: Repo) -> bool:
-    """A clone made with ``--filter``: objects may be missing, and git would fetch them."""
-    proc = subprocess.run(
-        [
-            *git_command(repo),
-            "config",
-            "--get-regexp",
-            r"^(extensions\.partialclone|remote\..*\.promisor)$",
-        ],
-        capture_output=True,
-        text=True,
-        env=git_env(),
-        check=False,
-    )
-    for line in proc.stdout.splitlines():
-        key, _, value = line.partition(" ")
-        if key.startswith("extensions.") or value.strip().lower() == "true":
+    """A clone made with ``--filter``: objects may be missing, and git would fetch them.
+
+    This has to be known before git reads any object: not every supported git (2.30+)
+    honours ``GIT_NO_LAZY_FETCH`` (it came with the 2024 security releases), and ``-c``
+    cannot unset ``extensions.partialclone``, which git reads from the repository's own
+    config file. The
+    settings come from the one ``git config`` that also serves ``mailmap.file``
+    (``history.config_values``), and only when a change has to be diffed at all."""
+    for key, values in config_values(repo).items():
+        if key.startswith("extensions."):
+            return True
+        if any(value.strip().lower() == "true" for value in values):
             return True
     return False
 
@@ -176,13 +172,20 @@ class Substance:
         self.repo = repo
         self.exclude = exclude
         self.missing: set[str] = set()  # changes judged without some of their objects
-        self.partial = is_partial_clone(repo)
+        self._partial: bool | None = None
         self._jobs: list[_DiffJob] = []
         self._answers: dict[str, bool] = {}
 
+    @property
+    def partial(self) -> bool:
+        """A partial clone (asked on first use: a run with nothing to diff never asks)."""
+        if self._partial is None:
+            self._partial = is_partial_clone(self.repo)
+        return self._partial
+
     def feed(self, shas: Iterable[str]) -> None:
         shas = list(shas)
-        if self.partial or not shas:
+        if not shas or self.partial:
             return
         # Two git processes when there is enough work: the diff is git's CPU time, and the
         # main thread has only a few tenths of a second of its own work to overlap it with.
@@ -193,6 +196,8 @@ class Substance:
 
     def verdicts(self, shas: Iterable[str]) -> dict[str, bool]:
         shas = list(dict.fromkeys(shas))
+        if not shas:
+            return {}
         if self.partial:
             return {sha: self._from_objects(sha) for sha in shas}
         self._collect()

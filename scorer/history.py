@@ -39,6 +39,12 @@ class Repo:
         self.git_dir = git_dir
         self.bare = bare
         self._handle = None
+        # What open_repo's one rev-parse already learnt, each answered once (later calls ask
+        # git again): ref -> commit id for resolve_ref, and the git-ai notes tip for notes_tip
+        # ("" when there is no such ref, None when not known).
+        self._resolved: dict[str, str] = {}
+        self._notes_tip: str | None = None
+        self._config: dict[str, list[str]] | None = None  # see config_values()
 
     @property
     def handle(self):  # -> pygit2.Repository
@@ -83,10 +89,94 @@ def git_env() -> dict[str, str]:
     return env
 
 
-def open_repo(path: Path) -> Repo:
-    """Open ``path`` or fail with a message that says what to do."""
+NOTES_REF = "refs/notes/ai"
+# rev-parse --glob appends "/*" to a pattern without glob characters; the class keeps this
+# one an exact match of NOTES_REF (which, as a ref, cannot also be a directory of refs).
+_NOTES_GLOB = "refs/notes/a[i]"
+_NO_WORK_TREE = "fatal: this operation must be run in a work tree"
+_HEX = frozenset("0123456789abcdef")
+
+
+def _is_oid(text: str) -> bool:
+    return len(text) in (40, 64) and _HEX.issuperset(text)
+
+
+def open_repo(path: Path, ref: str = "HEAD") -> Repo:
+    """Open ``path`` or fail with a message that says what to do.
+
+    One ``git rev-parse`` in the common case; it also resolves ``ref`` (for ``resolve_ref``)
+    and reads the git-ai notes tip (for ``notes_tip``). When it fails, the step-by-step calls
+    below run and say precisely why (or open the repository after all: a bad ``ref`` is
+    ``resolve_ref``'s error to report, with its own message).
+    """
     if not path.exists():
         raise RepositoryError(f"{path}: no such directory")
+    repo = _open_in_one_call(path, ref)
+    return repo if repo is not None else _open_step_by_step(path)
+
+
+def _open_in_one_call(path: Path, ref: str) -> Repo | None:
+    """The repository from one rev-parse, or None when its answer is anything but the
+    expected one (then the step-by-step calls decide)."""
+    refs = ["HEAD"]
+    # Plain revisions only: rev-parse without --verify prints two lines for A..B, a
+    # negation for ^A, and takes -x for an option (resolve_ref rejects those).
+    if ref != "HEAD" and ref and not ref.startswith(("-", "^")) and ".." not in ref:
+        refs.append(ref)
+    proc = _git(
+        path,
+        "rev-parse",
+        "--absolute-git-dir",
+        "--is-bare-repository",
+        "--is-shallow-repository",
+        *(f"{r}^{{commit}}" for r in refs),  # a commit id each, or git fails
+        f"--glob={_NOTES_GLOB}",  # the notes tip, or no line at all
+        "--show-toplevel",  # last: without a work tree (bare, inside .git) git dies here
+    )
+    if proc.returncode == 0:
+        has_top = True
+    elif proc.stderr.strip() == _NO_WORK_TREE:
+        has_top = False  # everything before --show-toplevel was printed
+    else:
+        return None
+    lines = proc.stdout.split("\n")
+    if lines[-1] != "":
+        return None
+    lines.pop()
+    top = lines.pop() if has_top else ""
+    fixed = 3 + len(refs)
+    if len(lines) not in (fixed, fixed + 1):
+        return None
+    git_dir, bare, shallow = lines[:3]
+    shas = lines[3:fixed]
+    notes = lines[fixed] if len(lines) > fixed else ""
+    if bare not in ("true", "false") or shallow not in ("true", "false"):
+        return None
+    if not all(_is_oid(x) for x in shas) or (notes and not _is_oid(notes)):
+        return None
+    if not git_dir.strip() or (has_top and not top.strip()):
+        return None
+    if shallow == "true":
+        raise RepositoryError(_shallow_message(path))
+    if bare == "true":
+        repo = Repo(work_dir=path, git_dir=Path(git_dir), bare=True)
+    else:
+        repo = Repo(work_dir=Path(top) if top else path, git_dir=Path(git_dir))
+    repo._resolved = dict(zip(refs, shas, strict=True))
+    repo._notes_tip = notes
+    return repo
+
+
+def _shallow_message(path: Path) -> str:
+    return (
+        f"{path}: shallow clone: the history is incomplete, so deploys and reverts cannot be "
+        "linked. Fetch the full history (actions/checkout: fetch-depth: 0; "
+        "elsewhere: git fetch --unshallow)"
+    )
+
+
+def _open_step_by_step(path: Path) -> Repo:
+    """One question at a time, for a precise error message."""
     proc = _git(
         path, "rev-parse", "--absolute-git-dir", "--is-bare-repository", "--is-shallow-repository"
     )
@@ -103,17 +193,34 @@ def open_repo(path: Path) -> Repo:
         raise RepositoryError(f"{path}: cannot read repository: {reason}")
     git_dir, bare, shallow = proc.stdout.split("\n")[:3]
     if shallow == "true":
-        raise RepositoryError(
-            f"{path}: shallow clone: the history is incomplete, so deploys and reverts cannot be "
-            "linked. Fetch the full history (actions/checkout: fetch-depth: 0; "
-            "elsewhere: git fetch --unshallow)"
-        )
+        raise RepositoryError(_shallow_message(path))
     if _git(path, "rev-parse", "--verify", "-q", "HEAD^{commit}").returncode != 0:
         raise RepositoryError(f"{path}: empty repository: there are no commits to score yet")
     if bare == "true":
         return Repo(work_dir=path, git_dir=Path(git_dir), bare=True)
     top = _git(path, "rev-parse", "--show-toplevel").stdout.strip()
     return Repo(work_dir=Path(top) if top else path, git_dir=Path(git_dir))
+
+
+# The configuration scorer reads, all in one `git config` (see config_values).
+_CONFIG_KEYS = r"^(mailmap\.file|extensions\.partialclone|remote\..*\.promisor)$"
+
+
+def config_values(repo: Repo) -> dict[str, list[str]]:
+    """``mailmap.file`` and the partial-clone settings (``extensions.partialclone``,
+    ``remote.*.promisor``): key -> values in git's order, from one ``git config`` per
+    repository, read on first use. Keys as git prints them (lower-case but for
+    subsections); a boolean set without ``= value`` has the value ``""``."""
+    if repo._config is None:
+        proc = _git(repo.git_dir, "config", "-z", "--get-regexp", _CONFIG_KEYS)
+        values: dict[str, list[str]] = {}
+        if proc.returncode == 0:  # 1: none of them is set
+            for item in proc.stdout.split("\0"):
+                if item:
+                    key, _, value = item.partition("\n")
+                    values.setdefault(key, []).append(value)
+        repo._config = values
+    return repo._config
 
 
 def mailmap_bytes(repo: Repo) -> bytes:
@@ -127,15 +234,24 @@ def mailmap_bytes(repo: Repo) -> bytes:
         blob = _git(repo.git_dir, "cat-file", "blob", "HEAD:.mailmap")
         if blob.returncode == 0:
             parts.append(blob.stdout.encode("utf-8", "surrogateescape"))
-    extra = _git(repo.git_dir, "config", "--path", "--get", "mailmap.file").stdout.strip()
+    files = config_values(repo).get("mailmap.file")
+    extra = files[-1].strip() if files else ""  # the last one wins, as with --get
+    if extra.startswith(("~", "%(prefix)")):  # git expands these paths: let it
+        extra = _git(repo.git_dir, "config", "--path", "--get", "mailmap.file").stdout.strip()
     if extra:
         with contextlib.suppress(OSError):
             parts.append(Path(extra).read_bytes())
     return b"\0".join(parts)
 
 
-def notes_tip(repo: Repo, ref: str = "refs/notes/ai") -> str:
-    """The commit the git-ai notes ref points at, or "" (notes shape evidence: cache key)."""
+def notes_tip(repo: Repo, ref: str = NOTES_REF) -> str:
+    """The commit the git-ai notes ref points at, or "" (notes shape evidence: cache key).
+
+    The first call for ``refs/notes/ai`` takes what ``open_repo`` read (the ref's object,
+    which for a notes ref, always a commit, is the same thing)."""
+    if ref == NOTES_REF and repo._notes_tip is not None:
+        tip, repo._notes_tip = repo._notes_tip, None
+        return tip
     proc = _git(repo.git_dir, "rev-parse", "-q", "--verify", f"{ref}^{{commit}}")
     return proc.stdout.strip() if proc.returncode == 0 else ""
 
@@ -161,6 +277,9 @@ def resolve_ref(repo: Repo, ref: str) -> str:
     """The full commit id ``ref`` names, or a RepositoryError that says why not."""
     if not ref or ref.startswith("-"):
         raise RepositoryError(f"ref {ref!r} does not name a commit")
+    sha = repo._resolved.pop(ref, None)  # resolved by open_repo: once
+    if sha is not None:
+        return sha
     proc = _git(repo.git_dir, "rev-parse", "--verify", f"{ref}^{{commit}}")
     if proc.returncode != 0:
         detail = proc.stderr.strip().splitlines()

@@ -198,3 +198,126 @@ def test_sha256_repository_scans_and_caches(tmp_path, capsys):
     assert len(warm["repository"]["head"]) == 64
     assert warm["history"]["commits"] == 2 and warm["history"]["counted_ai_changes"] == 1
     assert json.loads(cold)["history"]["deploys"] == 1
+
+
+# --------------------------------------------------------------------------- one rev-parse
+
+
+@pytest.fixture
+def git_calls(monkeypatch):
+    """Every git command scorer.history runs through subprocess.run."""
+    import scorer.history as history
+
+    calls: list[list[str]] = []
+    real = history.subprocess.run
+
+    def run(args, *a, **kw):
+        calls.append(list(args))
+        return real(args, *a, **kw)
+
+    monkeypatch.setattr(history.subprocess, "run", run)
+    return calls
+
+
+def _layouts(repo: GitRepo, tmp_path) -> dict[str, object]:
+    """The same history as a work tree, a subdirectory of it, a linked worktree, a bare
+    clone and the .git directory itself."""
+    repo.write({"sub/f.txt": "x\n"})
+    repo.commit("one\n", when=T0)
+    repo.tag("v1", when=T0 + timedelta(hours=1))  # annotated: ^{commit} peels it
+    repo.commit("two\n", when=T0 + timedelta(hours=2))
+    repo.git("worktree", "add", "-q", str(tmp_path / "linked"), "HEAD~1")
+    bare = tmp_path / "bare.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo.path), str(bare)], check=True)
+    return {
+        "work tree": repo.path,
+        "subdirectory": repo.path / "sub",
+        "linked worktree": tmp_path / "linked",
+        "bare": bare,
+        "git dir": repo.path / ".git",
+    }
+
+
+def test_open_repo_is_one_git_call_and_agrees_with_the_step_by_step_calls(
+    repo, tmp_path, git_calls
+):
+    from scorer.history import _open_step_by_step, notes_tip
+
+    for name, path in _layouts(repo, tmp_path).items():
+        for ref in ("HEAD", "v1", "main~1", "HEAD^{commit}"):
+            git_calls.clear()
+            r = open_repo(path, ref)
+            sha = resolve_ref(r, ref)
+            head = resolve_ref(r, "HEAD") if ref != "HEAD" else sha  # both read by open_repo
+            tip = notes_tip(r)
+            assert len(git_calls) == 1, (name, ref, git_calls)
+            slow = _open_step_by_step(path)
+            assert (r.work_dir, r.git_dir, r.bare) == (slow.work_dir, slow.git_dir, slow.bare)
+            want = subprocess.run(
+                ["git", "-C", str(path), "rev-parse", "--verify", f"{ref}^{{commit}}"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+            assert (head, sha, tip) == (resolve_ref(slow, "HEAD"), want, ""), (name, ref)
+            # What open_repo learnt answers once; then git is asked again.
+            git_calls.clear()
+            assert resolve_ref(r, ref) == sha and notes_tip(r) == ""
+            assert len(git_calls) == 2
+
+
+def test_open_repo_reads_the_notes_tip(repo, git_calls):
+    from scorer.history import notes_tip
+
+    repo.commit("one\n", when=T0)
+    who = {
+        f"GIT_{r}_{k}": v
+        for r in ("AUTHOR", "COMMITTER")
+        for k, v in (("NAME", "N"), ("EMAIL", "n@x"))
+    }
+    repo.git("notes", "--ref=ai", "add", "-m", "a note", "HEAD", env=who)
+    repo.git("notes", "--ref=aid", "add", "-m", "another ref", "HEAD", env=who)
+    tip = repo.git("rev-parse", "refs/notes/ai")
+    git_calls.clear()
+    r = open_repo(repo.path)
+    assert notes_tip(r) == tip and len(git_calls) == 1
+    assert notes_tip(r) == tip and len(git_calls) == 2  # asked again: the same answer
+
+
+def test_resolve_ref_answers_as_before_whatever_the_ref(repo):
+    """Whether open_repo resolved the ref or left it to resolve_ref, the answer (or the
+    error message) is what resolve_ref alone gives."""
+    from scorer.history import _open_step_by_step
+
+    first = repo.commit("one\n", when=T0)
+    second = repo.commit("two\n", when=T0 + timedelta(hours=1))
+    repo.git("branch", first[:8], second)  # a branch named like an abbreviated SHA
+    repo.git("tag", "t1", first)
+
+    def answer(r, ref):
+        try:
+            return resolve_ref(r, ref)
+        except RepositoryError as err:
+            return f"error: {err}"
+
+    refs = ["HEAD", "t1", first[:8], first[:7], "HEAD~1..HEAD", "^HEAD", "nope", "HEAD:x"]
+    refs += ["-h", "", "HEAD^{tree}", "main@{0}", ":/one", "HEAD^@", "HEAD^!", "t1 ", "a\nb"]
+    for ref in refs:
+        assert answer(open_repo(repo.path, ref), ref) == answer(
+            _open_step_by_step(repo.path), ref
+        ), ref
+    assert answer(open_repo(repo.path, "nope"), "nope").startswith(
+        "error: ref 'nope' does not name a commit ("
+    )
+
+
+def test_open_repo_errors_are_unchanged(tmp_path):
+    empty = GitRepo(tmp_path / "empty")
+    bare_empty = GitRepo(tmp_path / "bare-empty", bare=True)
+    for path in (empty.path, bare_empty.path):
+        for ref in ("HEAD", "main"):
+            with pytest.raises(RepositoryError, match="empty repository"):
+                open_repo(path, ref)
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(RepositoryError, match="not a git repository"):
+        open_repo(tmp_path / "plain", "main")

@@ -49,13 +49,18 @@ def _env() -> dict[str, str]:
     return env
 
 
-def read_ai_notes(git_dir: Path, ref: str = DEFAULT_REF) -> dict[str, str]:
+def read_ai_notes(
+    git_dir: Path, ref: str = DEFAULT_REF, *, tip: str | None = None
+) -> dict[str, str]:
     """Every note under ``ref``: annotated object id → note text (UTF-8, bad bytes replaced).
 
     Two git processes at most: ``git notes list`` (which prints nothing when the ref does not
-    exist: the common case costs one quick process) and one ``git cat-file --batch`` that
-    streams the note blobs, each blob read once however many commits share it.
+    exist) and one ``git cat-file --batch`` that streams the note blobs, each blob read once
+    however many commits share it. None at all when ``tip`` is ``""``: the caller knows the
+    ref does not exist (``scorer.history.notes_tip``), the common case.
     """
+    if tip == "":
+        return {}
     base = ["git", "--git-dir", str(git_dir)]
     try:
         listed = subprocess.run(
