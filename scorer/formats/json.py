@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from importlib import resources
 
 
 def render(report: dict) -> str:
@@ -14,5 +13,7 @@ def render(report: dict) -> str:
 @lru_cache(maxsize=1)
 def schema() -> dict:
     """The JSON Schema of report schema_version 1, shipped inside the package."""
+    from importlib import resources  # only here: most runs never ask for the schema
+
     text = resources.files("scorer.formats").joinpath("report.schema.json").read_text("utf-8")
     return json.loads(text)
