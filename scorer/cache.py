@@ -44,11 +44,16 @@ from scorer.columns import ParentColumn, ShaColumn, ShaIndex, TextColumn, encode
 from scorer.model import Evidence
 from scorer.table import CommitTable
 
-FORMAT = 4
-FILE_NAME = "scorer-history.cache"
+FORMAT = 5
+STATE_FILE = "scorer-state.cache"  # small; rewritten by every run that learned something
+COMMITS_FILE = "scorer-commits.cache"  # append-only segments of commit rows
+LEGACY_FILES = ("scorer-history.cache",)
 MAGIC = b"SCORER-CACHE\n"
+SEGMENT_MAGIC = b"SCORER-ROWS\n"
+MAX_SEGMENTS = 32  # then the rows are rewritten as one segment
 _LEN = struct.Struct("<Q")
-_TABLE_SECTIONS = (
+# Columns of a segment of commit rows, with their array type codes ("" = bytes).
+_SEGMENT_COLUMNS = (
     ("shas", ""),
     ("first_parent", "i"),
     ("author_time", "q"),
@@ -56,11 +61,11 @@ _TABLE_SECTIONS = (
     ("person", "i"),
     ("human", ""),
     ("subjects", ""),
-    ("subject_offsets", "q"),
+    ("subject_offsets", "q"),  # per segment: from 0, one more than its rows
     ("generation", "i"),
-    ("by_author_time", "i"),
 )
 _STATE_SECTIONS = (
+    ("by_author_time", "i"),
     ("flags", ""),
     ("first", "i"),
     ("deploy_serial", "i"),
@@ -70,7 +75,6 @@ _STATE_SECTIONS = (
     ("ship_rows", "i"),
     ("event_known", ""),
 )
-_SECTIONS = _TABLE_SECTIONS + _STATE_SECTIONS
 OUTCOME_CODES = ("survived", "rolled_back", "failed", "pending")
 
 
@@ -136,6 +140,7 @@ class CachedHistory:
         self.head = head
         self.table = table
         self.rows = len(table)  # when read: a warm run appends to the table
+        self.people = len(table.people)
         self.generation = generation
         self.verdicts = verdicts if verdicts is not None else {}  # row -> substantive
         self.missing = missing if missing is not None else []  # rows judged without objects
@@ -143,6 +148,7 @@ class CachedHistory:
         # JSON values other stages keep between runs (the compiled agent registry, deploy
         # source memos), each under its own name.
         self.extras = extras if extras is not None else {}
+        self.segments: list[list[int]] | None = None  # where the rows are in COMMITS_FILE
 
 
 def fingerprint(*parts: object) -> str:
@@ -155,11 +161,12 @@ def fingerprint(*parts: object) -> str:
 
 
 def cache_path(directory: Path) -> Path:
-    return Path(directory) / FILE_NAME
+    """The state file: it names everything else a cache holds."""
+    return Path(directory) / STATE_FILE
 
 
 def read_header(directory: Path) -> dict:
-    """The JSON header alone (no checks): what a cache says about itself."""
+    """The state file's JSON header alone (no checks): what a cache says about itself."""
     data = cache_path(directory).read_bytes()
     (size,) = _LEN.unpack_from(data, len(MAGIC))
     return json.loads(data[len(MAGIC) + _LEN.size : len(MAGIC) + _LEN.size + size])
@@ -175,7 +182,7 @@ def load(directory: Path, key: str) -> CachedHistory:
     except OSError as err:
         raise CacheInvalid(f"cannot read {path}: {err.strerror}") from None
     try:
-        return _decode(data, key)
+        return _decode(Path(directory), data, key)
     except CacheInvalid:
         raise
     except (
@@ -190,48 +197,48 @@ def load(directory: Path, key: str) -> CachedHistory:
         raise CacheInvalid(f"corrupt cache file ({type(err).__name__})") from None
 
 
-def _decode(data: bytes, key: str) -> CachedHistory:
-    if not data.startswith(MAGIC):
+def _blob(data: bytes, magic: bytes) -> tuple[dict, list[bytes]]:
+    """Header and chunks of a checksummed blob (the state file)."""
+    if not data.startswith(magic):
         raise CacheInvalid("not a scorer cache file")
-    if (
-        len(data) < len(MAGIC) + 4
-        or zlib.crc32(memoryview(data)[:-4]).to_bytes(4, "little") != data[-4:]
-    ):
+    if len(data) < len(magic) + 4 or zlib.crc32(memoryview(data)[:-4]).to_bytes(
+        4, "little"
+    ) != data[-4:]:
         raise CacheInvalid("corrupt cache file (checksum)")
     end = len(data) - 4
-    pos = len(MAGIC)
-
-    def take() -> bytes:
-        nonlocal pos
+    pos = len(magic)
+    chunks = []
+    while pos < end:
         (size,) = _LEN.unpack_from(data, pos)
         pos += _LEN.size
         if pos + size > end:
             raise CacheInvalid("truncated cache file")
-        chunk = data[pos : pos + size]
+        chunks.append(data[pos : pos + size])
         pos += size
-        return chunk
+    if not chunks:
+        raise CacheInvalid("truncated cache file")
+    return json.loads(chunks[0]), chunks[1:]
 
-    meta = json.loads(take())
+
+def _decode(directory: Path, data: bytes, key: str) -> CachedHistory:
+    meta, chunks = _blob(data, MAGIC)
     if meta.get("format") != FORMAT or meta.get("scorer_version") != __version__:
         raise CacheInvalid(
             f"made by scorer {meta.get('scorer_version')} (cache format {meta.get('format')})"
         )
     if meta.get("key") != key:
         raise CacheInvalid("agent registry, exclude_paths, .mailmap or git-ai notes changed")
+    if len(chunks) != len(_STATE_SECTIONS):
+        raise CacheInvalid("corrupt cache file (sections)")
     sections: dict[str, array | bytes] = {}
-    for name, code in _SECTIONS:
-        chunk = take()
-        if code:
-            arr = array(code)
-            arr.frombytes(chunk)
-            sections[name] = arr
-        else:
-            sections[name] = chunk
-    if pos != end:
-        raise CacheInvalid("trailing bytes in cache file")
+    for (name, code), chunk in zip(_STATE_SECTIONS, chunks, strict=True):
+        sections[name] = _typed(chunk, code)
     n = meta["rows"]
-    table = _decode_table(meta, sections, n)
-    generation = sections["generation"]
+    rows = _Rows(directory / COMMITS_FILE, meta["segments"], n)
+    table = CachedTable(rows, meta)
+    order = sections["by_author_time"]
+    table.by_author_time = order if len(order) == n else None
+    generation = rows.column("generation", "i")
     if len(generation) != n:
         raise CacheInvalid("corrupt cache file (columns)")
     outcomes = None
@@ -240,138 +247,278 @@ def _decode(data: bytes, key: str) -> CachedHistory:
         if len(outcomes.flags) != n or len(outcomes.first) != n:
             raise CacheInvalid("corrupt cache file (outcomes)")
         d = len(outcomes.deploy_serial)
-        if {
-            len(outcomes.deploy_node),
-            len(outcomes.deploy_outcome),
-            len(outcomes.rolled_back_by),
-        } != {d} or len(outcomes.ship_offsets) != d + 1:
+        sizes = {len(outcomes.deploy_node), len(outcomes.deploy_outcome)}
+        if sizes | {len(outcomes.rolled_back_by)} != {d} or len(outcomes.ship_offsets) != d + 1:
             raise CacheInvalid("corrupt cache file (deploys)")
         if outcomes.ship_offsets[-1] != len(outcomes.ship_rows):
             raise CacheInvalid("corrupt cache file (deploys)")
-    return CachedHistory(
+    cached = CachedHistory(
         head=meta["head"],
         table=table,
         generation=generation,
-        verdicts={int(r): bool(v) for r, v in meta["verdicts"].items()},
-        missing=[int(r) for r in meta["missing"]],
+        verdicts=rows.verdicts,
+        missing=sorted(rows.missing),
         outcomes=outcomes,
         extras=meta.get("extras", {}),
     )
+    cached.segments = [list(seg) for seg in meta["segments"]]
+    return cached
 
 
-def _decode_table(meta: dict, sections: dict, n: int) -> CommitTable:
-    table = CommitTable()
-    width = meta["sha_width"]  # bytes: 20, or 32 in a SHA-256 repository
-    if width not in (20, 32) or len(sections["shas"]) != width * n:
-        raise CacheInvalid("corrupt cache file (shas)")
-    shas = ShaColumn(sections["shas"], width)
-    table.shas = shas
-    table.index = ShaIndex(shas)
-    first = sections["first_parent"]
-    if len(first) != n:
-        raise CacheInvalid("corrupt cache file (parents)")
-    more: dict[int, tuple[int, ...]] = {}
-    for row, rest in meta["more_parents"].items():
-        r = int(row)
-        if first[r] < 0 or any(not 0 <= p < n for p in rest):
-            raise CacheInvalid("corrupt cache file (merge parents)")
-        more[r] = (first[r], *rest)
-    table.parents = ParentColumn(first, more)
-    table.author_time = sections["author_time"]
-    table.committer_time = sections["committer_time"]
-    table.person = sections["person"]
-    table.people = [(name, email) for name, email in meta["people"]]
-    table._people_ix = {p: i for i, p in enumerate(table.people)}
-    table.human = bytearray(sections["human"])
-    offsets = sections["subject_offsets"]
-    if len(offsets) != n + 1 or offsets[0] != 0 or offsets[-1] != len(sections["subjects"]):
-        raise CacheInvalid("corrupt cache file (subjects)")
-    table.subjects = TextColumn(sections["subjects"], offsets)
-    order = sections["by_author_time"]
-    table.by_author_time = order if len(order) == n else None
-    table.missing_parents = meta["missing_parents"]
-    lengths = {len(table.author_time), len(table.committer_time), len(table.person)}
-    if (
-        lengths != {n}
-        or len(table.human) != n
-        or (table.person and max(table.person) >= len(table.people))
-    ):
-        raise CacheInvalid("corrupt cache file (columns)")
-    table.evidence = {
-        int(row): tuple(Evidence(*e) for e in items) for row, items in meta["evidence"].items()
-    }
-    table.reverts = {int(row): tuple(v) for row, v in meta["reverts"].items()}
-    if any(not 0 <= r < n for r in (*table.evidence, *table.reverts)):
-        raise CacheInvalid("corrupt cache file (sparse rows)")
-    return table
+def _typed(chunk: bytes, code: str) -> array | bytes:
+    if not code:
+        return chunk
+    arr = array(code)
+    arr.frombytes(chunk)
+    return arr
 
 
-def save(directory: Path, key: str, state: CachedHistory) -> None:
-    """Write the cache atomically (temp file + rename): a reader never sees half of one."""
+class _Rows:
+    """The segments of the commits file that the state file names. Each segment's header
+    (sparse values: evidence, reverts, merges' other parents, verdicts, new people) is read
+    and checked at once; a column's bytes are read and checked when the run first asks for
+    it, so a run that never looks at subjects or SHAs never reads those megabytes."""
+
+    def __init__(self, path: Path, segments: list, rows: int):
+        try:
+            self._fh = open(path, "rb")  # noqa: SIM115 (kept open for the columns)
+        except OSError as err:
+            raise CacheInvalid(f"cannot read {path.name}: {err.strerror}") from None
+        self._columns: list[dict[str, tuple[int, int, int]]] = []
+        self.headers: list[dict] = []
+        self.verdicts: dict[int, bool] = {}
+        self.missing: set[int] = set()
+        total = 0
+        for offset, length in segments:
+            header, columns = self._segment(offset, length)
+            if header["first_row"] != total:
+                raise CacheInvalid("corrupt cache file (segments)")
+            total += header["rows"]
+            self.headers.append(header)
+            self._columns.append(columns)
+            self.verdicts.update((int(r), bool(v)) for r, v in header["verdicts"].items())
+            self.missing.update(header["missing"])
+        if total != rows:
+            raise CacheInvalid("corrupt cache file (rows)")
+
+    def _segment(self, offset: int, length: int) -> tuple[dict, dict]:
+        fh = self._fh
+        fh.seek(offset)
+        lead = fh.read(len(SEGMENT_MAGIC) + _LEN.size)
+        if len(lead) < len(SEGMENT_MAGIC) + _LEN.size or not lead.startswith(SEGMENT_MAGIC):
+            raise CacheInvalid("corrupt cache file (segment)")
+        (size,) = _LEN.unpack_from(lead, len(SEGMENT_MAGIC))
+        raw = fh.read(size + 4)
+        if len(raw) != size + 4 or zlib.crc32(lead + raw[:size]).to_bytes(4, "little") != raw[
+            size:
+        ]:
+            raise CacheInvalid("corrupt cache file (segment checksum)")
+        header = json.loads(raw[:size])
+        pos = offset + len(lead) + size + 4
+        columns = {}
+        for name, size, crc in header["columns"]:
+            columns[name] = (pos, size, crc)
+            pos += size
+        if pos != offset + length:
+            raise CacheInvalid("corrupt cache file (segment length)")
+        return header, columns
+
+    def chunks(self, name: str) -> list[bytes]:
+        out = []
+        for columns in self._columns:
+            pos, size, crc = columns[name]
+            self._fh.seek(pos)
+            chunk = self._fh.read(size)
+            if len(chunk) != size or zlib.crc32(chunk) != crc:
+                raise CacheInvalid(f"corrupt cache file ({name})")
+            out.append(chunk)
+        return out
+
+    def column(self, name: str, code: str) -> array | bytes:
+        chunks = self.chunks(name)
+        if not code:
+            return b"".join(chunks)
+        arr = array(code)
+        for chunk in chunks:
+            arr.frombytes(chunk)
+        return arr
+
+
+class CachedTable(CommitTable):
+    """A commit table read from the cache. SHAs and subjects (7 of 11 MB on 100k commits) are
+    read when a run first looks at a cached row's, which a per-merge run mostly never does;
+    rows it appends go into the columns without reading them."""
+
+    def __init__(self, rows: _Rows, meta: dict):
+        super().__init__()
+        n = meta["rows"]
+        width = meta["sha_width"]
+        if width not in (20, 32):
+            raise CacheInvalid("corrupt cache file (shas)")
+        self.shas = ShaColumn(width=width, loader=lambda: rows.column("shas", ""), count=n)
+        self.index = ShaIndex(self.shas)
+        first = rows.column("first_parent", "i")
+        more: dict[int, tuple[int, ...]] = {}
+        for header in rows.headers:
+            self.people.extend((name, email) for name, email in header["people"])
+            for row, items in header["evidence"].items():
+                self.evidence[int(row)] = tuple(Evidence(*e) for e in items)
+            for row, names in header["reverts"].items():
+                self.reverts[int(row)] = tuple(names)
+            for row, rest in header["more_parents"].items():
+                r = int(row)
+                more[r] = (first[r], *rest)
+        self.parents = ParentColumn(first, more)
+        self.author_time = rows.column("author_time", "q")
+        self.committer_time = rows.column("committer_time", "q")
+        self.person = rows.column("person", "i")
+        self.human = bytearray(rows.column("human", ""))
+        self.subjects = TextColumn(loader=lambda: _subjects(rows), count=n)
+        self._people_ix = {p: i for i, p in enumerate(self.people)}
+        self.missing_parents = meta["missing_parents"]
+        sizes = {len(first), len(self.author_time), len(self.committer_time), len(self.person)}
+        if sizes | {len(self.human)} != {n}:
+            raise CacheInvalid("corrupt cache file (columns)")
+        if any(not 0 <= r < n for r in (*self.evidence, *self.reverts, *more)):
+            raise CacheInvalid("corrupt cache file (sparse rows)")
+
+
+def _subjects(rows: _Rows) -> tuple[bytes, array]:
+    raws = rows.chunks("subjects")
+    offsets = array("q", [0])
+    base = 0
+    for raw, chunk in zip(raws, rows.chunks("subject_offsets"), strict=True):
+        seg = array("q")
+        seg.frombytes(chunk)
+        offsets.extend(seg[1:] if not base else array("q", (x + base for x in seg[1:])))
+        base += len(raw)
+    return b"".join(raws), offsets
+
+
+def save(
+    directory: Path, key: str, state: CachedHistory, base: CachedHistory | None = None
+) -> None:
+    """Append the rows that are new since ``base`` (the cache as this run read it) as one
+    segment of the commits file (or write it anew), then replace the state file (temp file +
+    rename): a reader never sees half of one, and rows the state file does not name are
+    ignored."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
     table = state.table
     n = len(table)
-    shas = table.shas
-    if isinstance(shas, ShaColumn):
-        sha_bytes, width = shas.to_bytes(), shas.width
+    rows_path = directory / COMMITS_FILE
+    segments = base.segments if base is not None else None
+    known = base.rows if base is not None and segments else 0
+    end = segments[-1][0] + segments[-1][1] if segments else 0
+    try:
+        size = rows_path.stat().st_size if segments else -1
+    except OSError:
+        size = -1
+    if segments and size >= end and len(segments) < MAX_SEGMENTS:
+        segments = [list(seg) for seg in segments]
+        if n > known:
+            data = _segment_bytes(state, known, n, base)
+            with open(rows_path, "r+b") as fh:
+                fh.truncate(end)  # rows a failed run appended but never named
+                fh.seek(end)
+                fh.write(data)
+            segments.append([end, len(data)])
     else:
-        sha_bytes = bytes.fromhex("".join(shas))
-        width = len(sha_bytes) // n if n else 20
-    parents = table.parents
-    if isinstance(parents, ParentColumn):
-        first_parent, more = parents._first, parents._more
-    else:
-        first_parent = array("i", [ps[0] if ps else -1 for ps in parents])
-        more = {r: ps for r, ps in enumerate(parents) if len(ps) > 1}
+        data = _segment_bytes(state, 0, n, None)
+        _write_atomic(rows_path, data)
+        segments = [[0, len(data)]]
     outcomes = state.outcomes
+    shas = table.shas
     meta = {
         "format": FORMAT,
         "scorer_version": __version__,
         "key": key,
         "head": state.head,
         "rows": n,
-        "sha_width": width,
-        "people": table.people,
+        "sha_width": shas.width if isinstance(shas, ShaColumn) else len(shas[0]) // 2 if n else 20,
         "missing_parents": table.missing_parents,
-        "evidence": {
-            str(r): [[e.agent, e.kind, e.text, e.confidence] for e in ev]
-            for r, ev in table.evidence.items()
-        },
-        "reverts": {str(r): list(v) for r, v in table.reverts.items()},
-        "verdicts": {str(r): v for r, v in state.verdicts.items()},
-        "missing": state.missing,
-        "more_parents": {str(r): list(ps[1:]) for r, ps in more.items()},
+        "segments": segments,
         "outcomes": outcomes.meta() if outcomes is not None else None,
         "extras": state.extras,
     }
-    subjects, offsets = encode_texts(table.subjects)
-    sections = {
-        "shas": sha_bytes,
-        "first_parent": first_parent.tobytes(),
-        "author_time": table.author_time.tobytes(),
-        "committer_time": table.committer_time.tobytes(),
-        "person": _ints(table.person),
-        "human": bytes(table.human),
-        "subjects": subjects,
-        "subject_offsets": offsets.tobytes(),
-        "generation": _ints(state.generation[:n]),
-        "by_author_time": table.sort_by_author_time().tobytes(),
-    }
-    sections.update(outcomes.sections() if outcomes is not None else {})
+    sections = {"by_author_time": table.sort_by_author_time().tobytes()}
+    if outcomes is not None:
+        sections.update(outcomes.sections())
     header = json.dumps(meta, separators=(",", ":")).encode()
     parts = [MAGIC, _LEN.pack(len(header)), header]
-    for name, _ in _SECTIONS:
+    for name, _ in _STATE_SECTIONS:
         chunk = sections.get(name, b"")
         parts += [_LEN.pack(len(chunk)), chunk]
     body = b"".join(parts)
     _write_atomic(cache_path(directory), body + zlib.crc32(body).to_bytes(4, "little"))
+    for legacy in LEGACY_FILES:
+        (directory / legacy).unlink(missing_ok=True)
+
+
+def _segment_bytes(state: CachedHistory, lo: int, hi: int, base: CachedHistory | None) -> bytes:
+    """Rows ``lo:hi`` as one segment: a checksummed JSON header of the sparse values, then
+    each column with its own CRC-32 (checked when a run first reads it)."""
+    table = state.table
+    parents = table.parents
+    first_parent = array("i")
+    more = {}
+    for r in range(lo, hi):
+        ps = parents[r]
+        first_parent.append(ps[0] if ps else -1)
+        if len(ps) > 1:
+            more[str(r)] = list(ps[1:])
+    shas = table.shas
+    sha_hex = "".join(shas[lo:hi])
+    subjects = [table.subjects[r] for r in range(lo, hi)]
+    raw_subjects, offsets = encode_texts(subjects)
+    verdicts = state.verdicts
+    p0 = base.people if base is not None else 0
+    known_verdicts = base.verdicts if base is not None else {}
+    known_missing = set(base.missing) if base is not None else set()
+    in_range = range(lo, hi)
+    header = {
+        "first_row": lo,
+        "rows": hi - lo,
+        "people": table.people[p0:],
+        "evidence": {
+            str(r): [[e.agent, e.kind, e.text, e.confidence] for e in ev]
+            for r, ev in table.evidence.items()
+            if r in in_range
+        },
+        "reverts": {str(r): list(v) for r, v in table.reverts.items() if r in in_range},
+        "more_parents": more,
+        # every verdict this run learned (new rows' and, rarely, older rows')
+        "verdicts": {
+            str(r): v for r, v in verdicts.items() if r in in_range or r not in known_verdicts
+        },
+        "missing": [r for r in state.missing if r in in_range or r not in known_missing],
+    }
+    columns = {
+        "shas": bytes.fromhex(sha_hex),
+        "first_parent": first_parent.tobytes(),
+        "author_time": table.author_time[lo:hi].tobytes(),
+        "committer_time": table.committer_time[lo:hi].tobytes(),
+        "person": _ints(table.person[lo:hi]),
+        "human": bytes(table.human[lo:hi]),
+        "subjects": raw_subjects,
+        "subject_offsets": offsets.tobytes(),
+        "generation": _ints(state.generation[lo:hi]),
+    }
+    header["columns"] = [
+        [name, len(columns[name]), zlib.crc32(columns[name])] for name, _ in _SEGMENT_COLUMNS
+    ]
+    head = SEGMENT_MAGIC + _LEN.pack(0)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    head = SEGMENT_MAGIC + _LEN.pack(len(text)) + text
+    return b"".join(
+        [head, zlib.crc32(head).to_bytes(4, "little"), *(columns[n] for n, _ in _SEGMENT_COLUMNS)]
+    )
 
 
 def _ints(values) -> bytes:
-    return (
-        values.tobytes()
-        if isinstance(values, array) and values.typecode == "i"
-        else (array("i", values).tobytes())
-    )
+    if isinstance(values, array) and values.typecode == "i":
+        return values.tobytes()
+    return array("i", values).tobytes()
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

@@ -10,7 +10,7 @@ per commit is cheaper than any buffer.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 # After this many lookups of cached SHAs, an index builds a real dict (a scan costs ~0.3 ms
 # over 100k SHAs, the dict ~20 ms once).
@@ -18,13 +18,30 @@ _SCANS_BEFORE_DICT = 32
 
 
 class ShaColumn(Sequence[str]):
-    """Hex SHAs, stored as raw bytes (20 or 32 per row)."""
+    """Hex SHAs, stored as raw bytes (20 or 32 per row). The bytes may come from a loader,
+    called on the first read of a cached row: appending rows does not need them."""
 
-    def __init__(self, raw: bytes = b"", width: int = 20):
+    def __init__(
+        self,
+        raw: bytes = b"",
+        width: int = 20,
+        loader: Callable[[], bytes] | None = None,
+        count: int | None = None,
+    ):
         self.width = width
-        self._raw = bytes(raw)
-        self._cached = len(raw) // width
+        self._loaded = bytes(raw) if loader is None else None
+        self._loader = loader
+        self._cached = len(raw) // width if count is None else count
         self._new: list[str] = []
+
+    @property
+    def _raw(self) -> bytes:
+        if self._loaded is None:
+            raw = self._loader()  # type: ignore[misc]
+            if len(raw) != self._cached * self.width:
+                raise ValueError("SHA column of the wrong length")
+            self._loaded = raw
+        return self._loaded
 
     def __len__(self) -> int:
         return self._cached + len(self._new)
@@ -158,20 +175,44 @@ class ParentColumn(Sequence[tuple[int, ...]]):
 
 
 class TextColumn(Sequence[str]):
-    """Short texts (subjects) in one UTF-8 buffer, NUL-separated, decoded one at a time."""
+    """Short texts (subjects) in one UTF-8 buffer, NUL-separated, decoded one at a time. The
+    buffer may come from a loader, called on the first read of a cached row."""
 
-    def __init__(self, raw: bytes, offsets: array):
-        self._raw = raw
-        self._offsets = offsets  # start of each cached row; one more entry: the end
+    def __init__(
+        self,
+        raw: bytes = b"",
+        offsets: array | None = None,
+        loader: Callable[[], tuple[bytes, array]] | None = None,
+        count: int = 0,
+    ):
+        self._loaded = (raw, offsets if offsets is not None else array("q", [0]))
+        self._loader = loader
+        self._count = count if loader is not None else len(self._loaded[1]) - 1
         self._new: list[str] = []
 
+    def _data(self) -> tuple[bytes, array]:
+        if self._loader is not None:
+            raw, offsets = self._loader()
+            if len(offsets) != self._count + 1 or offsets[-1] != len(raw):
+                raise ValueError("subject column of the wrong length")
+            self._loaded, self._loader = (raw, offsets), None
+        return self._loaded
+
+    @property
+    def _raw(self) -> bytes:
+        return self._data()[0]
+
+    @property
+    def _offsets(self) -> array:
+        return self._data()[1]
+
     def __len__(self) -> int:
-        return len(self._offsets) - 1 + len(self._new)
+        return self._count + len(self._new)
 
     def __getitem__(self, i):  # type: ignore[override]
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
-        cached = len(self._offsets) - 1
+        cached = self._count
         if i < 0:
             i += len(self)
         if i < cached:

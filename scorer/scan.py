@@ -380,6 +380,7 @@ class _HistoryState:
                 missing=sorted(self.missing),
                 outcomes=outcomes,
             ),
+            self.cached,
         )
 
 
