@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from fnmatch import fnmatchcase as fnmatch
 
 import pytest
 from conftest import T0
@@ -11,6 +13,7 @@ from scorer.deploys import load_events, parse_spec, resolve_events
 from scorer.deploys.interface import SourceContext
 from scorer.errors import InputError
 from scorer.history import open_repo
+from scorer.model import DeployEvent
 
 
 def _ctx(repo, base=None) -> SourceContext:
@@ -140,3 +143,116 @@ def test_unknown_source_scheme():
         parse_spec("ftp:x")
     with pytest.raises(InputError, match="needs an argument"):
         parse_spec("tags")
+
+
+# --------------------------------------------------------------------------- tags with a memo
+
+
+def _tag_events(repo, spec: str, memo: dict | None = None) -> list[tuple]:
+    ctx = _ctx(repo).replace(memo=memo)
+    evs = load_events([parse_spec(spec)], ctx)
+    return [(e.id, e.sha, e.time, e.status, e.environment, e.where, e.order) for e in evs]
+
+
+def _tag_objects(repo, glob: str) -> set[str]:
+    out = repo.git("for-each-ref", "--format=%(refname:strip=2) %(objectname)", "refs/tags/")
+    return {oid for name, oid in (line.split() for line in out.splitlines()) if fnmatch(name, glob)}
+
+
+@pytest.mark.parametrize("max_named", [500, 1])  # 1: one full listing instead of names
+def test_tags_events_are_the_same_with_a_memo(repo, monkeypatch, max_named):
+    import scorer.deploys.tags as tags
+
+    monkeypatch.setattr(tags, "_MAX_NAMED", max_named)
+    a = repo.commit("a\n", when=T0)
+    b = repo.commit("b\n", when=T0 + timedelta(days=1))
+    c = repo.commit("c\n", when=T0 + timedelta(days=2))
+    tree = repo.git("rev-parse", "HEAD^{tree}")
+    blob = repo.git("hash-object", "-w", "--stdin", input=b"data\n")
+    warm: dict = {}
+
+    def check(spec: str = "tags:v*") -> list[tuple]:
+        nonlocal warm
+        cold = _tag_events(repo, spec)
+        assert _tag_events(repo, spec, {}) == cold  # an empty memo
+        assert _tag_events(repo, spec, warm) == cold  # what the previous steps left
+        assert set(warm) == _tag_objects(repo, spec.removeprefix("tags:"))  # pruned
+        warm = json.loads(json.dumps(warm))  # as the cache keeps it
+        assert _tag_events(repo, spec, warm) == cold  # now all from the memo
+        return cold
+
+    assert check() == []
+    repo.tag("v1", a)  # lightweight
+    repo.tag("v2", b, when=T0 + timedelta(days=5), message="release")  # annotated
+    repo.tag("other", c)  # does not match
+    repo.tag("v-tree", tree, when=T0, message="a tree")  # not a deploy
+    repo.tag("v-blob", blob)  # lightweight, not a commit
+    assert [e[0] for e in check()] == ["v1", "v2"]
+    repo.tag("inner", c, when=T0 + timedelta(days=6))
+    repo.tag("v3", "inner", when=T0 + timedelta(days=7))  # a tag of a tag
+    repo.tag("v3b", "v3", when=T0 + timedelta(days=8))  # of a tag of a tag
+    repo.tag("v-tree2", "v-tree", when=T0)  # a tag of a tag of a tree
+    events = check()
+    assert [(e[0], e[1]) for e in events][2:] == [("v3", c), ("v3b", c)]
+    repo.git("tag", "-d", "v2")  # removed
+    who = {
+        "GIT_COMMITTER_NAME": "R",
+        "GIT_COMMITTER_EMAIL": "r@x",
+        "GIT_COMMITTER_DATE": "1700000000 +0000",
+    }
+    repo.git("tag", "-f", "-a", "-m", "moved", "v1", c, env=who)  # lightweight to annotated
+    repo.git("tag", "-f", "v3", b)  # annotated (of a tag) becomes lightweight
+    repo.tag("v4", a, when=T0 + timedelta(days=9), message="late")
+    events = check()
+    assert [(e[0], e[1]) for e in events] == [("v1", c), ("v3", b), ("v3b", c), ("v4", a)]
+    assert events[0][2] == T0.fromtimestamp(1700000000, T0.tzinfo)
+    check("tags:v3*")  # another glob: the memo follows it
+    for name in ("v1", "v3", "v3b", "v4", "v-tree", "v-tree2", "v-blob"):
+        repo.git("tag", "-d", name)
+    assert check() == []
+    assert warm == {}
+
+
+def test_tags_warm_memo_is_one_cheap_git_call(repo, monkeypatch):
+    import scorer.deploys.tags as tags
+
+    a = repo.commit("a\n", when=T0)
+    repo.tag("v1", a, when=T0, message="one")
+    repo.tag("v2", a)
+    ctx = _ctx(repo).replace(memo={})
+    specs = [parse_spec("tags:v*")]
+    load_events(specs, ctx)
+    calls = []
+    real = tags.subprocess.run
+    monkeypatch.setattr(
+        tags.subprocess, "run", lambda args, **kw: calls.append(args) or real(args, **kw)
+    )
+    assert [e.id for e in load_events(specs, ctx)] == ["v1", "v2"]
+    assert len(calls) == 1 and calls[0][-2:] == [f"--format={tags._LIST_FORMAT}", "refs/tags/"]
+    repo.tag("v3", a, when=T0, message="three")  # a new tag object
+    repo.tag("v4", a)  # a known object
+    calls.clear()
+    assert [e.id for e in load_events(specs, ctx)] == ["v1", "v2", "v3", "v4"]
+    assert len(calls) == 2 and calls[1][-1] == "refs/tags/v3"  # asked about the new one only
+
+
+def test_load_events_copies_every_field():
+    # load_events builds each event with all DeployEvent fields spelt out (for speed).
+    assert DeployEvent._fields == (
+        "id", "sha", "environment", "time", "status", "source", "order", "where",
+    )  # fmt: skip
+
+
+def test_load_events_keeps_one_memo_per_spec(repo):
+    a = repo.commit("a\n", when=T0)
+    repo.tag("v1", a)
+    repo.tag("r1", a)
+    memos: dict = {"tags:gone*": {"x": ["commit", "", "", "", "1", ""]}, "tags:v*": "junk"}
+    specs = [parse_spec("tags:v*"), parse_spec("tags:r*")]
+    evs = load_events(specs, _ctx(repo), memos=memos)
+    assert [e.id for e in evs] == ["v1", "r1"]
+    assert set(memos) == {"tags:v*", "tags:r*"} and memos["tags:v*"] == memos["tags:r*"]
+    assert load_events(specs, _ctx(repo), memos=memos) == evs
+    assert load_events(specs, _ctx(repo)) == evs
+    load_events([parse_spec("tags:none*")], _ctx(repo), memos=memos)
+    assert memos == {}  # an empty memo is not kept

@@ -73,24 +73,44 @@ def make_source(spec: DeploySpec) -> DeploySource:
 
 
 def load_events(
-    specs: Sequence[DeploySpec], ctx: SourceContext, skipped: dict[str, int] | None = None
+    specs: Sequence[DeploySpec],
+    ctx: SourceContext,
+    skipped: dict[str, int] | None = None,
+    memos: dict[str, dict] | None = None,
 ) -> list[DeployEvent]:
     """All events of all sources, each tagged with its spec and its order within the source.
 
     A source may count deploys it left out because they never finished (an API deployment
     still queued or in progress) in a ``skipped`` attribute; those counts are added to
     ``skipped`` by spec, so the report can show them.
+
+    ``memos`` (JSON-serialisable, for the caller to keep between runs) holds each spec's
+    ``SourceContext.memo`` by spec text: the sources update them in place; afterwards only
+    the non-empty memos of ``specs`` are left in it.
     """
     events: list[DeployEvent] = []
     for spec in specs:
         source = make_source(spec)
         spec_ctx = ctx.replace(confine_to=spec.confine_to) if spec.confine_to else ctx
+        if memos is not None:
+            if not isinstance(memos.get(spec.text), dict):
+                memos[spec.text] = {}
+            spec_ctx = spec_ctx.replace(memo=memos[spec.text])
         for order, ev in enumerate(source.events(spec_ctx)):
             if ev.status not in STATUSES:
                 raise InputError(f"{ev.where or spec.text}: unknown deploy status {ev.status!r}")
-            events.append(ev.replace(source=spec.text, order=order))
+            # ev.replace(source=spec.text, order=order), spelt out: 4x faster, thousands a run
+            events.append(
+                DeployEvent(
+                    ev.id, ev.sha, ev.environment, ev.time, ev.status, spec.text, order, ev.where
+                )
+            )
         if skipped is not None and getattr(source, "skipped", 0):
             skipped[spec.text] = skipped.get(spec.text, 0) + int(source.skipped)
+    if memos is not None:
+        wanted = {spec.text for spec in specs}
+        for text in [t for t, memo in memos.items() if t not in wanted or not memo]:
+            del memos[text]
     return events
 
 
