@@ -65,15 +65,18 @@ def settings_key(window: timedelta, environments: Sequence[str], min_confidence:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def events_digest(ordered: Sequence[DeployEvent]) -> str:
-    """Every field of every kept event that can shape a report, in linking order."""
-    h = hashlib.sha256()
-    for ev in ordered:
-        h.update(
+def events_digest(ordered: Sequence[DeployEvent], h=None):
+    """Every field of every kept event that can shape a report, in linking order: a sha256
+    object (``.hexdigest()``), which a caller may go on updating with later events."""
+    h = h if h is not None else hashlib.sha256()
+    h.update(
+        "".join(
             f"{ev.id}\x1f{ev.sha}\x1f{ev.environment}\x1f{ev.time.timestamp()!r}\x1f"
-            f"{ev.status}\x1f{ev.source}\x1f{ev.where}\x1e".encode("utf-8", "surrogatepass")
-        )
-    return h.hexdigest()
+            f"{ev.status}\x1f{ev.source}\x1f{ev.where}\x1e"
+            for ev in ordered
+        ).encode("utf-8", "surrogatepass")
+    )
+    return h
 
 
 def advance(
@@ -101,7 +104,8 @@ def advance(
     ordered = order_events(kept)
     split = next((k for k, ev in enumerate(ordered) if ev.time.timestamp() > then), len(ordered))
     old, new = ordered[:split], ordered[split:]
-    if len(old) != len(prev.event_known) or events_digest(old) != prev.events_digest:
+    digest = events_digest(old)
+    if len(old) != len(prev.event_known) or digest.hexdigest() != prev.events_digest:
         raise NotIncremental("deploy events before the cached run changed")
     n = len(table)
     new_shas = [table.shas[i] for i in range(cached_rows, n)]
@@ -110,6 +114,7 @@ def advance(
             raise NotIncremental(f"a new commit matches the abbreviated or unknown SHA {name}")
 
     # --- deploys: the cached ones as they were, the new ones linked after them -----------
+    hex_width = 2 * table.shas.width if hasattr(table.shas, "width") else len(table.shas[0])
     known_old = [ev for ev, k in zip(old, prev.event_known, strict=True) if k]
     unknown = {id(ev) for ev, k in zip(old, prev.event_known, strict=True) if not k}
     by_env: dict[str, list[DeployEvent]] = {}
@@ -119,7 +124,7 @@ def advance(
     position = 0
     for env in sorted(by_env):
         for ev in by_env[env]:
-            cached_deploys.append(_cached_deploy(prev, position, ev, table))
+            cached_deploys.append(_cached_deploy(prev, position, ev, table, hex_width))
             position += 1
     if position != len(prev.deploy_serial):
         raise NotIncremental("the cached deploys do not match the cached events")
@@ -206,14 +211,17 @@ def advance(
     fragile = list(prev.fragile)
     fragile += _fragile_events(new, resolution, width)
     fragile += _fragile_reverts(new_reverts, table, width)
+    outcomes.events_digest = events_digest(new, digest).hexdigest()  # type: ignore[attr-defined]
     return outcomes, [ev for ev in kept if id(ev) in unknown], fragile
 
 
-def _cached_deploy(prev: CachedOutcomes, p: int, ev: DeployEvent, table: CommitTable):
+def _cached_deploy(
+    prev: CachedOutcomes, p: int, ev: DeployEvent, table: CommitTable, hex_width: int
+) -> DeployResult:
     node = prev.deploy_node[p]
-    sha = table.shas[node]
-    if ev.sha != sha:
-        ev = ev.replace(sha=sha) if hasattr(ev, "replace") else _replace_sha(ev, sha)
+    if len(ev.sha) != hex_width or ev.sha != ev.sha.strip().lower():
+        # resolved from an abbreviated, upper-case or padded SHA: report the full one
+        ev = ev.replace(sha=table.shas[node])
     rows = prev.ship_rows[prev.ship_offsets[p] : prev.ship_offsets[p + 1]]
     outcome = OUTCOME_CODES[prev.deploy_outcome[p]]
     return DeployResult(
@@ -225,12 +233,6 @@ def _cached_deploy(prev: CachedOutcomes, p: int, ev: DeployEvent, table: CommitT
         rolled_back_by=prev.rolled_back_by[p],
         serial=prev.deploy_serial[p],
     )
-
-
-def _replace_sha(ev: DeployEvent, sha: str) -> DeployEvent:
-    import dataclasses
-
-    return dataclasses.replace(ev, sha=sha)
 
 
 def _fragile_events(events: Sequence[DeployEvent], resolution: Resolution, width: int):
@@ -277,7 +279,8 @@ def snapshot(
     meta = {
         "key": key,
         "now": now.timestamp(),
-        "events_digest": events_digest(ordered),
+        "events_digest": getattr(outcomes, "events_digest", None)
+        or events_digest(ordered).hexdigest(),
         "rolled_back_by": [d.rolled_back_by for d in outcomes.deploys],
         "reverted": list(outcomes.reverted.items()),
         "reverters": list(outcomes.reverters.items()),

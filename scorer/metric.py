@@ -424,10 +424,11 @@ def _signals(commits, outcomes: Outcomes, unknown_deploys, missing_objects) -> l
     trivial = [i for i, ok in outcomes.substantive.items() if not ok]
     trivial.sort(key=lambda i: (commits.author_time[i], commits.shas[i]))
     for i in trivial:
-        c = commits[i]
-        key = (contributor_hash(c.author_email)[:12], _utc(c.author_time).date().isoformat())
+        day = _utc(commits.author_time[i]).date().isoformat()
+        key = (contributor_hash(commits.email(i))[:12], day)
         bursts[key] += 1
-        first_of.setdefault(key, c.sha)
+        if key not in first_of:
+            first_of[key] = commits.shas[i]
     for (who, day), n in sorted(bursts.items()):
         if n >= BURST_MIN:
             signals.append(

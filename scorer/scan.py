@@ -17,7 +17,7 @@ from pathlib import Path
 from scorer import __version__, cache
 from scorer.attribution.detect import author_is_human, detect, reverted_shas
 from scorer.attribution.notes import read_ai_notes
-from scorer.attribution.registry import Registry, load_registry
+from scorer.attribution.registry import Registry, load_registry, registry_source_digest
 from scorer.cache import CachedHistory, CachedOutcomes, CacheInvalid
 from scorer.config import DEFAULT_DEPLOYS, DEFAULT_WINDOW, Config, load_config
 from scorer.deploys import DeploySpec, load_events, parse_spec, resolve_events
@@ -189,7 +189,6 @@ def run_scan(options: ScanOptions) -> ScanResult:
     config = load_config(options.config, repo.work_dir)
     settings = effective_settings(options, config)
     period = _period(options, now, settings.window)
-    registry = load_registry(config.agents)
     head = resolve_ref(repo, options.ref)
     ctx = SourceContext(
         repo_path=repo.work_dir,
@@ -202,7 +201,7 @@ def run_scan(options: ScanOptions) -> ScanResult:
     unfinished: dict[str, int] = {}
     pending_events = _Background(load_events, settings.deploys, ctx, unfinished)
 
-    state = _history_state(options, repo, head, registry, settings)
+    state = _history_state(options, repo, head, config.agents, settings)
     commits, graph = state.commits, state.graph
     # git diffs the AI-assisted changes on the other core while Python loads and links deploys
     # (feeding them during the log stream measured slower on 2 cores: three busy processes).
@@ -336,6 +335,7 @@ class _HistoryState:
         missing: set[int],
         key: str = "",
         cached: CachedHistory | None = None,
+        registry: Registry | None = None,
     ):
         self.commits = commits
         self.graph = graph
@@ -343,6 +343,7 @@ class _HistoryState:
         self.missing = missing  # rows judged without all their objects
         self.key = key  # cache key
         self.cached = cached
+        self.registry = registry
         self.cached_rows = cached.rows if cached is not None else 0
 
     def judge(self, ids: list[int], substance: Substance) -> dict[int, bool]:
@@ -379,32 +380,50 @@ class _HistoryState:
                 verdicts=self.verdicts,
                 missing=sorted(self.missing),
                 outcomes=outcomes,
+                extras={"registry": self.registry.to_data()} if self.registry else {},
             ),
             self.cached,
         )
 
 
 def _history_state(
-    options: ScanOptions, repo: Repo, head: str, registry: Registry, settings: Settings
+    options: ScanOptions, repo: Repo, head: str, config_agents: list, settings: Settings
 ) -> _HistoryState:
     """From the cache plus the commits that are new since, or from the whole history."""
-    key = cache_key(repo, registry, settings) if options.cache else ""
+    key = cache_key(repo, config_agents, settings) if options.cache else ""
     cached = _load_cache(options, repo, head, key)
+    registry = _registry(cached, config_agents)
     if cached is None:
         commits = read_history(repo, head, registry, options.progress)
         graph = Graph(commits.shas, commits.parents, commits.index)
-        return _HistoryState(commits, graph, {}, set(), key)
+        return _HistoryState(commits, graph, {}, set(), key, registry=registry)
     commits = cached.table
     if cached.head != head:
         read_history(repo, head, registry, options.progress, commits, (cached.head,))
     graph = Graph(commits.shas, commits.parents, commits.index, cached.generation)
-    return _HistoryState(commits, graph, dict(cached.verdicts), set(cached.missing), key, cached)
+    verdicts, missing = dict(cached.verdicts), set(cached.missing)
+    return _HistoryState(commits, graph, verdicts, missing, key, cached, registry)
 
 
-def cache_key(repo: Repo, registry: Registry, settings: Settings) -> str:
+def _registry(cached: CachedHistory | None, config_agents: list) -> Registry:
+    """The agent registry: compiled from the cache's copy when there is one (its key covers
+    the registry's sources), which spares parsing agents.yml (~25 ms with yaml)."""
+    data = cached.extras.get("registry") if cached is not None else None
+    if data is not None:
+        try:
+            return Registry.from_data(data)
+        except ValueError:
+            pass
+    return load_registry(config_agents)
+
+
+def cache_key(repo: Repo, config_agents: list, settings: Settings) -> str:
     """Everything besides the commits that shapes what the cache holds."""
     return cache.fingerprint(
-        registry.to_data(), settings.exclude_paths, mailmap_bytes(repo), notes_tip(repo)
+        registry_source_digest(config_agents),
+        settings.exclude_paths,
+        mailmap_bytes(repo),
+        notes_tip(repo),
     )
 
 

@@ -239,12 +239,80 @@ def _fail(key: str, what: str) -> ValueError:
     return ValueError(f"{key}: {what}")
 
 
-def glob_regex(globs: Iterable[str]) -> re.Pattern[str] | None:
-    """One case-insensitive regex for whole-string globs in which only ``*`` is special."""
+class LazyPattern:
+    """A regular expression compiled on first use. A per-merge run reads a handful of
+    commits, and compiling all of the registry's ~90 patterns up front would cost it ~10 ms;
+    most are never asked. For whole-string globs (``globs``), a text that lacks a glob's
+    literal pieces is refused without compiling anything."""
+
+    __slots__ = ("_globs", "_re", "flags", "pattern")
+
+    def __init__(self, pattern: str, flags: int, globs: Iterable[str] | None = None):
+        self.pattern = pattern
+        self.flags = flags
+        self._re: re.Pattern[str] | None = None
+        pieces = None
+        if globs is not None:
+            pieces = [tuple(p.lower() for p in g.split("*")) for g in globs]
+            if not all(p.isascii() for g in pieces for p in g):
+                pieces = None
+        self._globs = pieces
+
+    def _compiled(self) -> re.Pattern[str]:
+        if self._re is None:
+            self._re = re.compile(self.pattern, self.flags)
+        return self._re
+
+    def _may_fullmatch(self, text: str) -> bool:
+        """False only when no glob can match (ASCII: lower-casing is what IGNORECASE does)."""
+        if self._globs is None or not text.isascii():
+            return True
+        t = text.lower()
+        for pieces in self._globs:
+            head, tail = pieces[0], pieces[-1]
+            if len(pieces) == 1:
+                if t == head:
+                    return True
+                continue
+            if not t.startswith(head) or not t.endswith(tail):
+                continue
+            pos, stop = len(head), len(t) - len(tail)
+            for mid in pieces[1:-1]:
+                k = t.find(mid, pos, stop)
+                if k < 0:
+                    break
+                pos = k + len(mid)
+            else:
+                if pos <= stop:
+                    return True
+        return False
+
+    def fullmatch(self, text: str) -> re.Match[str] | None:
+        if not self._may_fullmatch(text):
+            return None
+        return self._compiled().fullmatch(text)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self._compiled().search(text)
+
+    def match(self, text: str, *args: int) -> re.Match[str] | None:
+        return self._compiled().match(text, *args)
+
+    def finditer(self, text: str, *args: int):
+        return self._compiled().finditer(text, *args)
+
+    def __getattr__(self, name: str):
+        return getattr(self._compiled(), name)
+
+
+def glob_regex(globs: Iterable[str]) -> LazyPattern | None:
+    """One case-insensitive pattern for whole-string globs in which only ``*`` is special."""
+    globs = tuple(globs)
     parts = [".*".join(re.escape(p) for p in g.split("*")) for g in globs]
     if not parts:
         return None
-    return re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE | re.DOTALL)
+    pattern = "|".join(f"(?:{p})" for p in parts)
+    return LazyPattern(pattern, re.IGNORECASE | re.DOTALL, globs)
 
 
 def _strings(entry: Mapping[str, Any], key: str, *, strip: bool = True) -> tuple[str, ...]:
