@@ -47,6 +47,7 @@ from scorer.table import CommitTable
 FORMAT = 5
 STATE_FILE = "scorer-state.cache"  # small; rewritten by every run that learned something
 COMMITS_FILE = "scorer-commits.cache"  # append-only segments of commit rows
+SOURCES_FILE = "scorer-sources.cache"  # deploy sources' memos (JSON), see load_memos
 LEGACY_FILES = ("scorer-history.cache",)
 MAGIC = b"SCORER-CACHE\n"
 SEGMENT_MAGIC = b"SCORER-ROWS\n"
@@ -201,9 +202,10 @@ def _blob(data: bytes, magic: bytes) -> tuple[dict, list[bytes]]:
     """Header and chunks of a checksummed blob (the state file)."""
     if not data.startswith(magic):
         raise CacheInvalid("not a scorer cache file")
-    if len(data) < len(magic) + 4 or zlib.crc32(memoryview(data)[:-4]).to_bytes(
-        4, "little"
-    ) != data[-4:]:
+    if (
+        len(data) < len(magic) + 4
+        or zlib.crc32(memoryview(data)[:-4]).to_bytes(4, "little") != data[-4:]
+    ):
         raise CacheInvalid("corrupt cache file (checksum)")
     end = len(data) - 4
     pos = len(magic)
@@ -296,7 +298,8 @@ class _Rows:
             total += header["rows"]
             self.headers.append(header)
             self._columns.append(columns)
-            self.verdicts.update((int(r), bool(v)) for r, v in header["verdicts"].items())
+            pairs = header["verdicts"]
+            self.verdicts.update(zip(pairs["rows"], map(bool, pairs["values"]), strict=True))
             self.missing.update(header["missing"])
         if total != rows:
             raise CacheInvalid("corrupt cache file (rows)")
@@ -309,9 +312,10 @@ class _Rows:
             raise CacheInvalid("corrupt cache file (segment)")
         (size,) = _LEN.unpack_from(lead, len(SEGMENT_MAGIC))
         raw = fh.read(size + 4)
-        if len(raw) != size + 4 or zlib.crc32(lead + raw[:size]).to_bytes(4, "little") != raw[
-            size:
-        ]:
+        if (
+            len(raw) != size + 4
+            or zlib.crc32(lead + raw[:size]).to_bytes(4, "little") != raw[size:]
+        ):
             raise CacheInvalid("corrupt cache file (segment checksum)")
         header = json.loads(raw[:size])
         pos = offset + len(lead) + size + 4
@@ -357,12 +361,18 @@ class CachedTable(CommitTable):
             raise CacheInvalid("corrupt cache file (shas)")
         self.shas = ShaColumn(width=width, loader=lambda: rows.column("shas", ""), count=n)
         self.index = ShaIndex(self.shas)
+        if isinstance(meta.get("head_row"), int) and 0 <= meta["head_row"] < n:
+            # New commits' parents are mostly the cached head: found without reading SHAs.
+            self.index.hint(meta["head"], meta["head_row"])
         first = rows.column("first_parent", "i")
         more: dict[int, tuple[int, ...]] = {}
         for header in rows.headers:
             self.people.extend((name, email) for name, email in header["people"])
-            for row, items in header["evidence"].items():
-                self.evidence[int(row)] = tuple(Evidence(*e) for e in items)
+            ev = header["evidence"]
+            distinct = [tuple(Evidence(*e) for e in items) for items in ev["distinct"]]
+            self.evidence.update(
+                zip(ev["rows"], map(distinct.__getitem__, ev["which"]), strict=True)
+            )
             for row, names in header["reverts"].items():
                 self.reverts[int(row)] = tuple(names)
             for row, rest in header["more_parents"].items():
@@ -379,8 +389,9 @@ class CachedTable(CommitTable):
         sizes = {len(first), len(self.author_time), len(self.committer_time), len(self.person)}
         if sizes | {len(self.human)} != {n}:
             raise CacheInvalid("corrupt cache file (columns)")
-        if any(not 0 <= r < n for r in (*self.evidence, *self.reverts, *more)):
-            raise CacheInvalid("corrupt cache file (sparse rows)")
+        for sparse in (self.evidence, self.reverts, more, rows.verdicts):
+            if sparse and (min(sparse) < 0 or max(sparse) >= n):
+                raise CacheInvalid("corrupt cache file (sparse rows)")
 
 
 def _subjects(rows: _Rows) -> tuple[bytes, array]:
@@ -434,6 +445,7 @@ def save(
         "scorer_version": __version__,
         "key": key,
         "head": state.head,
+        "head_row": table.index.get(state.head),
         "rows": n,
         "sha_width": shas.width if isinstance(shas, ShaColumn) else len(shas[0]) // 2 if n else 20,
         "missing_parents": table.missing_parents,
@@ -480,17 +492,13 @@ def _segment_bytes(state: CachedHistory, lo: int, hi: int, base: CachedHistory |
         "first_row": lo,
         "rows": hi - lo,
         "people": table.people[p0:],
-        "evidence": {
-            str(r): [[e.agent, e.kind, e.text, e.confidence] for e in ev]
-            for r, ev in table.evidence.items()
-            if r in in_range
-        },
+        "evidence": _evidence_data(table, in_range),
         "reverts": {str(r): list(v) for r, v in table.reverts.items() if r in in_range},
         "more_parents": more,
         # every verdict this run learned (new rows' and, rarely, older rows')
-        "verdicts": {
-            str(r): v for r, v in verdicts.items() if r in in_range or r not in known_verdicts
-        },
+        "verdicts": _pairs(
+            (r, int(v)) for r, v in verdicts.items() if r in in_range or r not in known_verdicts
+        ),
         "missing": [r for r in state.missing if r in in_range or r not in known_missing],
     }
     columns = {
@@ -515,6 +523,30 @@ def _segment_bytes(state: CachedHistory, lo: int, hi: int, base: CachedHistory |
     )
 
 
+def _evidence_data(table: CommitTable, rows: range) -> dict:
+    """Evidence of ``rows``: each distinct tuple once (a history has a few dozen), then which
+    tuple each row has. Reading it back is two C-level passes, not 4k Evidence objects."""
+    distinct: dict[tuple, int] = {}
+    out_rows, which = [], []
+    for r, ev in table.evidence.items():
+        if r in rows:
+            out_rows.append(r)
+            which.append(distinct.setdefault(ev, len(distinct)))
+    return {
+        "distinct": [[[e.agent, e.kind, e.text, e.confidence] for e in ev] for ev in distinct],
+        "rows": out_rows,
+        "which": which,
+    }
+
+
+def _pairs(items) -> dict:
+    keys, values = [], []
+    for k, v in items:
+        keys.append(k)
+        values.append(v)
+    return {"rows": keys, "values": values}
+
+
 def _ints(values) -> bytes:
     if isinstance(values, array) and values.typecode == "i":
         return values.tobytes()
@@ -534,3 +566,33 @@ def _write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def load_memos(directory: Path) -> tuple[dict[str, dict], str]:
+    """The deploy sources' memos (``SourceContext.memo`` by spec) and the text they were read
+    from. They hold facts of immutable git objects by object id, so they need no key; a file
+    that is not what this version writes is simply an empty memo."""
+    try:
+        text = (Path(directory) / SOURCES_FILE).read_text(encoding="utf-8")
+        data = json.loads(text)
+    except (OSError, ValueError):
+        return {}, ""
+    if (
+        not isinstance(data, dict)
+        or data.get("format") != FORMAT
+        or data.get("scorer_version") != __version__
+        or not isinstance(data.get("memos"), dict)
+    ):
+        return {}, ""
+    return data["memos"], text
+
+
+def save_memos(directory: Path, memos: dict[str, dict], was: str) -> None:
+    """Write the memos unless they are still the text they were read from (``was``; "" when
+    they changed or there was none)."""
+    if was:
+        return
+    text = json.dumps(
+        {"format": FORMAT, "scorer_version": __version__, "memos": memos}, separators=(",", ":")
+    )
+    _write_atomic(Path(directory) / SOURCES_FILE, text.encode("utf-8"))

@@ -111,6 +111,10 @@ class ShaIndex(Mapping[str, int]):
     def __setitem__(self, sha: str, row: int) -> None:
         (self._full if self._full is not None else self._new)[sha] = row
 
+    def hint(self, sha: str, row: int) -> None:
+        """A cached row known without a scan (the cache says where its head is)."""
+        self._new[sha] = row
+
     def get(self, sha, default=None):  # type: ignore[override]
         if self._full is not None:
             return self._full.get(sha, default)

@@ -172,7 +172,7 @@ def read_history(
 ) -> CommitTable:
     """Every commit reachable from ``head`` (and not from ``exclude``), added to ``table``."""
     table = table if table is not None else CommitTable()
-    notes = read_ai_notes(repo.git_dir)
+    notes = read_ai_notes(repo.git_dir, tip=notes_tip(repo))
     show = tty_progress("scorer: reading") if progress else None
     try:
         for raw in iter_raw_commits(repo, head, exclude=exclude, progress=show):
@@ -185,7 +185,7 @@ def read_history(
 
 def run_scan(options: ScanOptions) -> ScanResult:
     now = options.now or datetime.now(timezone.utc)
-    repo = open_repo(options.path)
+    repo = open_repo(options.path, options.ref)
     config = load_config(options.config, repo.work_dir)
     settings = effective_settings(options, config)
     period = _period(options, now, settings.window)
@@ -199,7 +199,7 @@ def run_scan(options: ScanOptions) -> ScanResult:
     )
     # Deploy sources wait on git, files or HTTP: read them while the history streams in.
     unfinished: dict[str, int] = {}
-    pending_events = _Background(load_events, settings.deploys, ctx, unfinished)
+    pending_events = _Background(_events, settings.deploys, ctx, unfinished, options.cache)
 
     state = _history_state(options, repo, head, config.agents, settings)
     commits, graph = state.commits, state.graph
@@ -214,7 +214,8 @@ def run_scan(options: ScanOptions) -> ScanResult:
 
     ignored: Counter = Counter()
     kept: list[DeployEvent] = []
-    for ev in pending_events.result():
+    events, memos = pending_events.result()
+    for ev in events:
         if ev.environment not in settings.environments:
             ignored["other_environment"] += 1
         elif ev.time > now:
@@ -289,6 +290,7 @@ def run_scan(options: ScanOptions) -> ScanResult:
             outcomes, key=key, now=now, kept=kept, unknown=unknown, table=commits, fragile=fragile
         )
         state.save(options.cache, head, kept_state)
+        cache.save_memos(options.cache, *memos)
     history = History(head=head, ref=options.ref, commits=commits, index=commits.index)
     return ScanResult(
         report=report,
@@ -298,6 +300,18 @@ def run_scan(options: ScanOptions) -> ScanResult:
         repo=repo,
         cache_use=use,
     )
+
+
+def _events(specs, ctx, unfinished, cache_dir):
+    """The deploy events, with the sources' memos when there is a cache to keep them in."""
+    if not cache_dir:
+        return load_events(specs, ctx, unfinished), None
+    memos, was = cache.load_memos(cache_dir)
+    before = {spec: set(memo) for spec, memo in memos.items()}
+    events = load_events(specs, ctx, unfinished, memos)
+    # Memo entries are facts of immutable objects by id: the memos changed if their keys did.
+    same = before == {spec: set(memo) for spec, memo in memos.items()}
+    return events, (memos, was if same else "")
 
 
 class _Background:
