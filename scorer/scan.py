@@ -184,6 +184,16 @@ def read_history(
 
 
 def run_scan(options: ScanOptions) -> ScanResult:
+    try:
+        return _run_scan(options, use_cache=True)
+    except CacheInvalid as why:
+        # A column of the cache is read (and checked) when first needed: damage found then
+        # means starting over without it, as if it had been found at the start.
+        print(f"scorer: cache not used: {why}; scanning the whole history", file=sys.stderr)
+        return _run_scan(options, use_cache=False)
+
+
+def _run_scan(options: ScanOptions, *, use_cache: bool) -> ScanResult:
     now = options.now or datetime.now(timezone.utc)
     repo = open_repo(options.path, options.ref)
     config = load_config(options.config, repo.work_dir)
@@ -201,7 +211,7 @@ def run_scan(options: ScanOptions) -> ScanResult:
     unfinished: dict[str, int] = {}
     pending_events = _Background(_events, settings.deploys, ctx, unfinished, options.cache)
 
-    state = _history_state(options, repo, head, config.agents, settings)
+    state = _history_state(options, repo, head, config.agents, settings, use_cache)
     commits, graph = state.commits, state.graph
     # git diffs the AI-assisted changes on the other core while Python loads and links deploys
     # (feeding them during the log stream measured slower on 2 cores: three busy processes).
@@ -401,11 +411,16 @@ class _HistoryState:
 
 
 def _history_state(
-    options: ScanOptions, repo: Repo, head: str, config_agents: list, settings: Settings
+    options: ScanOptions,
+    repo: Repo,
+    head: str,
+    config_agents: list,
+    settings: Settings,
+    use_cache: bool = True,
 ) -> _HistoryState:
     """From the cache plus the commits that are new since, or from the whole history."""
     key = cache_key(repo, config_agents, settings) if options.cache else ""
-    cached = _load_cache(options, repo, head, key)
+    cached = _load_cache(options, repo, head, key) if use_cache else None
     registry = _registry(cached, config_agents)
     if cached is None:
         commits = read_history(repo, head, registry, options.progress)

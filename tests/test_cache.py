@@ -226,3 +226,49 @@ def test_cache_is_not_pickle(repo, cache_dir, capsys):
     data = cache.cache_path(cache_dir).read_bytes()
     assert data.startswith(b"SCORER-CACHE\n")
     assert b"\x80\x04\x95" not in data[:20]
+
+
+def test_segments_are_appended_then_compacted(capsys, repo, cache_dir, monkeypatch):
+    """Each warm run appends one segment of new rows; past MAX_SEGMENTS they are rewritten
+    as one. Rows a failed run appended but never named are cut off."""
+    monkeypatch.setattr(cache, "MAX_SEGMENTS", 3)
+    _history(repo, n=4)
+    _scan(capsys, repo, "--cache", str(cache_dir))
+    for step in range(4):
+        repo.commit(ai_msg(f"more {step}"), when=T0 + timedelta(days=20 + step), author=ANN)
+        plain, warm, err = _both(capsys, repo, cache_dir)
+        assert warm == plain and err == ""
+        segments = cache.read_header(cache_dir)["segments"]
+        assert len(segments) == [2, 3, 1, 2][step]
+    rows = cache_dir / cache.COMMITS_FILE
+    with rows.open("ab") as fh:
+        fh.write(b"half of a segment from a run that died")
+    repo.commit("last\n", when=T0 + timedelta(days=30), author=BOB)
+    plain, warm, err = _both(capsys, repo, cache_dir)
+    assert warm == plain and err == ""
+    end = sum(cache.read_header(cache_dir)["segments"][-1])
+    assert rows.stat().st_size == end
+
+
+def test_damaged_column_found_when_first_read(capsys, repo, cache_dir):
+    """SHAs are read only when a run needs a cached one; damage found then restarts the scan
+    without the cache, with the one line, and the report is still right."""
+    _history(repo)
+    _scan(capsys, repo, "--cache", str(cache_dir))
+    rows = cache_dir / cache.COMMITS_FILE
+    data = bytearray(rows.read_bytes())
+    header = cache.read_header(cache_dir)
+    offset, _ = header["segments"][0]
+    # the first column (shas) starts right after the segment header and its checksum
+    size = int.from_bytes(data[offset + len(cache.SEGMENT_MAGIC) :][:8], "little")
+    shas_at = offset + len(cache.SEGMENT_MAGIC) + 8 + size + 4
+    data[shas_at] ^= 0xFF
+    rows.write_bytes(bytes(data))
+    plain, _ = _scan(capsys, repo)
+    # a report that needs every SHA (a burst of trivial changes names its first one)
+    warm, err = _scan(capsys, repo, "--cache", str(cache_dir), "--since", "2026-01-01T00:00:00Z")
+    cold, _ = _scan(capsys, repo, "--since", "2026-01-01T00:00:00Z")
+    assert warm == cold
+    assert err == "scorer: cache not used: corrupt cache file (shas); scanning the whole history\n"
+    again, err = _scan(capsys, repo, "--cache", str(cache_dir))
+    assert again == plain and err == ""
