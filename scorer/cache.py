@@ -574,25 +574,60 @@ def load_memos(directory: Path) -> tuple[dict[str, dict], str]:
     that is not what this version writes is simply an empty memo."""
     try:
         text = (Path(directory) / SOURCES_FILE).read_text(encoding="utf-8")
-        data = json.loads(text)
-    except (OSError, ValueError):
+        head, _, body = text.partition("\n")
+        data = json.loads(head)
+        if (
+            not isinstance(data, dict)
+            or data.get("format") != FORMAT
+            or data.get("scorer_version") != __version__
+            or not isinstance(data.get("memos"), dict)
+        ):
+            return {}, ""
+        memos = data["memos"]
+        lines = body.split("\n")
+        for spec, (start, count) in data.get("packed", {}).items():
+            memos[spec] = _unpack(lines[start : start + count], count)
+    except (OSError, ValueError, KeyError, TypeError):
         return {}, ""
-    if (
-        not isinstance(data, dict)
-        or data.get("format") != FORMAT
-        or data.get("scorer_version") != __version__
-        or not isinstance(data.get("memos"), dict)
-    ):
-        return {}, ""
-    return data["memos"], text
+    return memos, text
 
 
 def save_memos(directory: Path, memos: dict[str, dict], was: str) -> None:
     """Write the memos unless they are still the text they were read from (``was``; "" when
-    they changed or there was none)."""
+    they changed or there was none). A memo of string lists (the tags source's: 2,500 tags
+    make 350 KB of JSON, 4 ms to parse) is packed as lines, split back in C."""
     if was:
         return
-    text = json.dumps(
-        {"format": FORMAT, "scorer_version": __version__, "memos": memos}, separators=(",", ":")
-    )
+    plain, packed, lines = {}, {}, []
+    for spec, memo in memos.items():
+        rows = _pack(memo)
+        if rows is None:
+            plain[spec] = memo
+        else:
+            packed[spec] = [len(lines), len(rows)]
+            lines += rows
+    head = {"format": FORMAT, "scorer_version": __version__, "memos": plain, "packed": packed}
+    text = json.dumps(head, separators=(",", ":")) + "\n" + "\n".join(lines)
     _write_atomic(Path(directory) / SOURCES_FILE, text.encode("utf-8"))
+
+
+def _pack(memo: dict) -> list[str] | None:
+    rows = []
+    for key, value in memo.items():
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return None
+        row = "\x1f".join([key, *value])
+        if "\n" in row or "\x1e" in row or row.count("\x1f") != len(value):
+            return None
+        rows.append(row)
+    return rows
+
+
+def _unpack(lines: list[str], count: int) -> dict:
+    out = {}
+    for row in lines:
+        key, *value = row.split("\x1f")
+        out[key] = value
+    if len(out) != count:
+        raise ValueError("packed memo of the wrong length")
+    return out

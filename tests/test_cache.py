@@ -272,3 +272,18 @@ def test_damaged_column_found_when_first_read(capsys, repo, cache_dir):
     assert err == "scorer: cache not used: corrupt cache file (shas); scanning the whole history\n"
     again, err = _scan(capsys, repo, "--cache", str(cache_dir))
     assert again == plain and err == ""
+
+
+def test_source_memos_round_trip(tmp_path):
+    """Memos of string lists are packed as lines; anything else stays JSON; both read back
+    equal, and a damaged file is an empty memo, never an error."""
+    memos = {
+        "tags:v*": {"a" * 40: ["tag", "commit", "b" * 40, "1700000000", "", ""], "c" * 40: []},
+        "tags:odd": {"x": ["has\nnewline"], "y": ["ok"]},
+        "log:deploys.csv": {"n": 3},
+    }
+    cache.save_memos(tmp_path, json.loads(json.dumps(memos)), "")
+    back, text = cache.load_memos(tmp_path)
+    assert back == memos and text
+    (tmp_path / cache.SOURCES_FILE).write_text(text[: len(text) // 2])
+    assert cache.load_memos(tmp_path) == ({}, "")

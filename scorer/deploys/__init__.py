@@ -99,12 +99,11 @@ def load_events(
         for order, ev in enumerate(source.events(spec_ctx)):
             if ev.status not in STATUSES:
                 raise InputError(f"{ev.where or spec.text}: unknown deploy status {ev.status!r}")
-            # ev.replace(source=spec.text, order=order), spelt out: 4x faster, thousands a run
-            events.append(
-                DeployEvent(
-                    ev.id, ev.sha, ev.environment, ev.time, ev.status, spec.text, order, ev.where
-                )
-            )
+            # A source's events are its own new objects, not yet seen by anyone: set the two
+            # fields in place rather than copy thousands of events a run.
+            ev.source = spec.text
+            ev.order = order
+            events.append(ev)
         if skipped is not None and getattr(source, "skipped", 0):
             skipped[spec.text] = skipped.get(spec.text, 0) + int(source.skipped)
     if memos is not None:
