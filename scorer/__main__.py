@@ -1,3 +1,3 @@
-from scorer.cli import main
+from scorer.cli import run
 
-raise SystemExit(main())
+run()

@@ -169,6 +169,8 @@ def cache_path(directory: Path) -> Path:
 def read_header(directory: Path) -> dict:
     """The state file's JSON header alone (no checks): what a cache says about itself."""
     data = cache_path(directory).read_bytes()
+    if not data.startswith(MAGIC) or len(data) < len(MAGIC) + _LEN.size:
+        raise ValueError("not a scorer cache file")
     (size,) = _LEN.unpack_from(data, len(MAGIC))
     return json.loads(data[len(MAGIC) + _LEN.size : len(MAGIC) + _LEN.size + size])
 

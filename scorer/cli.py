@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -76,3 +77,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+
+
+def run() -> None:
+    """The console entry point: ``main()``, then leave without tearing the interpreter down.
+    Freeing every object and module at exit costs a per-merge run ~8 ms and serves nothing
+    here: files are closed by then (reports and caches are written atomically), and the
+    standard streams are flushed below. Tests call ``main()``, which returns normally."""
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (BrokenPipeError, OSError):  # a closed pipe: nothing more can be said anyway
+        code = code or 0
+    os._exit(code)

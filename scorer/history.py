@@ -247,11 +247,10 @@ def mailmap_bytes(repo: Repo) -> bytes:
 def notes_tip(repo: Repo, ref: str = NOTES_REF) -> str:
     """The commit the git-ai notes ref points at, or "" (notes shape evidence: cache key).
 
-    The first call for ``refs/notes/ai`` takes what ``open_repo`` read (the ref's object,
-    which for a notes ref, always a commit, is the same thing)."""
+    For ``refs/notes/ai`` it is what ``open_repo`` read (the ref's object, which for a notes
+    ref, always a commit, is the same thing)."""
     if ref == NOTES_REF and repo._notes_tip is not None:
-        tip, repo._notes_tip = repo._notes_tip, None
-        return tip
+        return repo._notes_tip  # a run reads the notes once: they do not move under it
     proc = _git(repo.git_dir, "rev-parse", "-q", "--verify", f"{ref}^{{commit}}")
     return proc.stdout.strip() if proc.returncode == 0 else ""
 
@@ -263,6 +262,26 @@ def is_ancestor(repo: Repo, older: str, newer: str) -> bool | None:
     if proc.returncode in (0, 1):
         return proc.returncode == 0
     return None
+
+
+def is_ancestor_later(repo: Repo, older: str, newer: str) -> Callable[[], bool | None]:
+    """:func:`is_ancestor`, started now and answered when called: git walks while the
+    caller reads the cache."""
+    try:
+        proc = subprocess.Popen(
+            ["git", "-C", str(repo.git_dir), "merge-base", "--is-ancestor", older, newer],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=git_env(),
+        )
+    except FileNotFoundError:
+        raise RepositoryError("git is not installed or not on PATH") from None
+
+    def answer() -> bool | None:
+        code = proc.wait()
+        return code == 0 if code in (0, 1) else None
+
+    return answer
 
 
 def git_command(repo: Repo) -> list[str]:

@@ -29,6 +29,7 @@ from scorer.history import (
     Repo,
     clear_progress,
     is_ancestor,
+    is_ancestor_later,
     iter_raw_commits,
     mailmap_bytes,
     notes_tip,
@@ -462,9 +463,20 @@ def _load_cache(options: ScanOptions, repo: Repo, head: str, key: str) -> Cached
     if not options.cache:
         return None
     try:
+        ahead_later = None
+        try:  # start git on the ancestry question while the cache is read and checked
+            cached_head = cache.read_header(options.cache).get("head")
+            if isinstance(cached_head, str) and cached_head != head and _is_hex(cached_head):
+                ahead_later = is_ancestor_later(repo, cached_head, head)
+        except (OSError, ValueError, AttributeError):
+            pass  # cache.load says what is wrong with it
         state = cache.load(options.cache, key)
         if state.head != head:
-            ahead = is_ancestor(repo, state.head, head)
+            ahead = (
+                ahead_later()
+                if ahead_later is not None and state.head == cached_head
+                else is_ancestor(repo, state.head, head)
+            )
             if ahead is None:
                 raise CacheInvalid("it was made for another repository")
             if not ahead:
@@ -477,6 +489,10 @@ def _load_cache(options: ScanOptions, repo: Repo, head: str, key: str) -> Cached
             print(f"scorer: cache not used: {why}; scanning the whole history", file=sys.stderr)
         return None
     return state
+
+
+def _is_hex(text: str) -> bool:
+    return 4 <= len(text) <= 64 and all(c in "0123456789abcdef" for c in text)
 
 
 def _period(options: ScanOptions, now: datetime, window: timedelta) -> Period:
