@@ -31,7 +31,6 @@ it looks at, not 100k.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import struct
@@ -42,6 +41,7 @@ from pathlib import Path
 from scorer import __version__
 from scorer.columns import ParentColumn, ShaColumn, ShaIndex, TextColumn, encode_texts
 from scorer.model import Evidence
+from scorer.sha import sha256
 from scorer.table import CommitTable
 
 FORMAT = 5
@@ -154,7 +154,7 @@ class CachedHistory:
 
 def fingerprint(*parts: object) -> str:
     """A key over everything that shapes the cached values besides the commits themselves."""
-    h = hashlib.sha256()
+    h = sha256()
     for part in (FORMAT, __version__, *parts):
         data = part if isinstance(part, bytes) else json.dumps(part, sort_keys=True).encode()
         h.update(_LEN.pack(len(data)) + data)

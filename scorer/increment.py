@@ -24,7 +24,6 @@ log edited in the past, a deploy whose abbreviated SHA a new commit could now ma
 
 from __future__ import annotations
 
-import hashlib
 from array import array
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -34,6 +33,7 @@ from scorer.columns import sha_rows
 from scorer.deploys import Resolution, resolve_events
 from scorer.graph import Graph
 from scorer.model import DeployEvent
+from scorer.sha import sha256
 from scorer.survival import (
     AI,
     CHANGE,
@@ -62,13 +62,13 @@ class NotIncremental(Exception):
 def settings_key(window: timedelta, environments: Sequence[str], min_confidence: str, deploys):
     """The settings that shape outcomes beyond the history's own cache key."""
     text = repr((window.total_seconds(), sorted(environments), min_confidence, list(deploys)))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return sha256(text.encode()).hexdigest()
 
 
 def events_digest(ordered: Sequence[DeployEvent], h=None):
     """Every field of every kept event that can shape a report, in linking order: a sha256
     object (``.hexdigest()``), which a caller may go on updating with later events."""
-    h = h if h is not None else hashlib.sha256()
+    h = h if h is not None else sha256()
     h.update(
         "".join(
             f"{ev.id}\x1f{ev.sha}\x1f{ev.environment}\x1f{ev.time.timestamp()!r}\x1f"

@@ -4,12 +4,12 @@ gaming signals (METRIC.md sections 7-9). Pure: values in, the report dict out.
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 
 from scorer.model import DeployEvent
+from scorer.sha import sha256
 from scorer.survival import (
     AI,
     AI_HIGH,
@@ -85,7 +85,7 @@ def headline_period(
 
 
 def contributor_hash(email: str) -> str:
-    return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
+    return sha256(email.strip().lower().encode("utf-8")).hexdigest()
 
 
 def _ratio(num: float, den: float) -> float:

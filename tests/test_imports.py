@@ -16,7 +16,16 @@ import pytest
 
 from scorer.atomic import write_atomic
 
-HEAVY = ("dataclasses", "inspect", "typing", "yaml", "tempfile", "statistics", "shutil")
+HEAVY = (
+    "dataclasses",
+    "inspect",
+    "typing",
+    "yaml",
+    "tempfile",
+    "statistics",
+    "shutil",
+    "_hashlib",  # hashlib's OpenSSL binding (~2 ms): scorer.sha uses the built-in SHA-256
+)
 SCAN_PATH = (
     "scorer.cli",
     "scorer.atomic",
@@ -32,6 +41,12 @@ SCAN_PATH = (
     "scorer.attribution.detect",
     "scorer.attribution.notes",
     "scorer.attribution.registry",
+    "scorer.scan",
+    "scorer.cache",
+    "scorer.increment",
+    "scorer.metric",
+    "scorer.survival",
+    "scorer.commands.scan",
 )
 
 

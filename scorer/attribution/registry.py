@@ -627,10 +627,10 @@ def registry_source_digest(config_agents: Iterable[Mapping[str, Any] | Agent] = 
     scorer version (the code that compiles them). Cheap: neither yaml nor a regex is touched.
     Equal digests give equal registries, so ``Registry.from_data`` of a ``to_data()`` kept
     under this digest can stand in for ``load_registry`` on a later run."""
-    import hashlib
     import json
 
     from scorer import __version__
+    from scorer.sha import sha256
 
     entries = [e.to_data() if isinstance(e, Agent) else e for e in config_agents]
     # Non-JSON values (a YAML date, say) keep their type in the text: never equal to a string.
@@ -641,7 +641,7 @@ def registry_source_digest(config_agents: Iterable[Mapping[str, Any] | Agent] = 
         separators=(",", ":"),
         default=lambda o: {"__python__": f"{type(o).__module__}.{type(o).__qualname__}:{o!r}"},
     )
-    h = hashlib.sha256()
+    h = sha256()
     for part in (f"scorer {__version__} registry {SCHEMA_VERSION}", _shipped_bytes(), canonical):
         data = part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part
         h.update(len(data).to_bytes(8, "big"))
