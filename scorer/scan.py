@@ -220,7 +220,7 @@ def _run_scan(options: ScanOptions, *, use_cache: bool) -> ScanResult:
     substance.feed(
         commits.shas[i]
         for i in commits.evidence
-        if len(commits.parents[i]) <= 1 and i not in state.verdicts
+        if i not in state.verdicts and len(commits.parents[i]) <= 1
     )
 
     ignored: Counter = Counter()
