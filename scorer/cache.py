@@ -44,7 +44,7 @@ from scorer.model import Evidence
 from scorer.sha import sha256
 from scorer.table import CommitTable
 
-FORMAT = 5
+FORMAT = 6
 STATE_FILE = "scorer-state.cache"  # small; rewritten by every run that learned something
 COMMITS_FILE = "scorer-commits.cache"  # append-only segments of commit rows
 SOURCES_FILE = "scorer-sources.cache"  # deploy sources' memos (JSON), see load_memos
@@ -64,6 +64,14 @@ _SEGMENT_COLUMNS = (
     ("subjects", ""),
     ("subject_offsets", "q"),  # per segment: from 0, one more than its rows
     ("generation", "i"),
+    # sparse values, as row lists (read at once: small, and JSON would cost ~2 ms)
+    ("evidence_rows", "i"),
+    ("evidence_which", "i"),  # index into the header's distinct evidence tuples
+    ("verdict_rows", "i"),
+    ("verdict_values", ""),
+    ("merge_rows", "i"),
+    ("merge_counts", "i"),  # parents beyond the first, per merge row
+    ("merge_parents", "i"),
 )
 _STATE_SECTIONS = (
     ("by_author_time", "i"),
@@ -300,8 +308,9 @@ class _Rows:
             total += header["rows"]
             self.headers.append(header)
             self._columns.append(columns)
-            pairs = header["verdicts"]
-            self.verdicts.update(zip(pairs["rows"], map(bool, pairs["values"]), strict=True))
+            rows_ = self.sparse(columns, "verdict_rows", "i")
+            values = self.sparse(columns, "verdict_values", "")
+            self.verdicts.update(zip(rows_, map(bool, values), strict=True))
             self.missing.update(header["missing"])
         if total != rows:
             raise CacheInvalid("corrupt cache file (rows)")
@@ -328,6 +337,15 @@ class _Rows:
         if pos != offset + length:
             raise CacheInvalid("corrupt cache file (segment length)")
         return header, columns
+
+    def sparse(self, columns: dict, name: str, code: str) -> array | bytes:
+        """One segment's column (the sparse ones are read per segment)."""
+        pos, size, crc = columns[name]
+        self._fh.seek(pos)
+        chunk = self._fh.read(size)
+        if len(chunk) != size or zlib.crc32(chunk) != crc:
+            raise CacheInvalid(f"corrupt cache file ({name})")
+        return _typed(chunk, code)
 
     def chunks(self, name: str) -> list[bytes]:
         out = []
@@ -368,18 +386,26 @@ class CachedTable(CommitTable):
             self.index.hint(meta["head"], meta["head_row"])
         first = rows.column("first_parent", "i")
         more: dict[int, tuple[int, ...]] = {}
-        for header in rows.headers:
+        for header, columns in zip(rows.headers, rows._columns, strict=True):
             self.people.extend((name, email) for name, email in header["people"])
-            ev = header["evidence"]
-            distinct = [tuple(Evidence(*e) for e in items) for items in ev["distinct"]]
+            distinct = [tuple(Evidence(*e) for e in items) for items in header["evidence"]]
+            which = rows.sparse(columns, "evidence_which", "i")
             self.evidence.update(
-                zip(ev["rows"], map(distinct.__getitem__, ev["which"]), strict=True)
+                zip(
+                    rows.sparse(columns, "evidence_rows", "i"),
+                    map(distinct.__getitem__, which),
+                    strict=True,
+                )
             )
             for row, names in header["reverts"].items():
                 self.reverts[int(row)] = tuple(names)
-            for row, rest in header["more_parents"].items():
-                r = int(row)
-                more[r] = (first[r], *rest)
+            parents_ = rows.sparse(columns, "merge_parents", "i")
+            counts = rows.sparse(columns, "merge_counts", "i")
+            if sum(counts) != len(parents_) or (counts and min(counts) < 1):
+                raise CacheInvalid("corrupt cache file (merge parents)")
+            extra = iter(parents_)
+            for r, k in zip(rows.sparse(columns, "merge_rows", "i"), counts, strict=True):
+                more[r] = (first[r], *(next(extra) for _ in range(k)))
         self.parents = ParentColumn(first, more)
         self.author_time = rows.column("author_time", "q")
         self.committer_time = rows.column("committer_time", "q")
@@ -475,12 +501,14 @@ def _segment_bytes(state: CachedHistory, lo: int, hi: int, base: CachedHistory |
     table = state.table
     parents = table.parents
     first_parent = array("i")
-    more = {}
+    merge_rows, merge_counts, merge_parents = array("i"), array("i"), array("i")
     for r in range(lo, hi):
         ps = parents[r]
         first_parent.append(ps[0] if ps else -1)
         if len(ps) > 1:
-            more[str(r)] = list(ps[1:])
+            merge_rows.append(r)
+            merge_counts.append(len(ps) - 1)
+            merge_parents.extend(ps[1:])
     shas = table.shas
     sha_hex = "".join(shas[lo:hi])
     subjects = [table.subjects[r] for r in range(lo, hi)]
@@ -490,17 +518,15 @@ def _segment_bytes(state: CachedHistory, lo: int, hi: int, base: CachedHistory |
     known_verdicts = base.verdicts if base is not None else {}
     known_missing = set(base.missing) if base is not None else set()
     in_range = range(lo, hi)
+    distinct, evidence_rows, evidence_which = _evidence_data(table, in_range)
+    # every verdict this run learned (new rows' and, rarely, older rows')
+    learned = [(r, v) for r, v in verdicts.items() if r in in_range or r not in known_verdicts]
     header = {
         "first_row": lo,
         "rows": hi - lo,
         "people": table.people[p0:],
-        "evidence": _evidence_data(table, in_range),
+        "evidence": distinct,
         "reverts": {str(r): list(v) for r, v in table.reverts.items() if r in in_range},
-        "more_parents": more,
-        # every verdict this run learned (new rows' and, rarely, older rows')
-        "verdicts": _pairs(
-            (r, int(v)) for r, v in verdicts.items() if r in in_range or r not in known_verdicts
-        ),
         "missing": [r for r in state.missing if r in in_range or r not in known_missing],
     }
     columns = {
@@ -513,6 +539,13 @@ def _segment_bytes(state: CachedHistory, lo: int, hi: int, base: CachedHistory |
         "subjects": raw_subjects,
         "subject_offsets": offsets.tobytes(),
         "generation": _ints(state.generation[lo:hi]),
+        "evidence_rows": evidence_rows.tobytes(),
+        "evidence_which": evidence_which.tobytes(),
+        "verdict_rows": array("i", [r for r, _ in learned]).tobytes(),
+        "verdict_values": bytes(int(v) for _, v in learned),
+        "merge_rows": merge_rows.tobytes(),
+        "merge_counts": merge_counts.tobytes(),
+        "merge_parents": merge_parents.tobytes(),
     }
     header["columns"] = [
         [name, len(columns[name]), zlib.crc32(columns[name])] for name, _ in _SEGMENT_COLUMNS
@@ -525,28 +558,17 @@ def _segment_bytes(state: CachedHistory, lo: int, hi: int, base: CachedHistory |
     )
 
 
-def _evidence_data(table: CommitTable, rows: range) -> dict:
+def _evidence_data(table: CommitTable, rows: range) -> tuple[list, array, array]:
     """Evidence of ``rows``: each distinct tuple once (a history has a few dozen), then which
     tuple each row has. Reading it back is two C-level passes, not 4k Evidence objects."""
     distinct: dict[tuple, int] = {}
-    out_rows, which = [], []
+    out_rows, which = array("i"), array("i")
     for r, ev in table.evidence.items():
         if r in rows:
             out_rows.append(r)
             which.append(distinct.setdefault(ev, len(distinct)))
-    return {
-        "distinct": [[[e.agent, e.kind, e.text, e.confidence] for e in ev] for ev in distinct],
-        "rows": out_rows,
-        "which": which,
-    }
-
-
-def _pairs(items) -> dict:
-    keys, values = [], []
-    for k, v in items:
-        keys.append(k)
-        values.append(v)
-    return {"rows": keys, "values": values}
+    data = [[[e.agent, e.kind, e.text, e.confidence] for e in ev] for ev in distinct]
+    return data, out_rows, which
 
 
 def _ints(values) -> bytes:

@@ -459,7 +459,8 @@ class Registry:
             re.escape(x).replace(r"\ ", r"[ \t]+") for x in sorted(alias_map, key=len, reverse=True)
         )
         end = re.escape(ALIAS_END)
-        self._alias_re = re.compile(rf"[ \t]*({alias_alt})[ \t]*(?:[{end}]|\Z)", re.IGNORECASE)
+        # Compiled when a run first needs it (a per-merge run often does not): ~1.6 ms.
+        self._alias_re = LazyPattern(rf"[ \t]*({alias_alt})[ \t]*(?:[{end}]|\Z)", re.IGNORECASE)
 
         # Agent-specific trailer keys.
         self._key_rules: dict[str, list[tuple[Agent, KeyRule]]] = {}
@@ -473,7 +474,7 @@ class Registry:
         # the value. _key_line_slow does the same on the message itself, for the rare message
         # whose lower-cased form has another length (then offsets would not carry over).
         self._key_line_re = re.compile(rf"\n({_trie(keys)})[ \t]*:[ \t]*([^\n]*)")
-        self._key_line_slow = re.compile(
+        self._key_line_slow = LazyPattern(
             rf"^({_trie(keys)})[ \t]*:[ \t]*([^\n]*)", re.IGNORECASE | re.MULTILINE
         )
 
@@ -489,7 +490,9 @@ class Registry:
         # lower-cased message. Branches that start with a literal character are rejected by
         # the re module with one comparison, hence the trie and the "at least one" class.
         self._footer_line_re = (
-            re.compile(rf"\n(?:{_trie(texts)}|[^\w\n][^\w\n]*{_trie(texts)})") if texts else None
+            LazyPattern(rf"\n(?:{_trie(texts)}|[^\w\n][^\w\n]*{_trie(texts)})", 0)
+            if texts
+            else None
         )
         # The prefilter, searched in "\n" + the lower-cased message (lower-casing and a
         # case-sensitive pattern are much faster than re.IGNORECASE): every line start is then
