@@ -36,6 +36,7 @@ import os
 import struct
 import zlib
 from array import array
+from collections.abc import Callable
 from pathlib import Path
 
 from scorer import __version__
@@ -183,8 +184,10 @@ def read_header(directory: Path) -> dict:
     return json.loads(data[len(MAGIC) + _LEN.size : len(MAGIC) + _LEN.size + size])
 
 
-def load(directory: Path, key: str) -> CachedHistory:
-    """The cached history, or CacheInvalid saying why it cannot be used."""
+def load(directory: Path, key: str | Callable[[], str]) -> CachedHistory:
+    """The cached history, or CacheInvalid saying why it cannot be used. ``key`` may be a
+    function: it is then asked after the file is read, so that what it waits on (git
+    processes) runs meanwhile."""
     path = cache_path(directory)
     try:
         data = path.read_bytes()
@@ -232,14 +235,14 @@ def _blob(data: bytes, magic: bytes) -> tuple[dict, list[bytes]]:
     return json.loads(chunks[0]), chunks[1:]
 
 
-def _decode(directory: Path, data: bytes, key: str) -> CachedHistory:
+def _decode(directory: Path, data: bytes, key: str | Callable[[], str]) -> CachedHistory:
     meta, chunks = _blob(data, MAGIC)
     if meta.get("format") != FORMAT or meta.get("scorer_version") != __version__:
         raise CacheInvalid(
             f"made by scorer {meta.get('scorer_version')} (cache format {meta.get('format')})"
         )
-    if meta.get("key") != key:
-        raise CacheInvalid("agent registry, exclude_paths, .mailmap or git-ai notes changed")
+    if not callable(key):
+        _check_key(meta, key)
     if len(chunks) != len(_STATE_SECTIONS):
         raise CacheInvalid("corrupt cache file (sections)")
     sections: dict[str, array | bytes] = {}
@@ -264,6 +267,8 @@ def _decode(directory: Path, data: bytes, key: str) -> CachedHistory:
             raise CacheInvalid("corrupt cache file (deploys)")
         if outcomes.ship_offsets[-1] != len(outcomes.ship_rows):
             raise CacheInvalid("corrupt cache file (deploys)")
+    if callable(key):
+        _check_key(meta, key())
     cached = CachedHistory(
         head=meta["head"],
         table=table,
@@ -275,6 +280,11 @@ def _decode(directory: Path, data: bytes, key: str) -> CachedHistory:
     )
     cached.segments = [list(seg) for seg in meta["segments"]]
     return cached
+
+
+def _check_key(meta: dict, key: str) -> None:
+    if meta.get("key") != key:
+        raise CacheInvalid("agent registry, exclude_paths, .mailmap or git-ai notes changed")
 
 
 def _typed(chunk: bytes, code: str) -> array | bytes:

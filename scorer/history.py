@@ -212,15 +212,35 @@ def config_values(repo: Repo) -> dict[str, list[str]]:
     repository, read on first use. Keys as git prints them (lower-case but for
     subsections); a boolean set without ``= value`` has the value ``""``."""
     if repo._config is None:
-        proc = _git(repo.git_dir, "config", "-z", "--get-regexp", _CONFIG_KEYS)
+        started = repo.__dict__.pop("_config_proc", None)
+        if started is not None:
+            stdout, _ = started.communicate()
+            returncode = started.returncode
+        else:
+            proc = _git(repo.git_dir, "config", "-z", "--get-regexp", _CONFIG_KEYS)
+            returncode, stdout = proc.returncode, proc.stdout
         values: dict[str, list[str]] = {}
-        if proc.returncode == 0:  # 1: none of them is set
-            for item in proc.stdout.split("\0"):
+        if returncode == 0:  # 1: none of them is set
+            for item in stdout.split("\0"):
                 if item:
                     key, _, value = item.partition("\n")
                     values.setdefault(key, []).append(value)
         repo._config = values
     return repo._config
+
+
+def prefetch_config(repo: Repo) -> None:
+    """Start the ``git config`` that :func:`config_values` reads, so that git runs while the
+    caller does something else (a warm run reads its cache meanwhile)."""
+    if repo._config is None and "_config_proc" not in repo.__dict__:
+        with contextlib.suppress(OSError):
+            repo.__dict__["_config_proc"] = subprocess.Popen(
+                ["git", "-C", str(repo.git_dir), "config", "-z", "--get-regexp", _CONFIG_KEYS],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,  # decoded as _git decodes
+                env=git_env(),
+            )
 
 
 def mailmap_bytes(repo: Repo) -> bytes:
@@ -315,35 +335,13 @@ def iter_raw_commits(
     *,
     exclude: tuple[str, ...] = (),
     progress: Callable[[int], None] | None = None,
+    proc: subprocess.Popen | None = None,
 ) -> Iterator[RawCommit]:
-    """Every commit reachable from ``tip`` (and not from ``exclude``), streamed from git log."""
-    args = [
-        *git_command(repo),
-        "-c",
-        "log.showSignature=false",
-        "-c",
-        "i18n.logOutputEncoding=UTF-8",
-        "log",
-        "-z",
-        "--no-color",
-        "--encoding=UTF-8",
-        f"--format={_FORMAT}",
-        tip,
-        *(f"^{sha}" for sha in exclude),
-        "--",
-    ]
-    try:
-        proc = subprocess.Popen(
-            args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=git_env(), bufsize=0
-        )
-    except FileNotFoundError:
-        raise RepositoryError("git is not installed or not on PATH") from None
+    """Every commit reachable from ``tip`` (and not from ``exclude``), streamed from git log
+    (``proc``: one :func:`start_log` already started with the same arguments)."""
+    if proc is None:
+        proc = start_log(repo, tip, exclude)
     assert proc.stdout is not None
-    # A bigger pipe lets git run ahead while Python digests a chunk (Linux; else the default).
-    with contextlib.suppress(OSError, AttributeError, ImportError):
-        import fcntl
-
-        fcntl.fcntl(proc.stdout.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
     # One incremental UTF-8 decode per chunk (it handles characters split across chunks, and
     # replaces invalid bytes as a per-field decode would), then one split: per-commit Python
     # work is what separates a scan from the git log floor.
@@ -395,6 +393,37 @@ def iter_raw_commits(
             f"git log could not read the history ({detail}); "
             "the repository may be corrupt or missing objects (try git fsck)"
         )
+
+
+def start_log(repo: Repo, tip: str, exclude: tuple[str, ...] = ()) -> subprocess.Popen:
+    """The ``git log`` process that :func:`iter_raw_commits` reads, started."""
+    args = [
+        *git_command(repo),
+        "-c",
+        "log.showSignature=false",
+        "-c",
+        "i18n.logOutputEncoding=UTF-8",
+        "log",
+        "-z",
+        "--no-color",
+        "--encoding=UTF-8",
+        f"--format={_FORMAT}",
+        tip,
+        *(f"^{sha}" for sha in exclude),
+        "--",
+    ]
+    try:
+        proc = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=git_env(), bufsize=0
+        )
+    except FileNotFoundError:
+        raise RepositoryError("git is not installed or not on PATH") from None
+    # A bigger pipe lets git run ahead while Python digests a chunk (Linux; else the default).
+    with contextlib.suppress(OSError, AttributeError, ImportError):
+        import fcntl
+
+        fcntl.fcntl(proc.stdout.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    return proc
 
 
 def tty_progress(label: str) -> Callable[[int], None] | None:

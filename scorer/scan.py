@@ -7,6 +7,7 @@ previous stages' values plus ``now`` and the configuration.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import threading
 from collections import Counter
@@ -34,7 +35,9 @@ from scorer.history import (
     mailmap_bytes,
     notes_tip,
     open_repo,
+    prefetch_config,
     resolve_ref,
+    start_log,
     tty_progress,
 )
 from scorer.increment import NotIncremental, advance, settings_key, snapshot
@@ -170,13 +173,14 @@ def read_history(
     progress: bool,
     table: CommitTable | None = None,
     exclude: tuple[str, ...] = (),
+    log: subprocess.Popen | None = None,
 ) -> CommitTable:
     """Every commit reachable from ``head`` (and not from ``exclude``), added to ``table``."""
     table = table if table is not None else CommitTable()
     notes = read_ai_notes(repo.git_dir, tip=notes_tip(repo))
     show = tty_progress("scorer: reading") if progress else None
     try:
-        for raw in iter_raw_commits(repo, head, exclude=exclude, progress=show):
+        for raw in iter_raw_commits(repo, head, exclude=exclude, progress=show, proc=log):
             add_commit(table, raw, registry, notes.get(raw.sha))
     finally:
         clear_progress()
@@ -197,6 +201,8 @@ def run_scan(options: ScanOptions) -> ScanResult:
 def _run_scan(options: ScanOptions, *, use_cache: bool) -> ScanResult:
     now = options.now or datetime.now(timezone.utc)
     repo = open_repo(options.path, options.ref)
+    if options.cache and use_cache:
+        prefetch_config(repo)  # the cache key needs it; git reads it while Python goes on
     config = load_config(options.config, repo.work_dir)
     settings = effective_settings(options, config)
     period = _period(options, now, settings.window)
@@ -420,19 +426,25 @@ def _history_state(
     use_cache: bool = True,
 ) -> _HistoryState:
     """From the cache plus the commits that are new since, or from the whole history."""
-    key = cache_key(repo, config_agents, settings) if options.cache else ""
-    cached = _load_cache(options, repo, head, key) if use_cache else None
+    keys: list[str] = []
+
+    def key() -> str:  # asked once the cache file is read (git config runs meanwhile)
+        if not keys:
+            keys.append(cache_key(repo, config_agents, settings) if options.cache else "")
+        return keys[0]
+
+    cached, log = _load_cache(options, repo, head, key) if use_cache else (None, None)
     registry = _registry(cached, config_agents)
     if cached is None:
         commits = read_history(repo, head, registry, options.progress)
         graph = Graph(commits.shas, commits.parents, commits.index)
-        return _HistoryState(commits, graph, {}, set(), key, registry=registry)
+        return _HistoryState(commits, graph, {}, set(), key(), registry=registry)
     commits = cached.table
     if cached.head != head:
-        read_history(repo, head, registry, options.progress, commits, (cached.head,))
+        read_history(repo, head, registry, options.progress, commits, (cached.head,), log)
     graph = Graph(commits.shas, commits.parents, commits.index, cached.generation)
     verdicts, missing = dict(cached.verdicts), set(cached.missing)
-    return _HistoryState(commits, graph, verdicts, missing, key, cached, registry)
+    return _HistoryState(commits, graph, verdicts, missing, key(), cached, registry)
 
 
 def _registry(cached: CachedHistory | None, config_agents: list) -> Registry:
@@ -457,17 +469,23 @@ def cache_key(repo: Repo, config_agents: list, settings: Settings) -> str:
     )
 
 
-def _load_cache(options: ScanOptions, repo: Repo, head: str, key: str) -> CachedHistory | None:
-    """The cached history when it can be extended to ``head``; otherwise None, after one line
-    on stderr saying why (except when there simply is no cache yet)."""
+def _load_cache(
+    options: ScanOptions, repo: Repo, head: str, key: Callable[[], str]
+) -> tuple[CachedHistory | None, subprocess.Popen | None]:
+    """The cached history when it can be extended to ``head``, and the ``git log`` of the
+    commits since, already started; otherwise (None, None), after one line on stderr saying
+    why (except when there simply is no cache yet)."""
     if not options.cache:
-        return None
+        return None, None
+    log = None
     try:
         ahead_later = None
-        try:  # start git on the ancestry question while the cache is read and checked
+        cached_head = None
+        try:  # git answers the ancestry question, and lists what is new, while Python reads
             cached_head = cache.read_header(options.cache).get("head")
             if isinstance(cached_head, str) and cached_head != head and _is_hex(cached_head):
                 ahead_later = is_ancestor_later(repo, cached_head, head)
+                log = start_log(repo, head, (cached_head,))
         except (OSError, ValueError, AttributeError):
             pass  # cache.load says what is wrong with it
         state = cache.load(options.cache, key)
@@ -485,10 +503,24 @@ def _load_cache(options: ScanOptions, repo: Repo, head: str, key: str) -> Cached
                     "(a cache of another branch, or a rewritten history)"
                 )
     except CacheInvalid as why:
+        _stop(log)
         if str(why) != "no cache yet":
             print(f"scorer: cache not used: {why}; scanning the whole history", file=sys.stderr)
-        return None
-    return state
+        return None, None
+    if log is not None and state.head != cached_head:
+        _stop(log)
+        log = None
+    return state, log
+
+
+def _stop(proc: subprocess.Popen | None) -> None:
+    """Stop a git process whose output is not wanted after all."""
+    if proc is not None:
+        proc.kill()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+        proc.wait()
 
 
 def _is_hex(text: str) -> bool:
