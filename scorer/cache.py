@@ -192,6 +192,8 @@ def load(directory: Path, key: str | Callable[[], str]) -> CachedHistory:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
+        if any((Path(directory) / name).exists() for name in LEGACY_FILES):
+            raise CacheInvalid("made by an older scorer (another cache format)") from None
         raise CacheInvalid("no cache yet") from None
     except OSError as err:
         raise CacheInvalid(f"cannot read {path}: {err.strerror}") from None

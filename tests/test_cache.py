@@ -287,3 +287,18 @@ def test_source_memos_round_trip(tmp_path):
     assert back == memos and text
     (tmp_path / cache.SOURCES_FILE).write_text(text[: len(text) // 2])
     assert cache.load_memos(tmp_path) == ({}, "")
+
+
+def test_cache_of_an_older_format_is_said_and_replaced(capsys, repo, cache_dir):
+    _history(repo, n=4)
+    cache_dir.mkdir()
+    (cache_dir / "scorer-history.cache").write_bytes(b"SCORER-CACHE\n" + b"\0" * 40)
+    plain, warm, err = _both(capsys, repo, cache_dir)
+    assert warm == plain
+    assert err == (
+        "scorer: cache not used: made by an older scorer (another cache format); "
+        "scanning the whole history\n"
+    )
+    assert not (cache_dir / "scorer-history.cache").exists()
+    again, err = _scan(capsys, repo, "--cache", str(cache_dir))
+    assert again == plain and err == ""
