@@ -59,6 +59,42 @@ def best(cmd: list[str], runs: int, env=None) -> float:
     return min(timed(cmd, env)[0] for _ in range(runs))
 
 
+def per_merge(cached: list[str], clone: Path, work: Path, env: dict, runs: int) -> None:
+    """The action's case: ``now`` is the clock, and the merge brings 10 commits and a
+    deploy tag, so the warm run links a new deploy and judges the pending ones again."""
+    import datetime as dt
+
+    def at(when: dt.datetime) -> list[str]:
+        cmd = list(cached)
+        cmd[cmd.index("--now") + 1] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return cmd
+
+    filled = work / "per-merge"
+    timed([*at(dt.datetime.now(dt.timezone.utc)), str(filled)])
+    time.sleep(1.1)  # the merge happens after that run
+    for i in range(10):
+        subprocess.run(
+            ["git", "-C", str(clone), "commit", "-q", "--allow-empty", "-m", f"merge {i}"],
+            check=True,
+            env=env,
+        )
+    subprocess.run(
+        ["git", "-C", str(clone), "tag", "-a", "-m", "deploy", "v-bench-deploy"],
+        check=True,
+        env=env,
+    )
+    now = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1)
+    times = []
+    for k in range(max(runs, 5)):
+        copy = work / f"per-merge{k}"
+        shutil.copytree(filled, copy)
+        times.append(timed([*at(now), str(copy)])[0])
+    print(
+        f"per merge:       {min(times):7.3f} s   (10 commits and a deploy tag, now = the clock; "
+        f"runs: {', '.join(f'{t:.3f}' for t in times)})"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("repo", nargs="?", type=Path)
@@ -169,6 +205,7 @@ def main() -> None:
                 f"warm (+10):      {warm:7.3f} s   warm/cold {warm / cold:5.3f}   "
                 f"peak RSS {warm_rss:6.0f} MiB   (runs: {', '.join(f'{w:.3f}' for w in warms)})"
             )
+            per_merge(cached, clone, work, env, args.runs)
         finally:
             shutil.rmtree(work, ignore_errors=True)
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}")
