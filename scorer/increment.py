@@ -114,7 +114,7 @@ def advance(
             raise NotIncremental(f"a new commit matches the abbreviated or unknown SHA {name}")
 
     # --- deploys: the cached ones as they were, the new ones linked after them -----------
-    hex_width = 2 * table.shas.width if hasattr(table.shas, "width") else len(table.shas[0])
+    hex_width = _hex_width(table)
     known_old = [ev for ev, k in zip(old, prev.event_known, strict=True) if k]
     unknown = {id(ev) for ev, k in zip(old, prev.event_known, strict=True) if not k}
     by_env: dict[str, list[DeployEvent]] = {}
@@ -179,7 +179,7 @@ def advance(
 
     # --- reverts: new ones, and those dated after ``then`` -------------------------------
     new_reverts = [(y, table.reverts[y]) for y in range(cached_rows, n) if y in table.reverts]
-    width = len(new_shas[0]) if new_shas else len(table.shas[0]) if n else 40
+    width = _hex_width(table)
     for x, ys in resolve_reverts(new_reverts, lambda name: sha_rows(table.shas, name)).items():
         outcomes.reverters.setdefault(x, []).extend(ys)
         outcomes.reverts.update(ys)
@@ -212,7 +212,18 @@ def advance(
     fragile += _fragile_events(new, resolution, width)
     fragile += _fragile_reverts(new_reverts, table, width)
     outcomes.events_digest = events_digest(new, digest).hexdigest()  # type: ignore[attr-defined]
+    outcomes.ordered = ordered  # type: ignore[attr-defined]  (for snapshot: sorted once)
     return outcomes, [ev for ev in kept if id(ev) in unknown], fragile
+
+
+def _hex_width(table: CommitTable) -> int:
+    """Hex digits of a full SHA here (40, or 64 in a SHA-256 repository), without reading a
+    cached SHA."""
+    shas = table.shas
+    width = getattr(shas, "width", None)
+    if width is not None:
+        return 2 * width
+    return len(shas[0]) if len(shas) else 40
 
 
 def _cached_deploy(
@@ -264,11 +275,12 @@ def snapshot(
 ) -> CachedOutcomes:
     """What the cache keeps of this run's outcomes. ``fragile`` is carried by an incremental
     run; a full run works it out from the events and every revert."""
-    ordered = order_events(kept)
+    ordered = getattr(outcomes, "ordered", None)
+    if ordered is None:
+        ordered = order_events(kept)
     lost = {id(ev) for ev in unknown}
-    n = len(table)
-    width = len(table.shas[0]) if n else 40
     if fragile is None:
+        width = _hex_width(table)
         fragile = _fragile_events(kept, Resolution(events=[], unknown=list(unknown)), width)
         fragile += _fragile_reverts(table.reverts.items(), table, width)
     offsets = array("q", [0])

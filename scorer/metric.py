@@ -417,25 +417,23 @@ def _ai_change_rows(commits, outcomes: Outcomes, in_period, min_confidence) -> l
 
 def _signals(commits, outcomes: Outcomes, unknown_deploys, missing_objects) -> list[dict]:
     signals = []
-    bursts: Counter = Counter()
-    first_of: dict = {}
-    # Row numbers differ between a cold and an incremental scan; order by time and SHA so the
-    # report does not.
-    trivial = [i for i, ok in outcomes.substantive.items() if not ok]
-    trivial.sort(key=lambda i: (commits.author_time[i], commits.shas[i]))
-    for i in trivial:
-        day = _utc(commits.author_time[i]).date().isoformat()
-        key = (contributor_hash(commits.email(i))[:12], day)
-        bursts[key] += 1
-        if key not in first_of:
-            first_of[key] = commits.shas[i]
-    for (who, day), n in sorted(bursts.items()):
-        if n >= BURST_MIN:
+    atime, shas = commits.author_time, commits.shas
+    bursts: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, ok in outcomes.substantive.items():
+        if not ok:
+            day = _utc(atime[i]).date().isoformat()
+            bursts[(contributor_hash(commits.email(i))[:12], day)].append(i)
+    for (_who, day), rows in sorted(bursts.items()):
+        if len(rows) >= BURST_MIN:
+            # Row numbers differ between a cold and an incremental scan: the example is the
+            # earliest change, ties broken by SHA, so the report does not. (Only a burst's
+            # SHAs are read: a warm run's cache keeps the others on disk.)
+            first = min(rows, key=lambda i: (atime[i], shas[i]))
             signals.append(
                 {
                     "kind": "trivial-ai-burst",
-                    "detail": f"{n} empty or whitespace-only AI-attributed changes by one "
-                    f"author on {day} (e.g. {first_of[(who, day)][:12]}); they do not count",
+                    "detail": f"{len(rows)} empty or whitespace-only AI-attributed changes by one "
+                    f"author on {day} (e.g. {shas[first][:12]}); they do not count",
                 }
             )
     for x, y in sorted(outcomes.reverted.items(), key=lambda xy: commits.shas[xy[0]]):
