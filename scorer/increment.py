@@ -25,6 +25,7 @@ log edited in the past, a deploy whose abbreviated SHA a new commit could now ma
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
@@ -102,7 +103,7 @@ def advance(
     if now_ts < then:
         raise NotIncremental("now is earlier than the cached run's")
     ordered = order_events(kept)
-    split = next((k for k, ev in enumerate(ordered) if ev.time.timestamp() > then), len(ordered))
+    split = bisect_right(ordered, then, key=_timestamp)  # events up to the last run's now
     old, new = ordered[:split], ordered[split:]
     digest = events_digest(old)
     if len(old) != len(prev.event_known) or digest.hexdigest() != prev.events_digest:
@@ -120,14 +121,10 @@ def advance(
     by_env: dict[str, list[DeployEvent]] = {}
     for ev in known_old:
         by_env.setdefault(ev.environment, []).append(ev)
-    cached_deploys = []
-    position = 0
-    for env in sorted(by_env):
-        for ev in by_env[env]:
-            cached_deploys.append(_cached_deploy(prev, position, ev, table, hex_width))
-            position += 1
-    if position != len(prev.deploy_serial):
+    in_order = [ev for env in sorted(by_env) for ev in by_env[env]]
+    if len(in_order) != len(prev.deploy_serial):
         raise NotIncremental("the cached deploys do not match the cached events")
+    cached_deploys = _cached_deploys(prev, in_order, table, hex_width)
 
     flags = prev.flags
     flags.extend(CHANGE if len(table.parents[i]) <= 1 else 0 for i in range(cached_rows, n))
@@ -226,24 +223,30 @@ def _hex_width(table: CommitTable) -> int:
     return len(shas[0]) if len(shas) else 40
 
 
-def _cached_deploy(
-    prev: CachedOutcomes, p: int, ev: DeployEvent, table: CommitTable, hex_width: int
-) -> DeployResult:
-    node = prev.deploy_node[p]
-    if len(ev.sha) != hex_width or ev.sha != ev.sha.strip().lower():
-        # resolved from an abbreviated, upper-case or padded SHA: report the full one
-        ev = ev.replace(sha=table.shas[node])
-    rows = prev.ship_rows[prev.ship_offsets[p] : prev.ship_offsets[p + 1]]
-    outcome = OUTCOME_CODES[prev.deploy_outcome[p]]
-    return DeployResult(
-        ev,
-        node,
-        outcome,
-        shipped=rows if outcome != FAILED else (),
-        attempted=rows if outcome == FAILED else (),
-        rolled_back_by=prev.rolled_back_by[p],
-        serial=prev.deploy_serial[p],
-    )
+def _cached_deploys(
+    prev: CachedOutcomes, events: list[DeployEvent], table: CommitTable, hex_width: int
+) -> list[DeployResult]:
+    """The cached deploys, in list order, with their events (one loop: there are thousands)."""
+    nodes, offsets, rows = prev.deploy_node, prev.ship_offsets, prev.ship_rows
+    codes, rolled, serials = prev.deploy_outcome, prev.rolled_back_by, prev.deploy_serial
+    out = []
+    for p, ev in enumerate(events):
+        node = nodes[p]
+        sha = ev.sha
+        if len(sha) != hex_width or sha != sha.strip().lower():
+            # resolved from an abbreviated, upper-case or padded SHA: report the full one
+            ev = ev.replace(sha=table.shas[node])
+        shipped = rows[offsets[p] : offsets[p + 1]]
+        outcome = OUTCOME_CODES[codes[p]]
+        if outcome == FAILED:
+            out.append(DeployResult(ev, node, outcome, (), shipped, rolled[p], serials[p]))
+        else:
+            out.append(DeployResult(ev, node, outcome, shipped, (), rolled[p], serials[p]))
+    return out
+
+
+def _timestamp(ev: DeployEvent) -> float:
+    return ev.time.timestamp()
 
 
 def _fragile_events(events: Sequence[DeployEvent], resolution: Resolution, width: int):

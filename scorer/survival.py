@@ -16,10 +16,13 @@ import itertools
 from array import array
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
+from operator import attrgetter
 
 from scorer.graph import Graph, PrefixIndex
 from scorer.model import HIGH, DeployEvent
 from scorer.table import CommitTable
+
+_event_time = attrgetter("time")
 
 SURVIVED = "survived"
 ROLLED_BACK = "rolled_back"
@@ -108,8 +111,9 @@ def count_flags(flags: bytes | bytearray, mask: int, value: int) -> int:
 
 
 def order_events(events: Sequence[DeployEvent]) -> list[DeployEvent]:
-    """By time, then by source order (the position in ``events`` breaks ties)."""
-    return [ev for _, ev in sorted(enumerate(events), key=lambda p: (p[1].time, p[0]))]
+    """By time, then by source order (the sort is stable: the position in ``events`` breaks
+    ties)."""
+    return sorted(events, key=_event_time)
 
 
 def link_deploys(
