@@ -45,6 +45,10 @@ from scorer.model import Evidence
 from scorer.sha import sha256
 from scorer.table import CommitTable
 
+TYPE_CHECKING = False  # (importing typing costs ~9 ms: only type checkers read this)
+if TYPE_CHECKING:
+    from typing import BinaryIO
+
 FORMAT = 6
 STATE_FILE = "scorer-state.cache"  # small; rewritten by every run that learned something
 COMMITS_FILE = "scorer-commits.cache"  # append-only segments of commit rows
@@ -252,10 +256,13 @@ def _decode(directory: Path, data: bytes, key: str | Callable[[], str]) -> Cache
         sections[name] = _typed(chunk, code)
     n = meta["rows"]
     rows = _Rows(directory / COMMITS_FILE, meta["segments"], n)
-    table = CachedTable(rows, meta)
+    try:
+        table = CachedTable(rows, meta)
+        generation = rows.column("generation", "i")
+    finally:
+        rows.close()
     order = sections["by_author_time"]
     table.by_author_time = order if len(order) == n else None
-    generation = rows.column("generation", "i")
     if len(generation) != n:
         raise CacheInvalid("corrupt cache file (columns)")
     outcomes = None
@@ -304,8 +311,9 @@ class _Rows:
     it, so a run that never looks at subjects or SHAs never reads those megabytes."""
 
     def __init__(self, path: Path, segments: list, rows: int):
-        try:
-            self._fh = open(path, "rb")  # noqa: SIM115 (kept open for the columns)
+        self._path = path
+        try:  # open while the cache is read; a column read later opens the file again
+            self._fh: BinaryIO | None = open(path, "rb")  # noqa: SIM115
         except OSError as err:
             raise CacheInvalid(f"cannot read {path.name}: {err.strerror}") from None
         self._columns: list[dict[str, tuple[int, int, int]]] = []
@@ -327,14 +335,28 @@ class _Rows:
         if total != rows:
             raise CacheInvalid("corrupt cache file (rows)")
 
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def _read(self, pos: int, size: int) -> bytes:
+        if self._fh is not None:
+            self._fh.seek(pos)
+            return self._fh.read(size)
+        try:
+            with open(self._path, "rb") as fh:
+                fh.seek(pos)
+                return fh.read(size)
+        except OSError as err:
+            raise CacheInvalid(f"cannot read {self._path.name}: {err.strerror}") from None
+
     def _segment(self, offset: int, length: int) -> tuple[dict, dict]:
-        fh = self._fh
-        fh.seek(offset)
-        lead = fh.read(len(SEGMENT_MAGIC) + _LEN.size)
+        lead = self._read(offset, len(SEGMENT_MAGIC) + _LEN.size)
         if len(lead) < len(SEGMENT_MAGIC) + _LEN.size or not lead.startswith(SEGMENT_MAGIC):
             raise CacheInvalid("corrupt cache file (segment)")
         (size,) = _LEN.unpack_from(lead, len(SEGMENT_MAGIC))
-        raw = fh.read(size + 4)
+        raw = self._read(offset + len(lead), size + 4)
         if (
             len(raw) != size + 4
             or zlib.crc32(lead + raw[:size]).to_bytes(4, "little") != raw[size:]
@@ -353,8 +375,7 @@ class _Rows:
     def sparse(self, columns: dict, name: str, code: str) -> array | bytes:
         """One segment's column (the sparse ones are read per segment)."""
         pos, size, crc = columns[name]
-        self._fh.seek(pos)
-        chunk = self._fh.read(size)
+        chunk = self._read(pos, size)
         if len(chunk) != size or zlib.crc32(chunk) != crc:
             raise CacheInvalid(f"corrupt cache file ({name})")
         return _typed(chunk, code)
@@ -363,8 +384,7 @@ class _Rows:
         out = []
         for columns in self._columns:
             pos, size, crc = columns[name]
-            self._fh.seek(pos)
-            chunk = self._fh.read(size)
+            chunk = self._read(pos, size)
             if len(chunk) != size or zlib.crc32(chunk) != crc:
                 raise CacheInvalid(f"corrupt cache file ({name})")
             out.append(chunk)

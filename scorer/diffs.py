@@ -138,6 +138,7 @@ class _DiffJob:
             assert proc.stdout is not None
             for chunk in iter(lambda: proc.stdout.read(1 << 16), b""):
                 self._chunks.append(chunk)
+            proc.stdout.close()
 
         self._threads = [threading.Thread(target=f, daemon=True) for f in (write, drain)]
         for t in self._threads:

@@ -201,8 +201,6 @@ def run_scan(options: ScanOptions) -> ScanResult:
 def _run_scan(options: ScanOptions, *, use_cache: bool) -> ScanResult:
     now = options.now or datetime.now(timezone.utc)
     repo = open_repo(options.path, options.ref)
-    if options.cache and use_cache:
-        prefetch_config(repo)  # the cache key needs it; git reads it while Python goes on
     config = load_config(options.config, repo.work_dir)
     settings = effective_settings(options, config)
     period = _period(options, now, settings.window)
@@ -218,6 +216,8 @@ def _run_scan(options: ScanOptions, *, use_cache: bool) -> ScanResult:
     unfinished: dict[str, int] = {}
     pending_events = _Background(_events, settings.deploys, ctx, unfinished, options.cache)
 
+    if options.cache and use_cache:
+        prefetch_config(repo)  # the cache key needs it; git reads it while the cache is read
     state = _history_state(options, repo, head, config.agents, settings, use_cache)
     commits, graph = state.commits, state.graph
     # git diffs the AI-assisted changes on the other core while Python loads and links deploys
