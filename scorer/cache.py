@@ -107,6 +107,9 @@ class CachedOutcomes:
         self.reverted: dict[int, int] = {int(x): y for x, y in meta["reverted"]}
         self.reverters: dict[int, list[int]] = {int(x): ys for x, ys in meta["reverters"]}
         self.fragile: list[str] = meta["fragile"]  # names a new commit could make resolve
+        self.bursts: dict[tuple[str, str], list] = {
+            (who, day): [count, t, sha] for who, day, count, t, sha in meta.get("bursts", ())
+        }
         self.flags = bytearray(sections["flags"])
         self.first = sections["first"]
         self.deploy_serial = sections["deploy_serial"]
@@ -125,6 +128,7 @@ class CachedOutcomes:
             "reverted": sorted(self.reverted.items()),
             "reverters": sorted(self.reverters.items()),
             "fragile": self.fragile,
+            "bursts": [[*key, *value] for key, value in sorted(self.bursts.items())],
         }
 
     def sections(self) -> dict[str, bytes]:

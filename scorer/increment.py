@@ -92,10 +92,12 @@ def advance(
     now,
     min_confidence: str,
     substantive: Callable[[list[int]], dict[int, bool]],
+    verdicts: dict[int, bool],
 ) -> tuple[Outcomes, list[DeployEvent], list[str]]:
     """The outcomes at ``now`` from those of the cached run (see the module docstring), the
     events whose SHA is not in the history (in source order), and the fragile names to keep
-    for the next run."""
+    for the next run. ``verdicts`` holds the substantive verdict of every change with AI
+    evidence that the cache knows, and ``substantive`` adds those of new rows to it."""
     if key != prev.key:
         raise NotIncremental("settings changed")
     then = prev.now
@@ -198,8 +200,8 @@ def advance(
 
     # --- new commits: attribution; then counted, wherever something moved ----------------
     new_ai = [i for i in range(cached_rows, n) if i in table.evidence and flags[i] & CHANGE]
-    old_ai = [i for i in table.evidence if i < cached_rows and flags[i] & CHANGE]
-    outcomes.substantive = substantive(sorted(old_ai + new_ai))
+    substantive(new_ai)  # judged (and kept in ``verdicts``); the cached rows' are known
+    outcomes.substantive = verdicts
     set_attribution(table, outcomes, new_ai, min_confidence)
     for i in dirty:
         if flags[i] & AI:
@@ -300,6 +302,7 @@ def snapshot(
         "reverted": list(outcomes.reverted.items()),
         "reverters": list(outcomes.reverters.items()),
         "fragile": sorted(set(fragile)),
+        "bursts": [[*k, *v] for k, v in sorted((outcomes.bursts or {}).items())],
     }
     sections = {
         "flags": bytes(outcomes.flags),

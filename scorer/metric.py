@@ -415,25 +415,41 @@ def _ai_change_rows(commits, outcomes: Outcomes, in_period, min_confidence) -> l
     return rows
 
 
+def trivial_rows(outcomes: Outcomes, start: int = 0) -> list[int]:
+    """Changes with AI evidence that are not substantive (from row ``start`` on)."""
+    return [i for i, ok in outcomes.substantive.items() if not ok and i >= start]
+
+
+def fold_bursts(commits, rows, bursts: dict[tuple[str, str], list]) -> dict:
+    """Add trivial changes ``rows`` to ``bursts``: (author hash, UTC day) -> [count, time and
+    SHA of the earliest]. Row numbers differ between a cold and an incremental scan: the
+    example is the earliest change, ties broken by SHA, so the report does not."""
+    atime, shas = commits.author_time, commits.shas
+    for i in rows:
+        t, sha = atime[i], shas[i]
+        key = (contributor_hash(commits.email(i))[:12], _utc(t).date().isoformat())
+        burst = bursts.get(key)
+        if burst is None:
+            bursts[key] = [1, t, sha]
+        else:
+            burst[0] += 1
+            if (t, sha) < (burst[1], burst[2]):
+                burst[1], burst[2] = t, sha
+    return bursts
+
+
 def _signals(commits, outcomes: Outcomes, unknown_deploys, missing_objects) -> list[dict]:
     signals = []
-    atime, shas = commits.author_time, commits.shas
-    bursts: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for i, ok in outcomes.substantive.items():
-        if not ok:
-            day = _utc(atime[i]).date().isoformat()
-            bursts[(contributor_hash(commits.email(i))[:12], day)].append(i)
-    for (_who, day), rows in sorted(bursts.items()):
-        if len(rows) >= BURST_MIN:
-            # Row numbers differ between a cold and an incremental scan: the example is the
-            # earliest change, ties broken by SHA, so the report does not. (Only a burst's
-            # SHAs are read: a warm run's cache keeps the others on disk.)
-            first = min(rows, key=lambda i: (atime[i], shas[i]))
+    bursts = outcomes.bursts
+    if bursts is None:
+        bursts = fold_bursts(commits, trivial_rows(outcomes), {})
+    for (_who, day), (count, _time, sha) in sorted(bursts.items()):
+        if count >= BURST_MIN:
             signals.append(
                 {
                     "kind": "trivial-ai-burst",
-                    "detail": f"{len(rows)} empty or whitespace-only AI-attributed changes by one "
-                    f"author on {day} (e.g. {shas[first][:12]}); they do not count",
+                    "detail": f"{count} empty or whitespace-only AI-attributed changes by one "
+                    f"author on {day} (e.g. {sha[:12]}); they do not count",
                 }
             )
     for x, y in sorted(outcomes.reverted.items(), key=lambda xy: commits.shas[xy[0]]):

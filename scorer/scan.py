@@ -41,7 +41,7 @@ from scorer.history import (
     tty_progress,
 )
 from scorer.increment import NotIncremental, advance, settings_key, snapshot
-from scorer.metric import Period, build_report, headline_period
+from scorer.metric import Period, build_report, fold_bursts, headline_period, trivial_rows
 from scorer.model import DeployEvent, History, RawCommit
 from scorer.paths import PathFilter
 from scorer.survival import Outcomes, compute_outcomes
@@ -267,6 +267,7 @@ def _run_scan(options: ScanOptions, *, use_cache: bool) -> ScanResult:
                 now=now,
                 min_confidence=settings.min_confidence,
                 substantive=judge,
+                verdicts=state.verdicts,
             )
             use = "incremental"
         except NotIncremental:
@@ -283,6 +284,16 @@ def _run_scan(options: ScanOptions, *, use_cache: bool) -> ScanResult:
             min_confidence=settings.min_confidence,
             substantive=judge,
         )
+    if use == "incremental":
+        # The trivial-change bursts of the cache, plus this run's new trivial changes.
+        prev_bursts = state.cached.outcomes.bursts  # type: ignore[union-attr]
+        outcomes.bursts = fold_bursts(
+            commits,
+            trivial_rows(outcomes, state.cached_rows),
+            {k: list(v) for k, v in prev_bursts.items()},
+        )
+    elif options.cache:
+        outcomes.bursts = fold_bursts(commits, trivial_rows(outcomes), {})
     report = build_report(
         repository={"name": ctx.repository, "head": head, "ref": options.ref},
         commits=commits,

@@ -87,6 +87,10 @@ class Outcomes:
         self.reverts = reverts  # commits that revert one in the history (never count)
         self.reverters = reverters  # commit -> the commits that say they revert it
         self.by_serial = {d.serial: d for d in deploys}
+        # Trivial AI changes by (author hash, UTC day) -> [count, earliest time, its SHA]:
+        # the "trivial-ai-burst" signal, kept so a warm run folds in only its new rows
+        # (scorer.metric.fold_bursts); None: the report works it out.
+        self.bursts: dict[tuple[str, str], list] | None = None
 
     def first_deploy(self, row: int) -> DeployResult | None:
         s = self.first[row]
