@@ -219,7 +219,7 @@ def _run_scan(options: ScanOptions, *, use_cache: bool) -> ScanResult:
     if options.cache and use_cache:
         prefetch_config(repo)  # the cache key needs it; git reads it while the cache is read
     state = _history_state(options, repo, head, config.agents, settings, use_cache)
-    commits, graph = state.commits, state.graph
+    commits = state.commits
     # git diffs the AI-assisted changes on the other core while Python loads and links deploys
     # (feeding them during the log stream measured slower on 2 cores: three busy processes).
     substance = Substance(repo, PathFilter(settings.exclude_paths))
@@ -229,77 +229,21 @@ def _run_scan(options: ScanOptions, *, use_cache: bool) -> ScanResult:
         if i not in state.verdicts and len(commits.parents[i]) <= 1
     )
 
-    ignored: Counter = Counter()
-    kept: list[DeployEvent] = []
     events, memos = pending_events.result()
-    for ev in events:
-        if ev.environment not in settings.environments:
-            ignored["other_environment"] += 1
-        elif ev.time > now:
-            ignored["after_now"] += 1  # not happened yet at `now`: reports are reproducible
-        else:
-            kept.append(ev)
-    if unfinished:
-        ignored["unfinished"] = sum(unfinished.values())
-
-    def judge(ids: list[int]) -> dict[int, bool]:
-        return state.judge(ids, substance)
-
+    kept, ignored = _kept_events(events, settings, now, unfinished)
     key = settings_key(
         settings.window,
         settings.environments,
         settings.min_confidence,
         [s.text for s in settings.deploys],
     )
-    outcomes = None
-    fragile: list[str] | None = None
-    use = "none" if not options.cache else "cold" if state.cached is None else "history"
-    if state.cached is not None and state.cached.outcomes is not None:
-        try:
-            outcomes, unknown, fragile = advance(
-                state.cached.outcomes,
-                key=key,
-                graph=graph,
-                table=commits,
-                cached_rows=state.cached_rows,
-                kept=kept,
-                window=settings.window,
-                now=now,
-                min_confidence=settings.min_confidence,
-                substantive=judge,
-                verdicts=state.verdicts,
-            )
-            use = "incremental"
-        except NotIncremental:
-            outcomes = None
-    if outcomes is None:
-        resolution = resolve_events(kept, graph.shas, graph.index)
-        unknown = resolution.unknown
-        outcomes = compute_outcomes(
-            graph,
-            commits,
-            resolution.events,
-            window=settings.window,
-            now=now,
-            min_confidence=settings.min_confidence,
-            substantive=judge,
-        )
-    if use == "incremental":
-        # The trivial-change bursts of the cache, plus this run's new trivial changes.
-        prev_bursts = state.cached.outcomes.bursts  # type: ignore[union-attr]
-        outcomes.bursts = fold_bursts(
-            commits,
-            trivial_rows(outcomes, state.cached_rows),
-            {k: list(v) for k, v in prev_bursts.items()},
-        )
-    elif options.cache:
-        outcomes.bursts = fold_bursts(commits, trivial_rows(outcomes), {})
+    outcomes, unknown, fragile, use = _outcomes(options, state, substance, kept, settings, now, key)
     report = build_report(
         repository={"name": ctx.repository, "head": head, "ref": options.ref},
         commits=commits,
         outcomes=outcomes,
         unknown_deploys=unknown,
-        ignored_deploys=dict(ignored),
+        ignored_deploys=ignored,
         now=now,
         window=settings.window,
         period=period,
@@ -328,6 +272,81 @@ def _run_scan(options: ScanOptions, *, use_cache: bool) -> ScanResult:
         repo=repo,
         cache_use=use,
     )
+
+
+def _kept_events(
+    events: list[DeployEvent], settings: Settings, now: datetime, unfinished: dict[str, int]
+) -> tuple[list[DeployEvent], dict[str, int]]:
+    """The events of the configured environments up to ``now``, and what was left out."""
+    ignored: Counter = Counter()
+    kept: list[DeployEvent] = []
+    for ev in events:
+        if ev.environment not in settings.environments:
+            ignored["other_environment"] += 1
+        elif ev.time > now:
+            ignored["after_now"] += 1  # not happened yet at `now`: reports are reproducible
+        else:
+            kept.append(ev)
+    if unfinished:
+        ignored["unfinished"] = sum(unfinished.values())
+    return kept, dict(ignored)
+
+
+def _outcomes(
+    options: ScanOptions,
+    state: _HistoryState,
+    substance: Substance,
+    kept: list[DeployEvent],
+    settings: Settings,
+    now: datetime,
+    key: str,
+) -> tuple[Outcomes, list[DeployEvent], list[str] | None, str]:
+    """Outcomes carried forward from the cache when it can vouch for them, else computed
+    over the whole history; the deploys not in it; the fragile names an incremental run
+    carries; and how the cache was used (ScanResult.cache_use)."""
+
+    def judge(ids: list[int]) -> dict[int, bool]:
+        return state.judge(ids, substance)
+
+    cached = state.cached
+    if cached is not None and cached.outcomes is not None:
+        try:
+            outcomes, unknown, fragile = advance(
+                cached.outcomes,
+                key=key,
+                graph=state.graph,
+                table=state.commits,
+                cached_rows=state.cached_rows,
+                kept=kept,
+                window=settings.window,
+                now=now,
+                min_confidence=settings.min_confidence,
+                substantive=judge,
+                verdicts=state.verdicts,
+            )
+        except NotIncremental:
+            pass
+        else:
+            # The trivial-change bursts of the cache, plus this run's new trivial changes.
+            bursts = {k: list(v) for k, v in cached.outcomes.bursts.items()}
+            new = trivial_rows(outcomes, state.cached_rows)
+            outcomes.bursts = fold_bursts(state.commits, new, bursts)
+            return outcomes, unknown, fragile, "incremental"
+    graph = state.graph
+    resolution = resolve_events(kept, graph.shas, graph.index)
+    outcomes = compute_outcomes(
+        graph,
+        state.commits,
+        resolution.events,
+        window=settings.window,
+        now=now,
+        min_confidence=settings.min_confidence,
+        substantive=judge,
+    )
+    if options.cache:
+        outcomes.bursts = fold_bursts(state.commits, trivial_rows(outcomes), {})
+    use = "none" if not options.cache else "cold" if cached is None else "history"
+    return outcomes, resolution.unknown, None, use
 
 
 def _events(specs, ctx, unfinished, cache_dir):
