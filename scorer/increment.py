@@ -31,7 +31,7 @@ from datetime import timedelta
 
 from scorer.cache import OUTCOME_CODES, CachedOutcomes
 from scorer.columns import sha_rows
-from scorer.deploys import Resolution, resolve_events
+from scorer.deploys import resolve_events
 from scorer.graph import Graph
 from scorer.model import DeployEvent
 from scorer.sha import sha256
@@ -208,10 +208,10 @@ def advance(
             set_counted(outcomes, i)
 
     fragile = list(prev.fragile)
-    fragile += _fragile_events(new, resolution, width)
+    fragile += _fragile_events(new, {id(ev) for ev in resolution.unknown}, width)
     fragile += _fragile_reverts(new_reverts, table, width)
-    outcomes.events_digest = events_digest(new, digest).hexdigest()  # type: ignore[attr-defined]
-    outcomes.ordered = ordered  # type: ignore[attr-defined]  (for snapshot: sorted once)
+    outcomes.events_digest = events_digest(new, digest).hexdigest()
+    outcomes.ordered_events = ordered
     return outcomes, [ev for ev in kept if id(ev) in unknown], fragile
 
 
@@ -251,9 +251,9 @@ def _timestamp(ev: DeployEvent) -> float:
     return ev.time.timestamp()
 
 
-def _fragile_events(events: Sequence[DeployEvent], resolution: Resolution, width: int):
-    """Event SHAs a later commit could make resolve differently: abbreviated or unknown."""
-    unknown = {id(ev) for ev in resolution.unknown}
+def _fragile_events(events: Sequence[DeployEvent], unknown: set[int], width: int) -> list[str]:
+    """Event SHAs a later commit could make resolve differently: abbreviated or unknown
+    (``unknown``: ids of the events whose SHA is not in the history)."""
     return [
         ev.sha.strip().lower() for ev in events if id(ev) in unknown or len(ev.sha.strip()) != width
     ]
@@ -280,13 +280,13 @@ def snapshot(
 ) -> CachedOutcomes:
     """What the cache keeps of this run's outcomes. ``fragile`` is carried by an incremental
     run; a full run works it out from the events and every revert."""
-    ordered = getattr(outcomes, "ordered", None)
+    ordered = outcomes.ordered_events
     if ordered is None:
         ordered = order_events(kept)
     lost = {id(ev) for ev in unknown}
     if fragile is None:
         width = _hex_width(table)
-        fragile = _fragile_events(kept, Resolution(events=[], unknown=list(unknown)), width)
+        fragile = _fragile_events(kept, {id(ev) for ev in unknown}, width)
         fragile += _fragile_reverts(table.reverts.items(), table, width)
     offsets = array("q", [0])
     rows = array("i")
@@ -296,8 +296,7 @@ def snapshot(
     meta = {
         "key": key,
         "now": now.timestamp(),
-        "events_digest": getattr(outcomes, "events_digest", None)
-        or events_digest(ordered).hexdigest(),
+        "events_digest": outcomes.events_digest or events_digest(ordered).hexdigest(),
         "rolled_back_by": [d.rolled_back_by for d in outcomes.deploys],
         "reverted": list(outcomes.reverted.items()),
         "reverters": list(outcomes.reverters.items()),

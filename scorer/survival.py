@@ -91,13 +91,14 @@ class Outcomes:
         # the "trivial-ai-burst" signal, kept so a warm run folds in only its new rows
         # (scorer.metric.fold_bursts); None: the report works it out.
         self.bursts: dict[tuple[str, str], list] | None = None
+        # Set by an incremental run (scorer.increment) for the cache it writes next: the
+        # kept deploy events in linking order, and their digest. None: worked out then.
+        self.ordered_events: list[DeployEvent] | None = None
+        self.events_digest: str | None = None
 
     def first_deploy(self, row: int) -> DeployResult | None:
         s = self.first[row]
         return None if s < 0 else self.by_serial[s]
-
-    def has(self, row: int, flag: int) -> bool:
-        return bool(self.flags[row] & flag)
 
     def count(self, mask: int, value: int | None = None) -> int:
         """Rows whose flags, masked, equal ``value`` (default: all of ``mask`` set)."""
