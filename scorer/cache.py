@@ -158,7 +158,7 @@ class CachedHistory:
         self.head = head
         self.table = table
         self.rows = len(table)  # when read: a warm run appends to the table
-        self.people = len(table.people)
+        self.people_known = len(table.people)  # when read: a warm run adds to them
         self.generation = generation
         self.verdicts = verdicts if verdicts is not None else {}  # row -> substantive
         self.missing = missing if missing is not None else []  # rows judged without objects
@@ -184,12 +184,14 @@ def cache_path(directory: Path) -> Path:
 
 
 def read_header(directory: Path) -> dict:
-    """The state file's JSON header alone (no checks): what a cache says about itself."""
-    data = cache_path(directory).read_bytes()
-    if not data.startswith(MAGIC) or len(data) < len(MAGIC) + _LEN.size:
-        raise ValueError("not a scorer cache file")
-    (size,) = _LEN.unpack_from(data, len(MAGIC))
-    return json.loads(data[len(MAGIC) + _LEN.size : len(MAGIC) + _LEN.size + size])
+    """The state file's JSON header alone (no checks): what a cache says about itself. Only
+    the header is read: ``load`` reads the whole file."""
+    with cache_path(directory).open("rb") as fh:
+        lead = fh.read(len(MAGIC) + _LEN.size)
+        if len(lead) < len(MAGIC) + _LEN.size or not lead.startswith(MAGIC):
+            raise ValueError("not a scorer cache file")
+        (size,) = _LEN.unpack_from(lead, len(MAGIC))
+        return json.loads(fh.read(size))
 
 
 def load(directory: Path, key: str | Callable[[], str]) -> CachedHistory:
@@ -550,7 +552,7 @@ def _segment_bytes(state: CachedHistory, lo: int, hi: int, base: CachedHistory |
     subjects = [table.subjects[r] for r in range(lo, hi)]
     raw_subjects, offsets = encode_texts(subjects)
     verdicts = state.verdicts
-    p0 = base.people if base is not None else 0
+    p0 = base.people_known if base is not None else 0
     known_verdicts = base.verdicts if base is not None else {}
     known_missing = set(base.missing) if base is not None else set()
     in_range = range(lo, hi)

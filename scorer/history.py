@@ -45,6 +45,7 @@ class Repo:
         self._resolved: dict[str, str] = {}
         self._notes_tip: str | None = None
         self._config: dict[str, list[str]] | None = None  # see config_values()
+        self._config_proc: subprocess.Popen[str] | None = None  # see prefetch_config()
 
     @property
     def handle(self):  # -> pygit2.Repository
@@ -212,7 +213,7 @@ def config_values(repo: Repo) -> dict[str, list[str]]:
     repository, read on first use. Keys as git prints them (lower-case but for
     subsections); a boolean set without ``= value`` has the value ``""``."""
     if repo._config is None:
-        started = repo.__dict__.pop("_config_proc", None)
+        started, repo._config_proc = repo._config_proc, None
         if started is not None:
             stdout, _ = started.communicate()
             returncode = started.returncode
@@ -232,9 +233,9 @@ def config_values(repo: Repo) -> dict[str, list[str]]:
 def prefetch_config(repo: Repo) -> None:
     """Start the ``git config`` that :func:`config_values` reads, so that git runs while the
     caller does something else (a warm run reads its cache meanwhile)."""
-    if repo._config is None and "_config_proc" not in repo.__dict__:
+    if repo._config is None and repo._config_proc is None:
         with contextlib.suppress(OSError):
-            repo.__dict__["_config_proc"] = subprocess.Popen(
+            repo._config_proc = subprocess.Popen(
                 ["git", "-C", str(repo.git_dir), "config", "-z", "--get-regexp", _CONFIG_KEYS],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
