@@ -89,7 +89,6 @@ _STATE_SECTIONS = (
     ("ship_rows", "i"),
     ("event_known", ""),
 )
-OUTCOME_CODES = ("survived", "rolled_back", "failed", "pending")
 
 
 class CacheInvalid(Exception):

@@ -29,7 +29,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
-from scorer.cache import OUTCOME_CODES, CachedOutcomes
+from scorer.cache import CachedOutcomes
 from scorer.columns import sha_rows
 from scorer.deploys import resolve_events
 from scorer.graph import Graph
@@ -39,6 +39,7 @@ from scorer.survival import (
     AI,
     CHANGE,
     FAILED,
+    OUTCOMES,
     PENDING,
     SHIPPED,
     SURVIVED,
@@ -239,7 +240,7 @@ def _cached_deploys(
             # resolved from an abbreviated, upper-case or padded SHA: report the full one
             ev = ev.replace(sha=table.shas[node])
         shipped = rows[offsets[p] : offsets[p + 1]]
-        outcome = OUTCOME_CODES[codes[p]]
+        outcome = OUTCOMES[codes[p]]
         if outcome == FAILED:
             out.append(DeployResult(ev, node, outcome, (), shipped, rolled[p], serials[p]))
         else:
@@ -308,7 +309,8 @@ def snapshot(
         "first": outcomes.first,
         "deploy_serial": array("i", [d.serial for d in outcomes.deploys]),
         "deploy_node": array("i", [d.node for d in outcomes.deploys]),
-        "deploy_outcome": bytes(OUTCOME_CODES.index(d.outcome) for d in outcomes.deploys),
+        # positions in OUTCOMES (reordering it changes the cache format: bump cache.FORMAT)
+        "deploy_outcome": bytes(OUTCOMES.index(d.outcome) for d in outcomes.deploys),
         "ship_offsets": offsets,
         "ship_rows": rows,
         "event_known": bytes(0 if id(ev) in lost else 1 for ev in ordered),

@@ -95,17 +95,7 @@ class Agent(FrozenRecord):
     changed; equal when the data is, wherever it came from)."""
 
     _fields = (
-        "id",
-        "name",
-        "aliases",
-        "names",
-        "emails",
-        "identities",
-        "driven_names",
-        "values",
-        "keys",
-        "footers",
-        "subjects",
+        *AGENT_FIELDS,
         "source",
         "_names_re",
         "_emails_re",
