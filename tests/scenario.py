@@ -59,3 +59,17 @@ class Scenario:
 
 def hours(n: float) -> timedelta:
     return timedelta(hours=n)
+
+
+def cold_and_cached(path, cache: Path, **options) -> tuple[dict, str]:
+    """Scan without the cache, then with it; assert the reports are equal (but
+    generated_at) and return the cached one and how the cache was used."""
+    reports, use = [], ""
+    for cache_dir in (None, cache):
+        result = run_scan(ScanOptions(path=path, cache=cache_dir, progress=False, **options))
+        report = dict(result.report)
+        report.pop("generated_at")
+        reports.append(report)
+        use = result.cache_use
+    assert reports[0] == reports[1]
+    return reports[1], use

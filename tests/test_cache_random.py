@@ -9,7 +9,7 @@ import random
 from datetime import timedelta
 
 from conftest import T0
-from scenario import ANN, BOB, ai_msg
+from scenario import ANN, BOB, ai_msg, cold_and_cached
 
 from scorer.cli import main
 
@@ -85,24 +85,6 @@ def test_cached_reports_equal_cold_ones_as_history_grows(capsys, tmp_path):
             assert warm == cold, (seed, step)
 
 
-def _scan_at(repo, now, cache=None):
-    from scorer.scan import ScanOptions, run_scan
-
-    result = run_scan(
-        ScanOptions(
-            path=repo.path,
-            deploys=["tags:v*"],
-            now=now,
-            window=timedelta(days=7),
-            cache=cache,
-            progress=False,
-        )
-    )
-    report = dict(result.report)
-    report.pop("generated_at")
-    return report, result.cache_use
-
-
 def test_per_merge_runs_carry_outcomes_forward_as_time_moves(tmp_path):
     """The per-merge case: each run is later than the last, and what happened since is later
     too. Outcomes are carried forward (deploys pending at the last run survive or are rolled
@@ -122,9 +104,9 @@ def test_per_merge_runs_carry_outcomes_forward_as_time_moves(tmp_path):
             if late:  # a tag dated before the previous run
                 repo.tag(f"v{step}-late", rng.choice(made), when=T0 + timedelta(days=step * 5 - 6))
             now = T0 + timedelta(days=step * 5 + 1)
-            cold, _ = _scan_at(repo, now)
-            warm, use = _scan_at(repo, now, cache)
-            assert warm == cold, (seed, step)
+            _, use = cold_and_cached(
+                repo.path, cache, deploys=["tags:v*"], now=now, window=timedelta(days=7)
+            )
             if step > 1:
                 assert use == ("history" if late else "incremental"), (seed, step, use)
             uses.append(use)
@@ -135,7 +117,6 @@ def test_deploy_log_with_environments_failures_and_short_shas(tmp_path):
     """The same with a deploy log: two environments, failed deploys, redeploys of older
     commits, abbreviated SHAs, and unknown SHAs (a commit not yet in the history)."""
     from scorer.gitbuild import GitRepo
-    from scorer.scan import ScanOptions, run_scan
 
     uses = []
     for seed in range(int(os.environ.get("SCORER_RANDOM_SEEDS", "4"))):
@@ -168,22 +149,13 @@ def test_deploy_log_with_environments_failures_and_short_shas(tmp_path):
             with log.open("a") as fh:
                 fh.writelines(line + "\n" for line in lines)
             now = T0 + timedelta(days=step * 5 + 1)
-            reports = []
-            for c in (None, cache):
-                result = run_scan(
-                    ScanOptions(
-                        path=repo.path,
-                        deploys=[f"log:{log}"],
-                        environments=["production", "staging"],
-                        now=now,
-                        window=timedelta(days=7),
-                        cache=c,
-                        progress=False,
-                    )
-                )
-                report = dict(result.report)
-                report.pop("generated_at")
-                reports.append(report)
-            assert reports[0] == reports[1], (seed, step)
-            uses.append(result.cache_use)
+            _, use = cold_and_cached(
+                repo.path,
+                cache,
+                deploys=[f"log:{log}"],
+                environments=["production", "staging"],
+                now=now,
+                window=timedelta(days=7),
+            )
+            uses.append(use)
     assert uses.count("incremental") >= 10, uses

@@ -9,9 +9,8 @@ from datetime import timedelta
 
 import pytest
 from conftest import T0
-from scenario import ANN, BOB, ai_msg
+from scenario import ANN, BOB, ai_msg, cold_and_cached
 
-from scorer.scan import ScanOptions, run_scan
 from scorer.timeutil import iso
 
 WINDOW = timedelta(days=7)
@@ -38,25 +37,15 @@ class Runs:
     def scan(self, now, **kw):
         """(cached report, how the cache was used); asserts it equals an uncached run."""
         self.log.write_text("".join(json.dumps(e) + "\n" for e in self.events))
-        reports = []
-        for cache in (None, self.cache):
-            result = run_scan(
-                ScanOptions(
-                    path=self.repo.path,
-                    deploys=[f"log:{self.log}"],
-                    environments=["production", "staging"],
-                    now=now,
-                    window=kw.get("window", WINDOW),
-                    min_confidence=kw.get("min_confidence"),
-                    cache=cache,
-                    progress=False,
-                )
-            )
-            report = dict(result.report)
-            report.pop("generated_at")
-            reports.append(report)
-        assert reports[0] == reports[1]
-        return reports[1], result.cache_use
+        return cold_and_cached(
+            self.repo.path,
+            self.cache,
+            deploys=[f"log:{self.log}"],
+            environments=["production", "staging"],
+            now=now,
+            window=kw.get("window", WINDOW),
+            min_confidence=kw.get("min_confidence"),
+        )
 
 
 def outcomes(report):
