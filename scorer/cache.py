@@ -32,6 +32,7 @@ it looks at, not 100k.
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import struct
 import zlib
@@ -41,15 +42,12 @@ from pathlib import Path
 
 from scorer import __version__
 from scorer.columns import ParentColumn, ShaColumn, ShaIndex, TextColumn, encode_texts
+from scorer.eventstore import EventStore
 from scorer.model import Evidence
 from scorer.sha import sha256
 from scorer.table import CommitTable
 
-TYPE_CHECKING = False  # (importing typing costs ~9 ms: only type checkers read this)
-if TYPE_CHECKING:
-    from typing import BinaryIO
-
-FORMAT = 6
+FORMAT = 7
 STATE_FILE = "scorer-state.cache"  # small; rewritten by every run that learned something
 COMMITS_FILE = "scorer-commits.cache"  # append-only segments of commit rows
 SOURCES_FILE = "scorer-sources.cache"  # deploy sources' memos (JSON), see load_memos
@@ -87,6 +85,12 @@ _STATE_SECTIONS = (
     ("deploy_outcome", ""),
     ("ship_offsets", "q"),
     ("ship_rows", "i"),
+    ("deploy_event", "i"),  # per deploy: its event's position in the event columns
+    # the kept deploy events in linking order (scorer.eventstore.EventStore)
+    ("event_texts", ""),
+    ("event_offsets", "q"),
+    ("event_env", ""),
+    ("event_when", "q"),
     ("event_known", ""),
 )
 
@@ -101,7 +105,6 @@ class CachedOutcomes:
     def __init__(self, meta: dict, sections: dict[str, array | bytes]):
         self.key: str = meta["key"]  # the settings that shaped them
         self.now: float = meta["now"]  # the run's now, as a Unix time
-        self.events_digest: str = meta["events_digest"]  # the kept deploy events, in order
         self.rolled_back_by: list[str | None] = meta["rolled_back_by"]  # per deploy
         self.reverted: dict[int, int] = {int(x): y for x, y in meta["reverted"]}
         self.reverters: dict[int, list[int]] = {int(x): ys for x, ys in meta["reverters"]}
@@ -116,30 +119,53 @@ class CachedOutcomes:
         self.deploy_outcome = sections["deploy_outcome"]
         self.ship_offsets = sections["ship_offsets"]
         self.ship_rows = sections["ship_rows"]
-        self.event_known = sections["event_known"]  # per kept event, in order: 1 resolved
+        self.deploy_event = sections["deploy_event"]
+        offsets = sections["event_offsets"]
+        if not offsets or offsets[0] != 0 or offsets[-1] != len(sections["event_texts"]):
+            raise ValueError("event texts of the wrong length")
+        self.events = EventStore(
+            TextColumn(sections["event_texts"], sections["event_offsets"]),
+            meta["event_environments"],
+            sections["event_env"],
+            sections["event_when"],
+            sections["event_known"],
+        )
+        # What each deploy source said it read (``DeploySource.events_since``), by spec, and
+        # the events it left out, by reason.
+        self.marks: dict[str, str] = meta["marks"]
+        self.ignored: dict[str, int] = meta["ignored"]
 
     def meta(self) -> dict:
         return {
             "key": self.key,
             "now": self.now,
-            "events_digest": self.events_digest,
             "rolled_back_by": self.rolled_back_by,
             "reverted": sorted(self.reverted.items()),
             "reverters": sorted(self.reverters.items()),
             "fragile": self.fragile,
             "bursts": [[*key, *value] for key, value in sorted(self.bursts.items())],
+            "event_environments": self.events.environments,
+            "marks": self.marks,
+            "ignored": self.ignored,
         }
 
-    def sections(self) -> dict[str, bytes]:
+    def sections(self) -> dict[str, array | bytes]:
+        """The state file's sections (arrays as they are: ``save`` writes their buffers)."""
+        raw, offsets = encode_texts(self.events.texts)
         return {
             "flags": bytes(self.flags),
-            "first": self.first.tobytes(),
-            "deploy_serial": self.deploy_serial.tobytes(),
-            "deploy_node": self.deploy_node.tobytes(),
+            "first": self.first,
+            "deploy_serial": self.deploy_serial,
+            "deploy_node": self.deploy_node,
             "deploy_outcome": bytes(self.deploy_outcome),
-            "ship_offsets": self.ship_offsets.tobytes(),
-            "ship_rows": self.ship_rows.tobytes(),
-            "event_known": bytes(self.event_known),
+            "ship_offsets": self.ship_offsets,
+            "ship_rows": self.ship_rows,
+            "deploy_event": self.deploy_event,
+            "event_texts": raw,
+            "event_offsets": offsets,
+            "event_env": bytes(self.events.env),
+            "event_when": self.events.when,
+            "event_known": bytes(self.events.known),
         }
 
 
@@ -222,7 +248,7 @@ def load(directory: Path, key: str | Callable[[], str]) -> CachedHistory:
         raise CacheInvalid(f"corrupt cache file ({type(err).__name__})") from None
 
 
-def _blob(data: bytes, magic: bytes) -> tuple[dict, list[bytes]]:
+def _blob(data: bytes, magic: bytes) -> tuple[dict, list[memoryview]]:
     """Header and chunks of a checksummed blob (the state file)."""
     if not data.startswith(magic):
         raise CacheInvalid("not a scorer cache file")
@@ -233,17 +259,18 @@ def _blob(data: bytes, magic: bytes) -> tuple[dict, list[bytes]]:
         raise CacheInvalid("corrupt cache file (checksum)")
     end = len(data) - 4
     pos = len(magic)
+    view = memoryview(data)
     chunks = []
     while pos < end:
         (size,) = _LEN.unpack_from(data, pos)
         pos += _LEN.size
         if pos + size > end:
             raise CacheInvalid("truncated cache file")
-        chunks.append(data[pos : pos + size])
+        chunks.append(view[pos : pos + size])  # not copied: most become arrays at once
         pos += size
     if not chunks:
         raise CacheInvalid("truncated cache file")
-    return json.loads(chunks[0]), chunks[1:]
+    return json.loads(bytes(chunks[0])), chunks[1:]
 
 
 def _decode(directory: Path, data: bytes, key: str | Callable[[], str]) -> CachedHistory:
@@ -281,6 +308,9 @@ def _decode(directory: Path, data: bytes, key: str | Callable[[], str]) -> Cache
             raise CacheInvalid("corrupt cache file (deploys)")
         if outcomes.ship_offsets[-1] != len(outcomes.ship_rows):
             raise CacheInvalid("corrupt cache file (deploys)")
+        at = outcomes.deploy_event
+        if len(at) != d or (d and not 0 <= min(at) <= max(at) < len(outcomes.events)):
+            raise CacheInvalid("corrupt cache file (deploy events)")
     if callable(key):
         _check_key(meta, key())
     cached = CachedHistory(
@@ -301,9 +331,9 @@ def _check_key(meta: dict, key: str) -> None:
         raise CacheInvalid("agent registry, exclude_paths, .mailmap or git-ai notes changed")
 
 
-def _typed(chunk: bytes, code: str) -> array | bytes:
+def _typed(chunk: bytes | memoryview, code: str) -> array | bytes:
     if not code:
-        return chunk
+        return bytes(chunk)
     arr = array(code)
     arr.frombytes(chunk)
     return arr
@@ -317,10 +347,17 @@ class _Rows:
 
     def __init__(self, path: Path, segments: list, rows: int):
         self._path = path
-        try:  # open while the cache is read; a column read later opens the file again
-            self._fh: BinaryIO | None = open(path, "rb")  # noqa: SIM115
-        except OSError as err:
-            raise CacheInvalid(f"cannot read {path.name}: {err.strerror}") from None
+        # Mapped, not read: a column is checked and copied into its array straight from the
+        # page cache (reading it first would copy each of its megabytes once more). The map
+        # outlives the run's own appends (beyond every segment it names) and compaction (a
+        # new file); one run at a time may use a cache directory.
+        try:
+            with open(path, "rb") as fh:
+                self._map: mmap.mmap | None = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError) as err:  # ValueError: an empty file
+            why = getattr(err, "strerror", None) or "empty"
+            raise CacheInvalid(f"cannot read {path.name}: {why}") from None
+        self._view = memoryview(self._map)
         self._columns: list[dict[str, tuple[int, int, int]]] = []
         self.headers: list[dict] = []
         self.verdicts: dict[int, bool] = {}
@@ -341,33 +378,25 @@ class _Rows:
             raise CacheInvalid("corrupt cache file (rows)")
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        """Nothing to close: the map stays for columns read later, and goes with the last
+        reference to it (a file descriptor is not kept)."""
 
-    def _read(self, pos: int, size: int) -> bytes:
-        if self._fh is not None:
-            self._fh.seek(pos)
-            return self._fh.read(size)
-        try:
-            with open(self._path, "rb") as fh:
-                fh.seek(pos)
-                return fh.read(size)
-        except OSError as err:
-            raise CacheInvalid(f"cannot read {self._path.name}: {err.strerror}") from None
+    def _read(self, pos: int, size: int) -> memoryview:
+        """``size`` bytes at ``pos`` (fewer when the file is shorter: callers check)."""
+        return self._view[pos : pos + size]
 
     def _segment(self, offset: int, length: int) -> tuple[dict, dict]:
-        lead = self._read(offset, len(SEGMENT_MAGIC) + _LEN.size)
+        lead = bytes(self._read(offset, len(SEGMENT_MAGIC) + _LEN.size))
         if len(lead) < len(SEGMENT_MAGIC) + _LEN.size or not lead.startswith(SEGMENT_MAGIC):
             raise CacheInvalid("corrupt cache file (segment)")
         (size,) = _LEN.unpack_from(lead, len(SEGMENT_MAGIC))
         raw = self._read(offset + len(lead), size + 4)
         if (
             len(raw) != size + 4
-            or zlib.crc32(lead + raw[:size]).to_bytes(4, "little") != raw[size:]
+            or zlib.crc32(raw[:size], zlib.crc32(lead)).to_bytes(4, "little") != raw[size:]
         ):
             raise CacheInvalid("corrupt cache file (segment checksum)")
-        header = json.loads(raw[:size])
+        header = json.loads(bytes(raw[:size]))
         pos = offset + len(lead) + size + 4
         columns = {}
         for name, size, crc in header["columns"]:
@@ -440,9 +469,16 @@ class CachedTable(CommitTable):
             counts = rows.sparse(columns, "merge_counts", "i")
             if sum(counts) != len(parents_) or (counts and min(counts) < 1):
                 raise CacheInvalid("corrupt cache file (merge parents)")
-            extra = iter(parents_)
-            for r, k in zip(rows.sparse(columns, "merge_rows", "i"), counts, strict=True):
-                more[r] = (first[r], *(next(extra) for _ in range(k)))
+            merge_rows = rows.sparse(columns, "merge_rows", "i")
+            if len(merge_rows) != len(counts):
+                raise CacheInvalid("corrupt cache file (merge parents)")
+            if len(parents_) == len(counts):  # every merge has two parents: one C-level pass
+                pairs = zip(map(first.__getitem__, merge_rows), parents_, strict=True)
+                more.update(zip(merge_rows, pairs, strict=True))
+            else:
+                extra = iter(parents_)
+                for r, k in zip(merge_rows, counts, strict=True):
+                    more[r] = (first[r], *(next(extra) for _ in range(k)))
         self.parents = ParentColumn(first, more)
         self.author_time = rows.column("author_time", "q")
         self.committer_time = rows.column("committer_time", "q")
@@ -518,16 +554,22 @@ def save(
         "outcomes": outcomes.meta() if outcomes is not None else None,
         "extras": state.extras,
     }
-    sections = {"by_author_time": table.sort_by_author_time().tobytes()}
+    sections = {"by_author_time": table.sort_by_author_time()}
     if outcomes is not None:
         sections.update(outcomes.sections())
     header = json.dumps(meta, separators=(",", ":")).encode()
-    parts = [MAGIC, _LEN.pack(len(header)), header]
+    parts: list[bytes | memoryview] = [MAGIC, _LEN.pack(len(header)), header]
     for name, _ in _STATE_SECTIONS:
-        chunk = sections.get(name, b"")
+        value = sections.get(name, b"")
+        # an array's own buffer: neither joined into one body nor copied by tobytes()
+        chunk = memoryview(value).cast("B") if isinstance(value, array) else value
         parts += [_LEN.pack(len(chunk)), chunk]
-    body = b"".join(parts)
-    _write_atomic(cache_path(directory), body + zlib.crc32(body).to_bytes(4, "little"))
+    crc = 0
+    for part in parts:
+        crc = zlib.crc32(part, crc)
+    parts.append(crc.to_bytes(4, "little"))
+    _write_atomic(cache_path(directory), parts)
+    del parts  # the views: the arrays may grow again
     for legacy in LEGACY_FILES:
         (directory / legacy).unlink(missing_ok=True)
 
@@ -614,7 +656,7 @@ def _ints(values) -> bytes:
     return array("i", values).tobytes()
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def _write_atomic(path: Path, data: bytes | list[bytes | memoryview]) -> None:
     """Temp file beside ``path``, then rename: a reader never sees half a cache. (No
     tempfile: importing it costs a per-merge run ~10 ms.)"""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -622,7 +664,10 @@ def _write_atomic(path: Path, data: bytes) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         with open(fd, "wb", closefd=True) as fh:
-            fh.write(data)
+            if isinstance(data, list):
+                fh.writelines(data)
+            else:
+                fh.write(data)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -30,21 +30,18 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from scorer.cache import CachedOutcomes
-from scorer.columns import sha_rows
-from scorer.deploys import resolve_events
+from scorer.columns import encode_texts, sha_rows
+from scorer.deploylist import FAILED, OUTCOMES, PENDING, SURVIVED, DeployList, DeployResult
+from scorer.deploys import Resolution, resolve_events
+from scorer.eventstore import EventStore, StoredEvents
 from scorer.graph import Graph
 from scorer.model import DeployEvent
 from scorer.sha import sha256
 from scorer.survival import (
     AI,
     CHANGE,
-    FAILED,
-    OUTCOMES,
-    PENDING,
     SHIPPED,
-    SURVIVED,
     SURVIVED_SHIP,
-    DeployResult,
     Outcomes,
     judge,
     order_events,
@@ -67,20 +64,6 @@ def settings_key(window: timedelta, environments: Sequence[str], min_confidence:
     return sha256(text.encode()).hexdigest()
 
 
-def events_digest(ordered: Sequence[DeployEvent], h=None):
-    """Every field of every kept event that can shape a report, in linking order: a sha256
-    object (``.hexdigest()``), which a caller may go on updating with later events."""
-    h = h if h is not None else sha256()
-    h.update(
-        "".join(
-            f"{ev.id}\x1f{ev.sha}\x1f{ev.environment}\x1f{ev.time.timestamp()!r}\x1f"
-            f"{ev.status}\x1f{ev.source}\x1f{ev.where}\x1e"
-            for ev in ordered
-        ).encode("utf-8", "surrogatepass")
-    )
-    return h
-
-
 def advance(
     prev: CachedOutcomes,
     *,
@@ -89,16 +72,20 @@ def advance(
     table: CommitTable,
     cached_rows: int,
     kept: Sequence[DeployEvent],
+    appended: bool,
     window: timedelta,
     now,
     min_confidence: str,
     substantive: Callable[[list[int]], dict[int, bool]],
     verdicts: dict[int, bool],
-) -> tuple[Outcomes, list[DeployEvent], list[str]]:
+) -> tuple[Outcomes, Sequence[DeployEvent], list[str]]:
     """The outcomes at ``now`` from those of the cached run (see the module docstring), the
-    events whose SHA is not in the history (in source order), and the fragile names to keep
-    for the next run. ``verdicts`` holds the substantive verdict of every change with AI
-    evidence that the cache knows, and ``substantive`` adds those of new rows to it."""
+    events whose SHA is not in the history (in linking order), and the fragile names to keep
+    for the next run. ``kept`` is every kept event of this run, or, when ``appended``, only
+    those its sources report as new since the cached run (they vouched that every event the
+    cached run saw is unchanged: ``DeploySource.events_since``). ``verdicts`` holds the
+    substantive verdict of every change with AI evidence that the cache knows, and
+    ``substantive`` adds those of new rows to it."""
     if key != prev.key:
         raise NotIncremental("settings changed")
     then = prev.now
@@ -106,11 +93,18 @@ def advance(
     if now_ts < then:
         raise NotIncremental("now is earlier than the cached run's")
     ordered = order_events(kept)
-    split = bisect_right(ordered, then, key=_timestamp)  # events up to the last run's now
-    old, new = ordered[:split], ordered[split:]
-    digest = events_digest(old)
-    if len(old) != len(prev.event_known) or digest.hexdigest() != prev.events_digest:
-        raise NotIncremental("deploy events before the cached run changed")
+    if appended:
+        if prev.ignored.get("after_now") or (ordered and _timestamp(ordered[0]) <= then):
+            raise NotIncremental("a deploy dated before the cached run's now")
+        new = ordered
+    else:
+        split = bisect_right(ordered, then, key=_timestamp)  # events up to the last run's now
+        old, new = ordered[:split], ordered[split:]
+        if len(old) != len(prev.events):
+            raise NotIncremental("deploy events before the cached run changed")
+        lost = {id(ev) for ev, known in zip(old, prev.events.known, strict=True) if not known}
+        if not EventStore.encode(old, lost).same_events(prev.events):
+            raise NotIncremental("deploy events before the cached run changed")
     n = len(table)
     new_shas = [table.shas[i] for i in range(cached_rows, n)]
     for name in prev.fragile:
@@ -118,55 +112,56 @@ def advance(
             raise NotIncremental(f"a new commit matches the abbreviated or unknown SHA {name}")
 
     # --- deploys: the cached ones as they were, the new ones linked after them -----------
-    hex_width = _hex_width(table)
-    known_old = [ev for ev, k in zip(old, prev.event_known, strict=True) if k]
-    unknown = {id(ev) for ev, k in zip(old, prev.event_known, strict=True) if not k}
-    by_env: dict[str, list[DeployEvent]] = {}
-    for ev in known_old:
-        by_env.setdefault(ev.environment, []).append(ev)
-    in_order = [ev for env in sorted(by_env) for ev in by_env[env]]
-    if len(in_order) != len(prev.deploy_serial):
-        raise NotIncremental("the cached deploys do not match the cached events")
-    cached_deploys = _cached_deploys(prev, in_order, table, hex_width)
-
+    cached = _cached_deploys(prev, table)
     flags = prev.flags
     flags.extend(CHANGE if len(table.parents[i]) <= 1 else 0 for i in range(cached_rows, n))
     first = prev.first
     first.extend(array("i", [-1]) * (n - cached_rows))
     resolution = resolve_events(new, table.shas, table.index)
-    unknown.update(id(ev) for ev in resolution.unknown)
-    blocks: dict[str, list[DeployResult]] = {}
-    for d in cached_deploys:
-        blocks.setdefault(d.event.environment, []).append(d)
+    new_store = EventStore.encode(new, {id(ev) for ev in resolution.unknown})
+    ranges = cached.env_ranges()
     serial = max(prev.deploy_serial, default=-1) + 1
-    added: list[DeployResult] = []
-    for ev in resolution.events:
-        block = blocks.setdefault(ev.environment, [])
-        previous = next((d.node for d in reversed(block) if d.outcome != FAILED), None)
+    added: dict[str, list[DeployResult]] = {}
+    for ev, pos in zip(resolution.events, known_positions(new, resolution), strict=True):
+        fresh = added.setdefault(ev.environment, [])
+        previous = next((d.node for d in reversed(fresh) if d.outcome != FAILED), None)
+        if previous is None and ev.environment in ranges:
+            previous = _last_node(cached, *ranges[ev.environment])
         d = ship(graph, ev, graph.index[ev.sha], previous)
         d.serial = serial
+        d.event_pos = len(prev.events) + pos
         serial += 1
-        block.append(d)
-        added.append(d)
-    deploys = [d for env in sorted(blocks) for d in blocks[env]]
+        fresh.append(d)
 
     # --- outcomes: new deploys, and those pending at ``then`` ----------------------------
-    fresh = {id(d) for d in added}
+    # Only a new deploy can roll back one pending at ``then``, and only the deploys from the
+    # first pending one on are looked at: cached deploys before it stay columns.
     settled_now: list[DeployResult] = []
-    for block in blocks.values():
-        ok = [d for d in block if d.outcome != FAILED]
-        start = next((k for k, d in enumerate(ok) if id(d) in fresh), len(ok))
+    for env in sorted({*ranges, *added}):
+        lo, hi = ranges.get(env, (0, 0))
+        pending = cached.positions(PENDING, lo, hi)
+        tail = [cached[p] for p in range(pending[0], hi)] if pending else []
+        ok = [d for d in tail if d.outcome != FAILED]
+        start = len(ok)
+        ok += [d for d in added.get(env, ()) if d.outcome != FAILED]
         for k, d in enumerate(ok):
-            if id(d) in fresh or d.outcome == PENDING:
+            if k >= start or d.outcome == PENDING:
                 judge(graph, d, ok, max(start, k + 1), window, now)
                 if d.outcome == SURVIVED:
                     settled_now.append(d)
+    parts: list = []
+    for env in sorted({*ranges, *added}):
+        if env in ranges:
+            parts.append((cached, *ranges[env]))
+        parts.append(added.get(env, []))
+    deploys = DeployList.joined(parts)
 
     outcomes = Outcomes(deploys, flags, first, dict(prev.reverted), {}, set(), dict(prev.reverters))
     outcomes.reverts = {y for ys in outcomes.reverters.values() for y in ys}
     dirty: set[int] = set()
-    position_of = {id(d): p for p, d in enumerate(deploys)}
-    for d in sorted(added, key=lambda d: (d.event.time, position_of[id(d)])):
+    new_deploys = [d for env in sorted(added) for d in added[env]]
+    position_of = {id(d): p for p, d in deploys.made()}
+    for d in sorted(new_deploys, key=lambda d: (d.when, position_of[id(d)])):
         for c in d.shipped:
             if first[c] < 0:
                 first[c] = d.serial
@@ -211,9 +206,25 @@ def advance(
     fragile = list(prev.fragile)
     fragile += _fragile_events(new, {id(ev) for ev in resolution.unknown}, width)
     fragile += _fragile_reverts(new_reverts, table, width)
-    outcomes.events_digest = events_digest(new, digest).hexdigest()
-    outcomes.ordered_events = ordered
-    return outcomes, [ev for ev in kept if id(ev) in unknown], fragile
+    outcomes.events = prev.events.extend(new_store)
+    unknown = StoredEvents(prev.events, prev.events.unknown_positions(), resolution.unknown)
+    return outcomes, unknown, fragile
+
+
+def known_positions(ordered: Sequence[DeployEvent], resolution: Resolution) -> list[int]:
+    """Where each of ``resolution.events`` is in ``ordered``, the events it was made from
+    (resolving keeps their order, and may replace an event by a copy with its full SHA)."""
+    lost = {id(ev) for ev in resolution.unknown}
+    return [p for p, ev in enumerate(ordered) if id(ev) not in lost]
+
+
+def attach_events(outcomes: Outcomes, ordered: Sequence[DeployEvent], resolution: Resolution):
+    """Give outcomes computed from ``resolution`` (of the kept events in linking order,
+    ``ordered``) the event columns the cache keeps, and each deploy its event's position."""
+    positions = known_positions(ordered, resolution)
+    pos_of = {id(ev): p for ev, p in zip(resolution.events, positions, strict=True)}
+    outcomes.deploys.event_pos = array("i", [pos_of[id(d.event)] for d in outcomes.deploys])
+    outcomes.events = EventStore.encode(ordered, {id(ev) for ev in resolution.unknown})
 
 
 def _hex_width(table: CommitTable) -> int:
@@ -226,26 +237,29 @@ def _hex_width(table: CommitTable) -> int:
     return len(shas[0]) if len(shas) else 40
 
 
-def _cached_deploys(
-    prev: CachedOutcomes, events: list[DeployEvent], table: CommitTable, hex_width: int
-) -> list[DeployResult]:
-    """The cached deploys, in list order, with their events (one loop: there are thousands)."""
-    nodes, offsets, rows = prev.deploy_node, prev.ship_offsets, prev.ship_rows
-    codes, rolled, serials = prev.deploy_outcome, prev.rolled_back_by, prev.deploy_serial
-    out = []
-    for p, ev in enumerate(events):
-        node = nodes[p]
-        sha = ev.sha
-        if len(sha) != hex_width or sha != sha.strip().lower():
-            # resolved from an abbreviated, upper-case or padded SHA: report the full one
-            ev = ev.replace(sha=table.shas[node])
-        shipped = rows[offsets[p] : offsets[p + 1]]
-        outcome = OUTCOMES[codes[p]]
-        if outcome == FAILED:
-            out.append(DeployResult(ev, node, outcome, (), shipped, rolled[p], serials[p]))
-        else:
-            out.append(DeployResult(ev, node, outcome, shipped, (), rolled[p], serials[p]))
-    return out
+def _cached_deploys(prev: CachedOutcomes, table: CommitTable) -> DeployList:
+    """The cached deploys, as columns: a deploy is made only when looked at."""
+    return DeployList.from_columns(
+        prev.events,
+        prev.deploy_event,
+        code=prev.deploy_outcome,
+        node=prev.deploy_node,
+        serial=prev.deploy_serial,
+        rolled_back_by=prev.rolled_back_by,
+        ship_offsets=prev.ship_offsets,
+        ship_rows=prev.ship_rows,
+        shas=table.shas,
+        hex_width=_hex_width(table),
+    )
+
+
+def _last_node(deploys: DeployList, lo: int, hi: int) -> int | None:
+    """The commit the last successful deploy of ``lo:hi`` ran."""
+    failed = OUTCOMES.index(FAILED)
+    for p in range(hi - 1, lo - 1, -1):
+        if deploys.code[p] != failed:
+            return deploys.node[p]
+    return None
 
 
 def _timestamp(ev: DeployEvent) -> float:
@@ -277,42 +291,49 @@ def snapshot(
     kept: Sequence[DeployEvent],
     unknown: Sequence[DeployEvent],
     table: CommitTable,
+    marks: dict[str, str],
+    ignored: dict[str, int],
     fragile: list[str] | None = None,
 ) -> CachedOutcomes:
-    """What the cache keeps of this run's outcomes. ``fragile`` is carried by an incremental
-    run; a full run works it out from the events and every revert."""
-    ordered = outcomes.ordered_events
-    if ordered is None:
-        ordered = order_events(kept)
-    lost = {id(ev) for ev in unknown}
+    """What the cache keeps of this run's outcomes (their ``events`` set: ``advance`` or
+    ``attach_events``). ``fragile`` is carried by an incremental run; a full run works it out
+    from the events (``kept``, ``unknown``) and every revert. ``marks`` and ``ignored``: what
+    the sources said they read, and the events left out, for the next run."""
+    store = outcomes.events
+    if store is None:
+        raise ValueError("outcomes without their events (attach_events)")
     if fragile is None:
         width = _hex_width(table)
         fragile = _fragile_events(kept, {id(ev) for ev in unknown}, width)
         fragile += _fragile_reverts(table.reverts.items(), table, width)
-    offsets = array("q", [0])
-    rows = array("i")
-    for d in outcomes.deploys:
-        rows.extend(d.shipped if d.outcome != FAILED else d.attempted)
-        offsets.append(len(rows))
+    deploys = outcomes.deploys
     meta = {
         "key": key,
         "now": now.timestamp(),
-        "events_digest": outcomes.events_digest or events_digest(ordered).hexdigest(),
-        "rolled_back_by": [d.rolled_back_by for d in outcomes.deploys],
+        "rolled_back_by": deploys.rolled_back_by,
         "reverted": list(outcomes.reverted.items()),
         "reverters": list(outcomes.reverters.items()),
         "fragile": sorted(set(fragile)),
         "bursts": [[*k, *v] for k, v in sorted((outcomes.bursts or {}).items())],
+        "event_environments": store.environments,
+        "marks": dict(sorted(marks.items())),
+        "ignored": dict(sorted(ignored.items())),
     }
+    texts, text_offsets = encode_texts(store.texts)
     sections = {
         "flags": bytes(outcomes.flags),
         "first": outcomes.first,
-        "deploy_serial": array("i", [d.serial for d in outcomes.deploys]),
-        "deploy_node": array("i", [d.node for d in outcomes.deploys]),
+        "deploy_serial": deploys.serial,
+        "deploy_node": deploys.node,
         # positions in OUTCOMES (reordering it changes the cache format: bump cache.FORMAT)
-        "deploy_outcome": bytes(OUTCOMES.index(d.outcome) for d in outcomes.deploys),
-        "ship_offsets": offsets,
-        "ship_rows": rows,
-        "event_known": bytes(0 if id(ev) in lost else 1 for ev in ordered),
+        "deploy_outcome": bytes(deploys.code),
+        "ship_offsets": deploys.ship_offsets,
+        "ship_rows": deploys.ship_rows,
+        "deploy_event": deploys.event_pos,
+        "event_texts": texts,
+        "event_offsets": text_offsets,
+        "event_env": bytes(store.env),
+        "event_when": store.when,
+        "event_known": bytes(store.known),
     }
     return CachedOutcomes(meta, sections)

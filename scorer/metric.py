@@ -8,6 +8,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 
+from scorer.deploylist import FAILED, OUTCOMES, PENDING, ROLLED_BACK, SURVIVED, DeployList
 from scorer.model import DeployEvent
 from scorer.sha import sha256
 from scorer.survival import (
@@ -15,20 +16,14 @@ from scorer.survival import (
     AI_HIGH,
     CHANGE,
     COUNTED,
-    FAILED,
-    OUTCOMES,
-    PENDING,
     REVERTED,
-    ROLLED_BACK,
     SHIPPED,
-    SURVIVED,
     SURVIVED_SHIP,
     TRIVIAL,
-    DeployResult,
     Outcomes,
 )
 from scorer.table import CommitTable
-from scorer.timeutil import iso
+from scorer.timeutil import iso, micros
 
 SCHEMA_VERSION = 1
 PERIOD = timedelta(days=28)
@@ -128,7 +123,6 @@ def build_report(
     count = outcomes.count
 
     # --- history: the whole scanned history -----------------------------------------------
-    by_outcome = Counter(d.outcome for d in deploys)
     history = {
         "commits": len(commits),
         "changes": count(CHANGE),
@@ -140,7 +134,7 @@ def build_report(
         "reverted_ai_changes": count(AI | REVERTED),
         "counted_ai_changes": count(COUNTED),
         "deploys": len(deploys),
-        "deploys_by_outcome": {o: by_outcome.get(o, 0) for o in OUTCOMES},
+        "deploys_by_outcome": {o: deploys.count_outcome(o) for o in OUTCOMES},
         "deploys_not_in_history": len(unknown_deploys),
         "deploys_not_in_history_sample": [
             {"id": e.id, "sha": e.sha, "where": e.where} for e in unknown_deploys[:5]
@@ -154,9 +148,11 @@ def build_report(
     in_period = sorted(i for i in commits.authored_between(lo, hi) if flags[i] & CHANGE)
     period_ai = [i for i in in_period if flags[i] & AI]
     contributors = sorted({commits.email(i) for i in in_period if human[i]})
-    period_deploys = [p for p, d in enumerate(deploys) if period.contains(d.event.time)]
-    survived = [p for p in period_deploys if deploys[p].outcome == SURVIVED]
-    ai_survived = [p for p in survived if _ships_counted(deploys[p], flags)]
+    since_us, until_us = micros(period.since), micros(period.until)
+    period_deploys = deploys.between(since_us, until_us)
+    codes = deploys.code
+    survived = [p for p in period_deploys if codes[p] == _SURVIVED]
+    ai_survived = [p for p in survived if _ships_counted(deploys, p, flags)]
     weeks = period.weeks
     n_people = len(contributors)
     nd = _ratio(len(ai_survived), n_people * weeks) if n_people else 0.0
@@ -180,7 +176,7 @@ def build_report(
         "ai_share_of_survived_deploys": _ratio(len(ai_survived), len(survived)),
         "deploys": len(period_deploys),
         "deploys_by_outcome": {
-            o: sum(1 for p in period_deploys if deploys[p].outcome == o) for o in OUTCOMES
+            o: sum(1 for p in period_deploys if codes[p] == k) for k, o in enumerate(OUTCOMES)
         },
         "changes_by_outcome": _changes_by_outcome(in_period, flags),
         "ai_changes_by_outcome": _changes_by_outcome(period_ai, flags),
@@ -208,7 +204,7 @@ def build_report(
         "agents": _agents(commits, outcomes, in_period, survived, min_confidence),
         "dora": _dora(commits, outcomes, period_deploys, weeks),
         "weeks": _weekly(commits, outcomes, now, window, period),
-        "deploys": [_deploy_row(d, flags) for d in deploys if d.event.time >= period.since],
+        "deploys": [_deploy_row(deploys, p, flags) for p in deploys.between(since_us)],
         "ai_changes": _ai_change_rows(commits, outcomes, in_period, min_confidence),
         "contributors_hashed": sorted(contributor_hash(e) for e in contributors),
         "signals": _signals(commits, outcomes, unknown_deploys, missing_objects),
@@ -216,8 +212,12 @@ def build_report(
     return report
 
 
-def _ships_counted(d: DeployResult, flags: bytearray) -> bool:
-    return any(flags[c] & COUNTED for c in d.shipped)
+_SURVIVED = OUTCOMES.index(SURVIVED)
+
+
+def _ships_counted(deploys: DeployList, p: int, flags: bytearray) -> bool:
+    """Whether deploy ``p`` (survived) shipped a change that counts."""
+    return any(flags[c] & COUNTED for c in deploys.shipped_rows(p))
 
 
 def change_status(i: int, outcomes: Outcomes) -> str:
@@ -236,7 +236,8 @@ def change_status(i: int, outcomes: Outcomes) -> str:
     if f & SURVIVED_SHIP:
         return "survived"  # shipped and survived, but not AI-assisted at min_confidence
     # Shipped, never by a survived deploy: waiting, or every deploy of it was rolled back.
-    if any(d.outcome == PENDING and i in d.shipped for d in outcomes.deploys):
+    deploys = outcomes.deploys
+    if any(i in deploys.shipped_rows(p) for p in deploys.positions(PENDING)):
         return "pending"
     return "rolled_back"
 
@@ -293,7 +294,7 @@ def _dora(commits, outcomes: Outcomes, period_deploys, weeks: float) -> dict:
         judged = [p for p in ps if deploys[p].outcome != PENDING]
         bad = [p for p in judged if deploys[p].outcome in (FAILED, ROLLED_BACK)]
         lead = [
-            deploys[p].event.time.timestamp() - commits.author_time[c]
+            deploys[p].when / 1e6 - commits.author_time[c]
             for p in successful
             for c in deploys[p].shipped
             if first[c] == deploys[p].serial
@@ -302,7 +303,7 @@ def _dora(commits, outcomes: Outcomes, period_deploys, weeks: float) -> dict:
         for p in bad:
             nxt = _next_survived(deploys, p)
             if nxt is not None:
-                restore.append((nxt - deploys[p].event.time).total_seconds())
+                restore.append((nxt - deploys[p].when) / 1e6)
         out[key] = {
             "deploys": len(ps),
             "successful_deploys": len(successful),
@@ -316,15 +317,16 @@ def _dora(commits, outcomes: Outcomes, period_deploys, weeks: float) -> dict:
     return out
 
 
-def _next_survived(deploys: Sequence[DeployResult], p: int) -> datetime | None:
-    """When the next survived deploy of the same environment restored service. ``deploys`` is
-    in (environment, time, source order) order, so the position breaks ties of time."""
-    env = deploys[p].event.environment
-    for d in deploys[p + 1 :]:
-        if d.event.environment != env:
+def _next_survived(deploys: DeployList, p: int) -> int | None:
+    """When (microseconds) the next survived deploy of the same environment restored service.
+    ``deploys`` is in (environment, time, source order) order, so the position breaks ties of
+    time."""
+    env, codes = deploys.env_code, deploys.code
+    for q in range(p + 1, len(deploys)):
+        if env[q] != env[p]:
             break
-        if d.outcome == SURVIVED:
-            return d.event.time
+        if codes[q] == _SURVIVED:
+            return deploys.when[q]
     return None
 
 
@@ -345,11 +347,12 @@ def _weekly(commits, outcomes: Outcomes, now, window, period) -> list[dict]:
             people[int((commits.author_time[i] - first_ts) // week_s)].add(commits.email(i))
     surv = [0] * n_weeks
     ai_surv = [0] * n_weeks
-    for d in deploys:
-        k = int((d.event.time.timestamp() - first_ts) // week_s)
-        if d.outcome == SURVIVED and 0 <= k < n_weeks:
+    codes = deploys.code
+    for p in deploys.between(micros(first), micros(first + timedelta(weeks=n_weeks))):
+        k = int((deploys.when[p] / 1e6 - first_ts) // week_s)
+        if codes[p] == _SURVIVED and 0 <= k < n_weeks:
             surv[k] += 1
-            if _ships_counted(d, flags):
+            if _ships_counted(deploys, p, flags):
                 ai_surv[k] += 1
     judged_until = now - window
     rows = []
@@ -371,7 +374,8 @@ def _weekly(commits, outcomes: Outcomes, now, window, period) -> list[dict]:
     return rows
 
 
-def _deploy_row(d: DeployResult, flags: bytearray) -> dict:
+def _deploy_row(deploys: DeployList, p: int, flags: bytearray) -> dict:
+    d = deploys[p]
     ev = d.event
     row = {
         "id": ev.id,

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from scorer.attribution.notes import read_ai_notes
 from scorer.attribution.registry import Registry, load_registry, registry_source_digest
 from scorer.cache import CachedHistory, CachedOutcomes, CacheInvalid
 from scorer.config import DEFAULT_DEPLOYS, DEFAULT_WINDOW, Config, load_config
-from scorer.deploys import DeploySpec, load_events, parse_spec, resolve_events
+from scorer.deploys import DeploySpec, load_appended, load_events, parse_spec, resolve_events
 from scorer.deploys.interface import SourceContext
 from scorer.diffs import Substance
 from scorer.errors import InputError
@@ -40,11 +40,11 @@ from scorer.history import (
     start_log,
     tty_progress,
 )
-from scorer.increment import NotIncremental, advance, settings_key, snapshot
+from scorer.increment import NotIncremental, advance, attach_events, settings_key, snapshot
 from scorer.metric import Period, build_report, fold_bursts, headline_period, trivial_rows
 from scorer.model import DeployEvent, History, RawCommit
 from scorer.paths import PathFilter
-from scorer.survival import Outcomes, compute_outcomes
+from scorer.survival import Outcomes, compute_outcomes, order_events
 from scorer.table import CommitTable
 
 SUBJECT_MAX = 200
@@ -116,6 +116,7 @@ class ScanResult:
         settings: Settings,
         repo: Repo,
         cache_use: str = "none",
+        events_read: str = "all",
     ):
         self.report = report
         self.history = history
@@ -125,6 +126,9 @@ class ScanResult:
         # none (no --cache) | cold (no usable cache) | history (cached commits, outcomes
         # recomputed) | incremental (outcomes carried forward)
         self.cache_use = cache_use
+        # all (every deploy event) | new (only those new since the cached run: every source
+        # vouched for the rest, scorer.deploys.load_appended)
+        self.events_read = events_read
 
 
 def effective_settings(options: ScanOptions, config: Config) -> Settings:
@@ -212,13 +216,21 @@ def _run_scan(options: ScanOptions, *, use_cache: bool) -> ScanResult:
         env=options.env,
         repository=repository_name(options, repo),
     )
+    key = settings_key(
+        settings.window,
+        settings.environments,
+        settings.min_confidence,
+        [(s.text, s.environment) for s in settings.deploys],
+    )
+    header = _read_header(options.cache) if options.cache and use_cache else {}
     # Deploy sources wait on git, files or HTTP: read them while the history streams in.
-    unfinished: dict[str, int] = {}
-    pending_events = _Background(_events, settings.deploys, ctx, unfinished, options.cache)
+    pending_events = _Background(
+        _read_events, settings, ctx, now, options.cache, _cached_marks(header, key)
+    )
 
     if options.cache and use_cache:
         prefetch_config(repo)  # the cache key needs it; git reads it while the cache is read
-    state = _history_state(options, repo, head, config.agents, settings, use_cache)
+    state = _history_state(options, repo, head, config.agents, settings, header, use_cache)
     commits = state.commits
     # git diffs the AI-assisted changes on the other core while Python loads and links deploys
     # (feeding them during the log stream measured slower on 2 cores: three busy processes).
@@ -229,21 +241,26 @@ def _run_scan(options: ScanOptions, *, use_cache: bool) -> ScanResult:
         if i not in state.verdicts and len(commits.parents[i]) <= 1
     )
 
-    events, memos = pending_events.result()
-    kept, ignored = _kept_events(events, settings, now, unfinished)
-    key = settings_key(
-        settings.window,
-        settings.environments,
-        settings.min_confidence,
-        [s.text for s in settings.deploys],
+    read: _EventsRead = pending_events.result()
+    if read.appended:
+        prev = state.cached.outcomes if state.cached is not None else None
+        if prev is None or prev.marks != read.based_on:
+            read = _read_events(settings, ctx, now, options.cache, None)
+        else:
+            read.ignored = _sum_counts(prev.ignored, read.ignored)
+
+    def every_event() -> _EventsRead:
+        return _read_events(settings, ctx, now, options.cache, None)
+
+    outcomes, unknown, fragile, use, read = _outcomes(
+        options, state, substance, read, every_event, settings, now, key
     )
-    outcomes, unknown, fragile, use = _outcomes(options, state, substance, kept, settings, now, key)
     report = build_report(
         repository={"name": ctx.repository, "head": head, "ref": options.ref},
         commits=commits,
         outcomes=outcomes,
         unknown_deploys=unknown,
-        ignored_deploys=ignored,
+        ignored_deploys=read.ignored,
         now=now,
         window=settings.window,
         period=period,
@@ -259,10 +276,19 @@ def _run_scan(options: ScanOptions, *, use_cache: bool) -> ScanResult:
     )
     if options.cache:
         kept_state = snapshot(
-            outcomes, key=key, now=now, kept=kept, unknown=unknown, table=commits, fragile=fragile
+            outcomes,
+            key=key,
+            now=now,
+            kept=read.kept,
+            unknown=unknown,
+            table=commits,
+            marks=read.marks,
+            ignored=read.ignored,
+            fragile=fragile,
         )
         state.save(options.cache, head, kept_state)
-        cache.save_memos(options.cache, *memos)
+        if read.memos is not None:
+            cache.save_memos(options.cache, *read.memos)
     history = History(head=head, ref=options.ref, commits=commits, index=commits.index)
     return ScanResult(
         report=report,
@@ -271,6 +297,7 @@ def _run_scan(options: ScanOptions, *, use_cache: bool) -> ScanResult:
         settings=settings,
         repo=repo,
         cache_use=use,
+        events_read="new" if read.appended else "all",
     )
 
 
@@ -296,14 +323,16 @@ def _outcomes(
     options: ScanOptions,
     state: _HistoryState,
     substance: Substance,
-    kept: list[DeployEvent],
+    read: _EventsRead,
+    every_event: Callable[[], _EventsRead],
     settings: Settings,
     now: datetime,
     key: str,
-) -> tuple[Outcomes, list[DeployEvent], list[str] | None, str]:
+) -> tuple[Outcomes, Sequence[DeployEvent], list[str] | None, str, _EventsRead]:
     """Outcomes carried forward from the cache when it can vouch for them, else computed
     over the whole history; the deploys not in it; the fragile names an incremental run
-    carries; and how the cache was used (ScanResult.cache_use)."""
+    carries; how the cache was used (ScanResult.cache_use); and the events they came from
+    (``every_event()`` when ``read`` had only the new ones and they could not be used)."""
 
     def judge(ids: list[int]) -> dict[int, bool]:
         return state.judge(ids, substance)
@@ -317,7 +346,8 @@ def _outcomes(
                 graph=state.graph,
                 table=state.commits,
                 cached_rows=state.cached_rows,
-                kept=kept,
+                kept=read.kept,
+                appended=read.appended,
                 window=settings.window,
                 now=now,
                 min_confidence=settings.min_confidence,
@@ -331,9 +361,12 @@ def _outcomes(
             bursts = {k: list(v) for k, v in cached.outcomes.bursts.items()}
             new = trivial_rows(outcomes, state.cached_rows)
             outcomes.bursts = fold_bursts(state.commits, new, bursts)
-            return outcomes, unknown, fragile, "incremental"
+            return outcomes, unknown, fragile, "incremental", read
+    if read.appended:
+        read = every_event()
     graph = state.graph
-    resolution = resolve_events(kept, graph.shas, graph.index)
+    ordered = order_events(read.kept)
+    resolution = resolve_events(ordered, graph.shas, graph.index)
     outcomes = compute_outcomes(
         graph,
         state.commits,
@@ -344,21 +377,95 @@ def _outcomes(
         substantive=judge,
     )
     if options.cache:
+        attach_events(outcomes, ordered, resolution)
         outcomes.bursts = fold_bursts(state.commits, trivial_rows(outcomes), {})
     use = "none" if not options.cache else "cold" if cached is None else "history"
-    return outcomes, resolution.unknown, None, use
+    return outcomes, resolution.unknown, None, use, read
 
 
-def _events(specs, ctx, unfinished, cache_dir):
-    """The deploy events, with the sources' memos when there is a cache to keep them in."""
+class _EventsRead:
+    """The deploy events a run works from, and what to keep of them for the next run."""
+
+    def __init__(
+        self,
+        kept: list[DeployEvent],
+        ignored: dict[str, int],
+        marks: dict[str, str],
+        memos: tuple[dict, str] | None = None,
+        based_on: dict[str, str] | None = None,
+    ):
+        self.kept = kept  # of the configured environments, up to now
+        self.ignored = ignored  # how many were left out, by reason
+        self.marks = marks  # what each source said it read (by spec), for the next run
+        self.memos = memos  # the sources' memos to save (cache.save_memos), if any
+        # The cache's marks, when ``kept`` holds only the events new since they were left
+        # (every source vouched for the rest: scorer.deploys.load_appended).
+        self.based_on = based_on
+
+    @property
+    def appended(self) -> bool:
+        return self.based_on is not None
+
+
+def _read_events(
+    settings: Settings,
+    ctx: SourceContext,
+    now: datetime,
+    cache_dir: Path | None,
+    marks: dict[str, str] | None,
+) -> _EventsRead:
+    """Only the events new since the cached run, when it left ``marks`` and every source
+    vouches for what it reported then; else every event, with the sources' memos when there
+    is a cache to keep them in."""
+    if marks is not None:
+        found = load_appended(settings.deploys, ctx, marks)
+        if found is not None:
+            kept, ignored = _kept_events(found[0], settings, now, {})
+            return _EventsRead(kept, ignored, found[1], based_on=marks)
+    unfinished: dict[str, int] = {}
+    new_marks: dict[str, str] = {}
     if not cache_dir:
-        return load_events(specs, ctx, unfinished), None
+        events = load_events(settings.deploys, ctx, unfinished)
+        kept, ignored = _kept_events(events, settings, now, unfinished)
+        return _EventsRead(kept, ignored, new_marks)
     memos, was = cache.load_memos(cache_dir)
     before = {spec: set(memo) for spec, memo in memos.items()}
-    events = load_events(specs, ctx, unfinished, memos)
+    events = load_events(settings.deploys, ctx, unfinished, memos, new_marks)
     # Memo entries are facts of immutable objects by id: the memos changed if their keys did.
     same = before == {spec: set(memo) for spec, memo in memos.items()}
-    return events, (memos, was if same else "")
+    kept, ignored = _kept_events(events, settings, now, unfinished)
+    return _EventsRead(kept, ignored, new_marks, (memos, was if same else ""))
+
+
+def _cached_marks(header: dict, key: str) -> dict[str, str] | None:
+    """The marks the cached run left, if its outcomes can be carried forward with only new
+    events: the same settings, and no event it left out for being later than its now."""
+    outcomes = header.get("outcomes")
+    if not isinstance(outcomes, dict) or outcomes.get("key") != key:
+        return None
+    ignored, marks = outcomes.get("ignored"), outcomes.get("marks")
+    if not isinstance(ignored, dict) or ignored.get("after_now") or ignored.get("unfinished"):
+        return None
+    if not isinstance(marks, dict) or not all(isinstance(m, str) for m in marks.values()):
+        return None
+    return marks
+
+
+def _sum_counts(a: Mapping[str, int], b: Mapping[str, int]) -> dict[str, int]:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = out.get(k, 0) + v
+    return dict(sorted(out.items()))
+
+
+def _read_header(directory: Path) -> dict:
+    """The cache's header (empty when there is none, or it cannot be read: ``cache.load``
+    then says why)."""
+    try:
+        header = cache.read_header(directory)
+    except (OSError, ValueError):
+        return {}
+    return header if isinstance(header, dict) else {}
 
 
 class _Background:
@@ -429,6 +536,7 @@ class _HistoryState:
             and len(cached.verdicts) == len(self.verdicts)
             and cached.outcomes is not None
             and cached.outcomes.meta() == outcomes.meta()
+            and cached.outcomes.sections() == outcomes.sections()
         ):
             return
         cache.save(
@@ -453,6 +561,7 @@ def _history_state(
     head: str,
     config_agents: list,
     settings: Settings,
+    header: dict,
     use_cache: bool = True,
 ) -> _HistoryState:
     """From the cache plus the commits that are new since, or from the whole history."""
@@ -463,7 +572,7 @@ def _history_state(
             keys.append(cache_key(repo, config_agents, settings) if options.cache else "")
         return keys[0]
 
-    cached, log = _load_cache(options, repo, head, key) if use_cache else (None, None)
+    cached, log = _load_cache(options, repo, head, header, key) if use_cache else (None, None)
     registry = _registry(cached, config_agents)
     if cached is None:
         commits = read_history(repo, head, registry, options.progress)
@@ -500,7 +609,7 @@ def cache_key(repo: Repo, config_agents: list, settings: Settings) -> str:
 
 
 def _load_cache(
-    options: ScanOptions, repo: Repo, head: str, key: Callable[[], str]
+    options: ScanOptions, repo: Repo, head: str, header: dict, key: Callable[[], str]
 ) -> tuple[CachedHistory | None, subprocess.Popen | None]:
     """The cached history when it can be extended to ``head``, and the ``git log`` of the
     commits since, already started; otherwise (None, None), after one line on stderr saying
@@ -512,7 +621,7 @@ def _load_cache(
         ahead_later = None
         cached_head = None
         try:  # git answers the ancestry question, and lists what is new, while Python reads
-            cached_head = cache.read_header(options.cache).get("head")
+            cached_head = header.get("head")
             if isinstance(cached_head, str) and cached_head != head and _is_hex(cached_head):
                 ahead_later = is_ancestor_later(repo, cached_head, head)
                 log = start_log(repo, head, (cached_head,))

@@ -18,17 +18,23 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from operator import attrgetter
 
+from scorer.deploylist import (
+    FAILED,
+    PENDING,
+    ROLLED_BACK,
+    SURVIVED,
+    DeployList,
+    DeployResult,
+)
+from scorer.eventstore import EventStore
 from scorer.graph import Graph, PrefixIndex
 from scorer.model import HIGH, DeployEvent
 from scorer.table import CommitTable
+from scorer.timeutil import micros
 
 _event_time = attrgetter("time")
-
-SURVIVED = "survived"
-ROLLED_BACK = "rolled_back"
-FAILED = "failed"
-PENDING = "pending"
-OUTCOMES = (SURVIVED, ROLLED_BACK, FAILED, PENDING)
+_deploy_when = attrgetter("when")
+_MICROSECOND = timedelta(microseconds=1)
 
 # Flags of a commit row (``Outcomes.flags``).
 CHANGE = 1  # not a merge (section 1)
@@ -41,37 +47,12 @@ REVERTED = 64  # reverted inside its window (``Outcomes.reverted``)
 COUNTED = 128  # counts (section 6)
 
 
-class DeployResult:
-    __slots__ = ("attempted", "event", "node", "outcome", "rolled_back_by", "serial", "shipped")
-
-    def __init__(
-        self,
-        event: DeployEvent,
-        node: int,
-        outcome: str = "",
-        shipped: Sequence[int] = (),
-        attempted: Sequence[int] = (),
-        rolled_back_by: str | None = None,
-        serial: int = 0,
-    ):
-        self.event = event
-        self.node = node  # graph row of event.sha
-        self.outcome = outcome
-        self.shipped = shipped  # changes shipped (successful deploys)
-        self.attempted = attempted  # what a failed deploy would have shipped
-        self.rolled_back_by = rolled_back_by  # id of the deploy that replaced it
-        self.serial = serial  # stable number: rows name their first deploy by it
-
-    def __repr__(self) -> str:
-        return f"DeployResult({self.event.id!r}, {self.outcome!r}, {len(self.shipped)} shipped)"
-
-
 class Outcomes:
     """What every change and deploy came to, at ``now``."""
 
     def __init__(
         self,
-        deploys: list[DeployResult],
+        deploys: DeployList | list[DeployResult],
         flags: bytearray,
         first: array,
         reverted: dict[int, int],
@@ -79,6 +60,8 @@ class Outcomes:
         reverts: set[int],
         reverters: dict[int, list[int]],
     ):
+        if not isinstance(deploys, DeployList):
+            deploys = DeployList.from_results(deploys)
         self.deploys = deploys  # in (environment, time, source order) order
         self.flags = flags  # per row, the flags above
         self.first = first  # per row: serial of its first deploy, -1 when never shipped
@@ -86,19 +69,18 @@ class Outcomes:
         self.substantive = substantive  # only for the changes with AI evidence
         self.reverts = reverts  # commits that revert one in the history (never count)
         self.reverters = reverters  # commit -> the commits that say they revert it
-        self.by_serial = {d.serial: d for d in deploys}
         # Trivial AI changes by (author hash, UTC day) -> [count, earliest time, its SHA]:
         # the "trivial-ai-burst" signal, kept so a warm run folds in only its new rows
         # (scorer.metric.fold_bursts); None: the report works it out.
         self.bursts: dict[tuple[str, str], list] | None = None
-        # Set by an incremental run (scorer.increment) for the cache it writes next: the
-        # kept deploy events in linking order, and their digest. None: worked out then.
-        self.ordered_events: list[DeployEvent] | None = None
-        self.events_digest: str | None = None
+        # Set by an incremental run (scorer.increment) for the cache it writes next: every
+        # kept deploy event, in linking order (each deploy's ``event_pos`` is its position).
+        # None: worked out then, from the events.
+        self.events: EventStore | None = None
 
     def first_deploy(self, row: int) -> DeployResult | None:
         s = self.first[row]
-        return None if s < 0 else self.by_serial[s]
+        return None if s < 0 else self.deploys[self.deploys.position_of_serial(s)]
 
     def count(self, mask: int, value: int | None = None) -> int:
         """Rows whose flags, masked, equal ``value`` (default: all of ``mask`` set)."""
@@ -180,16 +162,17 @@ def judge(
 ) -> None:
     """Set the outcome of successful deploy ``d``: rolled back by the first deploy of
     ``ok[start:]`` inside its window that does not contain it, else pending or survived."""
-    deadline = d.event.time + window
+    when = d.when
+    deadline = when + window // _MICROSECOND
     j = start
-    while j < len(ok) and ok[j].event.time <= deadline:
+    while j < len(ok) and ok[j].when <= deadline:
         r = ok[j]
-        if r.event.time > d.event.time and not graph.contains(d.node, r.node):
+        if r.when > when and not graph.contains(d.node, r.node):
             d.outcome = ROLLED_BACK
             d.rolled_back_by = r.event.id
             return
         j += 1
-    d.outcome = PENDING if now < deadline else SURVIVED
+    d.outcome = PENDING if micros(now) < deadline else SURVIVED
 
 
 def resolve_reverts(
@@ -233,7 +216,7 @@ def compute_outcomes(
     n = len(table)
     flags = bytearray(CHANGE if len(ps) <= 1 else 0 for ps in table.parents)
     first = array("i", [-1]) * n
-    for d in sorted(deploys, key=lambda d: d.event.time):  # stable: list order breaks ties
+    for d in sorted(deploys, key=_deploy_when):  # stable: list order breaks ties
         serial, survived = d.serial, d.outcome == SURVIVED
         for c in d.shipped:
             if first[c] < 0:
@@ -301,7 +284,7 @@ def update_reverted(
             return memo[x]
         found = None
         d = outcomes.first_deploy(x)
-        limit = now_ts if d is None else d.event.time.timestamp() + window_s
+        limit = now_ts if d is None else d.when / 1e6 + window_s
         for y in sorted(reverters.get(x, ()), key=lambda i: (ctime[i], table.shas[i])):
             t = ctime[y]
             if y == x or y in active or t > now_ts or t > limit:

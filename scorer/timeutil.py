@@ -67,3 +67,16 @@ def format_duration(td: timedelta) -> str:
         if s >= size and s % size == 0:
             return f"{int(s // size)}{unit}"
     return f"{int(s)}s"
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def micros(dt: datetime) -> int:
+    """Microseconds since the Unix epoch: exact, where a float timestamp may round."""
+    return (dt - _EPOCH) // _MICROSECOND
+
+
+def from_micros(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)

@@ -61,15 +61,17 @@ def hours(n: float) -> timedelta:
     return timedelta(hours=n)
 
 
-def cold_and_cached(path, cache: Path, **options) -> tuple[dict, str]:
+def cold_and_cached(path, cache: Path, *, events_read: bool = False, **options) -> tuple:
     """Scan without the cache, then with it; assert the reports are equal (but
-    generated_at) and return the cached one and how the cache was used."""
-    reports, use = [], ""
+    generated_at) and return the cached one and how the cache was used (and, with
+    ``events_read``, which deploy events the cached run read: all, or only the new ones)."""
+    reports, result = [], None
     for cache_dir in (None, cache):
         result = run_scan(ScanOptions(path=path, cache=cache_dir, progress=False, **options))
         report = dict(result.report)
         report.pop("generated_at")
         reports.append(report)
-        use = result.cache_use
     assert reports[0] == reports[1]
-    return reports[1], use
+    if events_read:
+        return reports[1], result.cache_use, result.events_read
+    return reports[1], result.cache_use

@@ -459,13 +459,14 @@ class Registry:
                 self._key_rules.setdefault(rule.key.lower(), []).append((a, rule))
         keys = sorted({*ATTRIBUTION_KEYS, *self._key_rules}, key=len, reverse=True)
         self.key_names = frozenset(keys)
+        key_trie = _trie(keys)
         # Lines that would be an attribution trailer (key at the start of a line), searched in
         # "\n" + the lower-cased message (see the prefilter below); group 1 is the key, group 2
         # the value. _key_line_slow does the same on the message itself, for the rare message
         # whose lower-cased form has another length (then offsets would not carry over).
-        self._key_line_re = re.compile(rf"\n({_trie(keys)})[ \t]*:[ \t]*([^\n]*)")
+        self._key_line_re = re.compile(rf"\n({key_trie})[ \t]*:[ \t]*([^\n]*)")
         self._key_line_slow = LazyPattern(
-            rf"^({_trie(keys)})[ \t]*:[ \t]*([^\n]*)", re.IGNORECASE | re.MULTILINE
+            rf"^({key_trie})[ \t]*:[ \t]*([^\n]*)", re.IGNORECASE | re.MULTILINE
         )
 
         # Footers and subjects: lower-cased text, with the agents that use it.
@@ -476,13 +477,12 @@ class Registry:
             (f.lower(), a.id) for a in self.agents for f in a.subjects
         ]
         texts = sorted({t for t, _ in (*self._footers, *self._subjects)})
+        text_trie = _trie(texts)
         # Lines that may be a footer (after leading emoji or punctuation), in "\n" + the
         # lower-cased message. Branches that start with a literal character are rejected by
         # the re module with one comparison, hence the trie and the "at least one" class.
         self._footer_line_re = (
-            LazyPattern(rf"\n(?:{_trie(texts)}|[^\w\n][^\w\n]*{_trie(texts)})", 0)
-            if texts
-            else None
+            LazyPattern(rf"\n(?:{text_trie}|[^\w\n][^\w\n]*{text_trie})", 0) if texts else None
         )
         # The prefilter, searched in "\n" + the lower-cased message (lower-casing and a
         # case-sensitive pattern are much faster than re.IGNORECASE): every line start is then
@@ -492,7 +492,7 @@ class Registry:
         # evidence do not depend on the message.
         branches = _trie_branches([(k, r"[ \t]*:") for k in keys] + [(t, "") for t in texts])
         if texts:  # a footer after leading emoji or punctuation
-            branches.append(rf"[^\w\n][^\w\n]*(?:{_trie(texts)})")
+            branches.append(rf"[^\w\n][^\w\n]*(?:{text_trie})")
         self._prefilter = re.compile(r"\n(?:" + "|".join(branches) + ")")
         self._prefilter_search = self._prefilter.search
 

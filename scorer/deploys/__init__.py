@@ -77,6 +77,7 @@ def load_events(
     ctx: SourceContext,
     skipped: dict[str, int] | None = None,
     memos: dict[str, dict] | None = None,
+    marks: dict[str, str] | None = None,
 ) -> list[DeployEvent]:
     """All events of all sources, each tagged with its spec and its order within the source.
 
@@ -87,6 +88,9 @@ def load_events(
     ``memos`` (JSON-serialisable, for the caller to keep between runs) holds each spec's
     ``SourceContext.memo`` by spec text: the sources update them in place; afterwards only
     the non-empty memos of ``specs`` are left in it.
+
+    ``marks`` receives, by spec text, what each source that can say it read (its ``mark``
+    attribute: see ``load_appended``).
     """
     events: list[DeployEvent] = []
     for spec in specs:
@@ -96,14 +100,9 @@ def load_events(
             if not isinstance(memos.get(spec.text), dict):
                 memos[spec.text] = {}
             spec_ctx = spec_ctx.replace(memo=memos[spec.text])
-        for order, ev in enumerate(source.events(spec_ctx)):
-            if ev.status not in STATUSES:
-                raise InputError(f"{ev.where or spec.text}: unknown deploy status {ev.status!r}")
-            # A source's events are its own new objects, not yet seen by anyone: set the two
-            # fields in place rather than copy thousands of events a run.
-            ev.source = spec.text
-            ev.order = order
-            events.append(ev)
+        _tag(spec, source.events(spec_ctx), events)
+        if marks is not None and getattr(source, "mark", None) is not None:
+            marks[spec.text] = source.mark
         if skipped is not None and getattr(source, "skipped", 0):
             skipped[spec.text] = skipped.get(spec.text, 0) + int(source.skipped)
     if memos is not None:
@@ -111,6 +110,46 @@ def load_events(
         for text in [t for t, memo in memos.items() if t not in wanted or not memo]:
             del memos[text]
     return events
+
+
+def load_appended(
+    specs: Sequence[DeploySpec], ctx: SourceContext, marks: Mapping[str, str]
+) -> tuple[list[DeployEvent], dict[str, str]] | None:
+    """The events that are new since the run that left ``marks`` (by spec text, from
+    ``load_events``), and the marks to keep for the next run; None unless every source can
+    vouch that each event it reported then is still reported, unchanged.
+
+    A source vouches through an optional method, ``events_since(ctx, mark)``: the new events,
+    or None when it cannot tell (then the caller reads every event). After it, and after
+    ``events``, the source's ``mark`` attribute is a text saying what it read."""
+    events: list[DeployEvent] = []
+    new_marks: dict[str, str] = {}
+    for spec in specs:
+        source = make_source(spec)
+        since = getattr(source, "events_since", None)
+        mark = marks.get(spec.text)
+        if since is None or mark is None:
+            return None
+        spec_ctx = ctx.replace(confine_to=spec.confine_to) if spec.confine_to else ctx
+        found = since(spec_ctx, mark)
+        if found is None:
+            return None
+        _tag(spec, found, events)
+        new_marks[spec.text] = source.mark
+    return events, new_marks
+
+
+def _tag(spec: DeploySpec, found: Iterable[DeployEvent], events: list[DeployEvent]) -> None:
+    """Check ``found`` (a source's events) and add them to ``events``, tagged with the spec
+    and their order in the source."""
+    for order, ev in enumerate(found):
+        if ev.status not in STATUSES:
+            raise InputError(f"{ev.where or spec.text}: unknown deploy status {ev.status!r}")
+        # A source's events are its own new objects, not yet seen by anyone: set the two
+        # fields in place rather than copy thousands of events a run.
+        ev.source = spec.text
+        ev.order = order
+        events.append(ev)
 
 
 class Resolution(Record):

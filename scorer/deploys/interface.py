@@ -57,7 +57,15 @@ class SourceContext(Record):
 
 
 class DeploySource(Protocol):
-    """``SCHEME[:ARG]`` in ``--deploys``; ``environment`` overrides the source's default."""
+    """``SCHEME[:ARG]`` in ``--deploys``; ``environment`` overrides the source's default.
+
+    Optional, for per-merge runs that should not read every deploy again (``tags`` has it):
+    a ``mark`` attribute, set by ``events``, that says what the source read (a text the
+    cache keeps), and ``events_since(ctx, mark) -> list[DeployEvent] | None``: the events
+    new since the run that left ``mark``, given that every event that run got is still
+    reported exactly so, or None when the source cannot vouch for that (an event was
+    deleted or changed, or it cannot tell). It sets ``mark`` again.
+    """
 
     def __init__(self, arg: str | None, environment: str | None) -> None: ...
 

@@ -12,6 +12,11 @@ objects it has not seen before: what it needs of an object never changes, so the
 it by object id (``oid -> [type, peeled type, peeled id, tagger date, committer date, peeled
 committer date]`` as for-each-ref prints them, plus the commit under a tag of a tag). Objects
 no longer tagged are dropped from it. The events are the same with a memo or without one.
+
+A tag's event depends only on its name and its object, so the tags a run read (``mark``: the
+sorted ``refs/tags/NAME\0OBJECT`` lines) are all a later run needs to vouch that none of
+those events changed: if every one of those lines is still listed, the events are those of
+the new lines alone (``events_since``).
 """
 
 from __future__ import annotations
@@ -45,10 +50,39 @@ class TagsSource:
         self.environment = environment or "production"
         # fnmatch.fnmatchcase(name, glob), without its per-call overhead (thousands of tags)
         self._matches = re.compile(fnmatch.translate(self.glob)).match
+        self.mark = ""  # the matching tags read, for events_since on the next run
 
     def events(self, ctx: SourceContext) -> Iterator[DeployEvent]:
         memo = ctx.memo if isinstance(ctx.memo, dict) else None
         tags = list(self._full(ctx, ["refs/tags/"])) if memo is None else self._memo(ctx, memo)
+        self.mark = "\n".join(sorted(f"refs/tags/{name}\0{oid}" for name, oid, _ in tags))
+        return self._events(ctx, tags, memo)
+
+    def events_since(self, ctx: SourceContext, mark: str) -> list[DeployEvent] | None:
+        """The tags added since the run that left ``mark`` (its matching tags and their
+        objects), or None when one of those was deleted or moved since. One listing of
+        names and object ids; git is asked about the new tags alone."""
+        lines = set(_for_each_ref(ctx, _LIST_FORMAT, ["refs/tags/"]))
+        before = set(mark.split("\n")) if mark else set()
+        if not before <= lines:
+            return None
+        fresh = sorted(line for line in lines - before if self._matches(line[10:].split("\0")[0]))
+        if len(fresh) > _MAX_NAMED:
+            return None
+        self.mark = "\n".join([mark, *fresh]) if mark else "\n".join(fresh)
+        if not fresh:
+            return []
+        wanted = dict(line[10:].split("\0") for line in fresh)  # name -> object id
+        tags = [
+            (name, oid, facts)
+            for name, oid, facts in self._full(ctx, [line.split("\0")[0] for line in fresh])
+            if wanted.get(name) == oid
+        ]
+        if len(tags) != len(wanted):
+            return None  # a new tag moved between the two listings: read them all again
+        return list(self._events(ctx, tags, None))
+
+    def _events(self, ctx: SourceContext, tags: list, memo: dict | None) -> Iterator[DeployEvent]:
         rows = []
         for name, oid, facts in tags:
             otype, ptype, pid, tagged, cdate, pcdate = facts[:_FACTS]

@@ -1,0 +1,370 @@
+"""Every deploy of a run as columns; a ``DeployResult`` is made when one deploy is read.
+
+A per-merge run carries thousands of deploys over from the cache and looks closely at a few:
+those still pending at the last run, the new ones, and those its report shows (the period,
+the recent weeks). Making an object of each of the others would cost it more than the rest
+of its deploy work. So deploys stay as the cache keeps them, in columns, and the loops that
+visit every deploy (counting outcomes, finding the period's deploys) read the columns.
+
+The order is the linking order: by environment, then time, then source order. Each
+environment's deploys are one contiguous run of positions (``env_ranges``).
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterator, Sequence
+
+from scorer.eventstore import EventStore
+from scorer.model import DeployEvent
+from scorer.timeutil import micros
+
+SURVIVED = "survived"
+ROLLED_BACK = "rolled_back"
+FAILED = "failed"
+PENDING = "pending"
+OUTCOMES = (SURVIVED, ROLLED_BACK, FAILED, PENDING)
+
+_CODE = {name: code for code, name in enumerate(OUTCOMES)}
+
+
+class DeployResult:
+    """A deploy: the commit it ran, what it shipped, and what came of it. ``when`` and
+    ``environment`` are the event's, kept apart because every deploy's are read; the event
+    itself may be made only when asked for (``stored``: a deploy carried over from the cache,
+    whose event lives in an ``EventStore``)."""
+
+    __slots__ = (
+        "_event",
+        "_stored",
+        "attempted",
+        "environment",
+        "event_pos",
+        "node",
+        "outcome",
+        "rolled_back_by",
+        "serial",
+        "shipped",
+        "when",
+    )
+
+    def __init__(
+        self,
+        event: DeployEvent,
+        node: int,
+        outcome: str = "",
+        shipped: Sequence[int] = (),
+        attempted: Sequence[int] = (),
+        rolled_back_by: str | None = None,
+        serial: int = 0,
+    ):
+        self._event: DeployEvent | None = event
+        self._stored: tuple[EventStore, Sequence[str], int] | None = None
+        self.environment = event.environment
+        self.when = micros(event.time)  # microseconds since the epoch: exact comparisons
+        self.node = node  # graph row of event.sha
+        self.outcome = outcome
+        self.shipped = shipped  # changes shipped (successful deploys)
+        self.attempted = attempted  # what a failed deploy would have shipped
+        self.rolled_back_by = rolled_back_by  # id of the deploy that replaced it
+        self.serial = serial  # stable number: rows name their first deploy by it
+        self.event_pos = -1  # position of its event in the EventStore the cache keeps
+
+    @classmethod
+    def stored(
+        cls,
+        store: EventStore,
+        pos: int,
+        shas: Sequence[str],
+        hex_width: int,
+        node: int,
+        outcome: str,
+        changes: Sequence[int],
+        rolled_back_by: str | None,
+        serial: int,
+    ) -> DeployResult:
+        """A cached deploy whose event is event ``pos`` of ``store`` (``shas``: the history's,
+        for an event that named its commit by an abbreviated SHA)."""
+        d = cls.__new__(cls)
+        d._event = None
+        d._stored = (store, shas, hex_width)
+        d.environment = store.environment(pos)
+        d.when = store.when[pos]
+        d.node = node
+        d.outcome = outcome
+        if outcome == FAILED:
+            d.shipped, d.attempted = (), changes
+        else:
+            d.shipped, d.attempted = changes, ()
+        d.rolled_back_by = rolled_back_by
+        d.serial = serial
+        d.event_pos = pos
+        return d
+
+    @property
+    def event(self) -> DeployEvent:
+        ev = self._event
+        if ev is None:
+            store, shas, hex_width = self._stored  # type: ignore[misc]
+            ev = store.event(self.event_pos)
+            sha = ev.sha
+            if len(sha) != hex_width or sha != sha.strip().lower():
+                # resolved from an abbreviated, upper-case or padded SHA: the full one
+                ev = ev.replace(sha=shas[self.node])
+            self._event = ev
+        return ev
+
+    def __repr__(self) -> str:
+        return f"DeployResult({self.event.id!r}, {self.outcome!r}, {len(self.shipped)} shipped)"
+
+
+class DeployList(Sequence[DeployResult]):
+    """Deploys in linking order (see the module docstring). The columns are true for every
+    position; a DeployResult read from the list is kept, and a change made to one (judging
+    it again) is written back with ``refresh``."""
+
+    def __init__(
+        self,
+        *,
+        when: array,  # microseconds since the epoch ("q")
+        env_code: bytes,  # position in env_names
+        env_names: list[str],
+        code: bytearray,  # position in survival.OUTCOMES
+        node: array,  # graph row of the deployed commit ("i")
+        serial: array,  # the deploy's stable number ("i")
+        event_pos: array,  # its event's position in the run's EventStore ("i"; -1: none)
+        rolled_back_by: list[str | None],
+        ship_offsets: array,  # ship_rows[ship_offsets[p]:ship_offsets[p + 1]] ("q")
+        ship_rows: array,  # changes shipped, or attempted by a failed deploy ("i")
+        made: dict[int, DeployResult],
+        store: EventStore | None = None,  # for the events of deploys not yet made
+        shas: Sequence[str] = (),
+        hex_width: int = 40,
+    ):
+        self.when = when
+        self.env_code = env_code
+        self.env_names = env_names
+        self.code = code
+        self.node = node
+        self.serial = serial
+        self.event_pos = event_pos
+        self.rolled_back_by = rolled_back_by
+        self.ship_offsets = ship_offsets
+        self.ship_rows = ship_rows
+        self._made = made
+        self._store = store
+        self._shas = shas
+        self._hex_width = hex_width
+        self._by_serial: dict[int, int] | None = None
+
+    # --- making ---------------------------------------------------------------------------
+
+    @classmethod
+    def from_results(cls, results: Sequence[DeployResult]) -> DeployList:
+        """The list of ``results`` (already made: a run that linked every deploy)."""
+        names: dict[str, int] = {}
+        offsets = array("q", [0])
+        rows = array("i")
+        for d in results:
+            rows.extend(d.attempted if d.outcome == FAILED else d.shipped)
+            offsets.append(len(rows))
+        return cls(
+            when=array("q", [d.when for d in results]),
+            env_code=bytes(names.setdefault(d.environment, len(names)) for d in results),
+            env_names=list(names),
+            code=bytearray(_CODE[d.outcome] for d in results),
+            node=array("i", [d.node for d in results]),
+            serial=array("i", [d.serial for d in results]),
+            event_pos=array("i", [d.event_pos for d in results]),
+            rolled_back_by=[d.rolled_back_by for d in results],
+            ship_offsets=offsets,
+            ship_rows=rows,
+            made=dict(enumerate(results)),
+        )
+
+    @classmethod
+    def from_columns(
+        cls,
+        store: EventStore,
+        event_pos: array,
+        *,
+        code: bytes | bytearray,
+        node: array,
+        serial: array,
+        rolled_back_by: list[str | None],
+        ship_offsets: array,
+        ship_rows: array,
+        shas: Sequence[str],
+        hex_width: int,
+    ) -> DeployList:
+        """Deploys as a cache keeps them: their events are those at ``event_pos`` in
+        ``store`` (``shas``: the history's, for an event that named an abbreviated SHA)."""
+        return cls(
+            when=array("q", map(store.when.__getitem__, event_pos)),
+            env_code=bytes(map(store.env.__getitem__, event_pos)),
+            env_names=store.environments,
+            code=bytearray(code),
+            node=node,
+            serial=serial,
+            event_pos=event_pos,
+            rolled_back_by=list(rolled_back_by),
+            ship_offsets=ship_offsets,
+            ship_rows=ship_rows,
+            made={},
+            store=store,
+            shas=shas,
+            hex_width=hex_width,
+        )
+
+    @classmethod
+    def joined(cls, parts: Sequence[tuple[DeployList, int, int] | list[DeployResult]]):
+        """One list of ``parts``: runs ``(list, lo, hi)`` of positions of another list (its
+        columns copied a run at a time, its made deploys kept), and lists of new deploys."""
+        when, node, serial, event_pos = array("q"), array("i"), array("i"), array("i")
+        code, env = bytearray(), []
+        rolled: list[str | None] = []
+        offsets, rows = array("q", [0]), array("i")
+        made: dict[int, DeployResult] = {}
+        store, shas, hex_width = None, (), 40
+        for part in parts:
+            if isinstance(part, tuple):
+                src, lo, hi = part
+                base = len(when)
+                made.update((base + p - lo, d) for p, d in src._made.items() if lo <= p < hi)
+                when += src.when[lo:hi]
+                node += src.node[lo:hi]
+                serial += src.serial[lo:hi]
+                event_pos += src.event_pos[lo:hi]
+                code += src.code[lo:hi]
+                env += map(src.env_names.__getitem__, src.env_code[lo:hi])
+                rolled += src.rolled_back_by[lo:hi]
+                a, b = src.ship_offsets[lo], src.ship_offsets[hi]
+                shift = len(rows) - a
+                later = src.ship_offsets[lo + 1 : hi + 1]
+                offsets += later if not shift else array("q", (o + shift for o in later))
+                rows += src.ship_rows[a:b]
+                if src._store is not None:
+                    store, shas, hex_width = src._store, src._shas, src._hex_width
+            else:
+                for d in part:
+                    made[len(when)] = d
+                    when.append(d.when)
+                    node.append(d.node)
+                    serial.append(d.serial)
+                    event_pos.append(d.event_pos)
+                    code.append(_CODE[d.outcome])
+                    env.append(d.environment)
+                    rolled.append(d.rolled_back_by)
+                    rows.extend(d.attempted if d.outcome == FAILED else d.shipped)
+                    offsets.append(len(rows))
+        names: dict[str, int] = {}
+        env_code = bytes(names.setdefault(e, len(names)) for e in env)
+        out = cls(
+            when=when,
+            env_code=env_code,
+            env_names=list(names),
+            code=code,
+            node=node,
+            serial=serial,
+            event_pos=event_pos,
+            rolled_back_by=rolled,
+            ship_offsets=offsets,
+            ship_rows=rows,
+            made=made,
+            store=store,
+            shas=shas,
+            hex_width=hex_width,
+        )
+        out.refresh()
+        return out
+
+    def refresh(self) -> None:
+        """Write what the made deploys say now (their outcome, who rolled them back) back
+        into the columns."""
+        for p, d in self._made.items():
+            self.code[p] = _CODE[d.outcome]
+            self.rolled_back_by[p] = d.rolled_back_by
+
+    # --- reading --------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.when)
+
+    def __getitem__(self, p):  # type: ignore[override]
+        if isinstance(p, slice):
+            return [self[i] for i in range(*p.indices(len(self)))]
+        if p < 0:
+            p += len(self)
+        d = self._made.get(p)
+        if d is None:
+            if not 0 <= p < len(self.when):
+                raise IndexError(p)
+            offsets = self.ship_offsets
+            d = DeployResult.stored(
+                self._store,  # type: ignore[arg-type]
+                self.event_pos[p],
+                self._shas,
+                self._hex_width,
+                self.node[p],
+                OUTCOMES[self.code[p]],
+                self.ship_rows[offsets[p] : offsets[p + 1]],
+                self.rolled_back_by[p],
+                self.serial[p],
+            )
+            self._made[p] = d
+        return d
+
+    def __iter__(self) -> Iterator[DeployResult]:
+        for p in range(len(self.when)):
+            yield self[p]
+
+    def made(self) -> list[tuple[int, DeployResult]]:
+        """The deploys made so far, by position."""
+        return sorted(self._made.items(), key=lambda item: item[0])
+
+    def environment(self, p: int) -> str:
+        return self.env_names[self.env_code[p]]
+
+    def env_ranges(self) -> dict[str, tuple[int, int]]:
+        """Each environment's positions, ``lo:hi``."""
+        codes = self.env_code
+        return {
+            name: (codes.find(c), codes.rfind(c) + 1)
+            for c, name in enumerate(self.env_names)
+            if codes.find(c) >= 0
+        }
+
+    def between(self, lo_us: int, hi_us: int | None = None) -> list[int]:
+        """The positions of deploys at ``lo_us <= when < hi_us``, in order (each environment's
+        deploys are in time order: two bisections each)."""
+        when, out = self.when, []
+        for lo, hi in self.env_ranges().values():
+            a = bisect_left(when, lo_us, lo, hi)
+            b = hi if hi_us is None else bisect_left(when, hi_us, a, hi)
+            out.extend(range(a, b))
+        out.sort()
+        return out
+
+    def positions(self, outcome: str, lo: int = 0, hi: int | None = None) -> list[int]:
+        """The positions in ``lo:hi`` whose outcome is ``outcome``."""
+        c, codes = _CODE[outcome], self.code
+        hi = len(codes) if hi is None else hi
+        out = []
+        p = codes.find(c, lo, hi)
+        while p >= 0:
+            out.append(p)
+            p = codes.find(c, p + 1, hi)
+        return out
+
+    def count_outcome(self, outcome: str) -> int:
+        return self.code.count(_CODE[outcome])
+
+    def position_of_serial(self, serial: int) -> int:
+        if self._by_serial is None:
+            self._by_serial = {s: p for p, s in enumerate(self.serial)}
+        return self._by_serial[serial]
+
+    def shipped_rows(self, p: int) -> array:
+        """What deploy ``p`` shipped (or, failed, would have), without making it."""
+        return self.ship_rows[self.ship_offsets[p] : self.ship_offsets[p + 1]]
