@@ -225,7 +225,7 @@ def load(directory: Path, key: str | Callable[[], str]) -> CachedHistory:
     processes) runs meanwhile."""
     path = cache_path(directory)
     try:
-        data = path.read_bytes()
+        data = _mapped(path)
     except FileNotFoundError:
         if any((Path(directory) / name).exists() for name in LEGACY_FILES):
             raise CacheInvalid("made by an older scorer (another cache format)") from None
@@ -248,18 +248,25 @@ def load(directory: Path, key: str | Callable[[], str]) -> CachedHistory:
         raise CacheInvalid(f"corrupt cache file ({type(err).__name__})") from None
 
 
-def _blob(data: bytes, magic: bytes) -> tuple[dict, list[memoryview]]:
+def _mapped(path: Path) -> mmap.mmap | bytes:
+    """The file's bytes, mapped rather than copied (b"" for an empty file, which cannot be
+    mapped). The map stays valid after the file is replaced: a rename makes a new file."""
+    with open(path, "rb") as fh:
+        try:
+            return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except ValueError:  # empty
+            return b""
+
+
+def _blob(data: bytes | mmap.mmap, magic: bytes) -> tuple[dict, list[memoryview]]:
     """Header and chunks of a checksummed blob (the state file)."""
-    if not data.startswith(magic):
+    view = memoryview(data)
+    if bytes(view[: len(magic)]) != magic:
         raise CacheInvalid("not a scorer cache file")
-    if (
-        len(data) < len(magic) + 4
-        or zlib.crc32(memoryview(data)[:-4]).to_bytes(4, "little") != data[-4:]
-    ):
+    if len(data) < len(magic) + 4 or zlib.crc32(view[:-4]).to_bytes(4, "little") != data[-4:]:
         raise CacheInvalid("corrupt cache file (checksum)")
     end = len(data) - 4
     pos = len(magic)
-    view = memoryview(data)
     chunks = []
     while pos < end:
         (size,) = _LEN.unpack_from(data, pos)

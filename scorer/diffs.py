@@ -110,23 +110,40 @@ def read_blobs(repo: Repo, oids: Iterable[str]) -> dict[str, bytes]:
 
 class _DiffJob:
     """One ``git diff-tree --stdin`` over a list of commits, running in the background: a
-    thread writes the SHAs (git reads as it diffs, so a big write would block) and another
-    drains the answers (so a full pipe never stalls git)."""
+    thread starts git (starting a process blocks the caller until git runs) and writes the
+    SHAs (git reads as it diffs, so a big write would block), and another drains the
+    answers (so a full pipe never stalls git)."""
 
     def __init__(self, repo: Repo, shas: list[str]):
         self.shas = shas
         self._chunks: list[bytes] = []
-        self._proc = subprocess.Popen(
-            [*git_command(repo), *_DIFF_TREE],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=git_env(),
-        )
-        proc = self._proc
+        self._proc: subprocess.Popen | None = None
+        self._error: BaseException | None = None
+        self._drain: threading.Thread | None = None
+        command = [*git_command(repo), *_DIFF_TREE]
         data = "".join(f"{sha}\n" for sha in shas).encode("ascii")
 
-        def write() -> None:
+        def drain(proc: subprocess.Popen) -> None:
+            assert proc.stdout is not None
+            for chunk in iter(lambda: proc.stdout.read(1 << 16), b""):
+                self._chunks.append(chunk)
+            proc.stdout.close()
+
+        def run() -> None:
+            try:
+                proc = subprocess.Popen(
+                    command,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    env=git_env(),
+                )
+            except OSError as err:  # handed to output()
+                self._error = err
+                return
+            self._proc = proc
+            self._drain = threading.Thread(target=drain, args=(proc,), daemon=True)
+            self._drain.start()
             assert proc.stdin is not None
             # If git died, its exit status is reported by output().
             with contextlib.suppress(BrokenPipeError, ValueError):
@@ -134,19 +151,15 @@ class _DiffJob:
             with contextlib.suppress(BrokenPipeError):
                 proc.stdin.close()
 
-        def drain() -> None:
-            assert proc.stdout is not None
-            for chunk in iter(lambda: proc.stdout.read(1 << 16), b""):
-                self._chunks.append(chunk)
-            proc.stdout.close()
-
-        self._threads = [threading.Thread(target=f, daemon=True) for f in (write, drain)]
-        for t in self._threads:
-            t.start()
+        self._run = threading.Thread(target=run, daemon=True)
+        self._run.start()
 
     def output(self) -> bytes:
-        for t in self._threads:
-            t.join()
+        self._run.join()
+        if self._error is not None:
+            raise RepositoryError(f"cannot run git diff-tree: {self._error}")
+        assert self._drain is not None and self._proc is not None
+        self._drain.join()
         proc = self._proc
         assert proc.stderr is not None
         stderr = proc.stderr.read()
