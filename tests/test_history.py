@@ -205,17 +205,17 @@ def test_sha256_repository_scans_and_caches(tmp_path, capsys):
 
 @pytest.fixture
 def git_calls(monkeypatch):
-    """Every git command scorer.history runs through subprocess.run."""
+    """Every git command scorer.history runs to the end (scorer.proc.capture)."""
     import scorer.history as history
 
     calls: list[list[str]] = []
-    real = history.subprocess.run
+    real = history.capture
 
     def run(args, *a, **kw):
         calls.append(list(args))
         return real(args, *a, **kw)
 
-    monkeypatch.setattr(history.subprocess, "run", run)
+    monkeypatch.setattr(history, "capture", run)
     return calls
 
 
