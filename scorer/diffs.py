@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import contextlib
 import re
+import subprocess
 import threading
 from collections.abc import Iterable
 
 from scorer.errors import RepositoryError
 from scorer.history import Repo, config_values, git_command, git_env
 from scorer.paths import PathFilter
-from scorer.proc import PIPE, Popen, capture
 
 _WS = re.compile(rb"[ \t\r\n\v\f]+")
 _BINARY_SNIFF = 8000  # git's heuristic: a NUL in the first 8000 bytes means binary
@@ -80,10 +80,12 @@ _DIFF_TREE = (
 def read_blobs(repo: Repo, oids: Iterable[str]) -> dict[str, bytes]:
     """Contents of ``oids`` from one ``git cat-file --batch``; missing ones are left out."""
     oids = sorted(oids)
-    proc = capture(
+    proc = subprocess.run(
         [*git_command(repo), "cat-file", "--batch"],
         input="".join(f"{oid}\n" for oid in oids).encode("ascii"),
+        capture_output=True,
         env=git_env(),
+        check=False,
     )
     if proc.returncode != 0:
         detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
@@ -115,13 +117,13 @@ class _DiffJob:
     def __init__(self, repo: Repo, shas: list[str]):
         self.shas = shas
         self._chunks: list[bytes] = []
-        self._proc: Popen | None = None
+        self._proc: subprocess.Popen | None = None
         self._error: BaseException | None = None
         self._drain: threading.Thread | None = None
         command = [*git_command(repo), *_DIFF_TREE]
         data = "".join(f"{sha}\n" for sha in shas).encode("ascii")
 
-        def drain(proc: Popen) -> None:
+        def drain(proc: subprocess.Popen) -> None:
             assert proc.stdout is not None
             for chunk in iter(lambda: proc.stdout.read(1 << 16), b""):
                 self._chunks.append(chunk)
@@ -129,11 +131,11 @@ class _DiffJob:
 
         def run() -> None:
             try:
-                proc = Popen(
+                proc = subprocess.Popen(
                     command,
-                    stdin=PIPE,
-                    stdout=PIPE,
-                    stderr=PIPE,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
                     env=git_env(),
                 )
             except OSError as err:  # handed to output()

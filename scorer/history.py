@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +19,6 @@ from pathlib import Path
 
 from scorer.errors import RepositoryError
 from scorer.model import RawCommit
-from scorer.proc import DEVNULL, PIPE, Completed, Popen, capture
 
 # Field order of one commit in the stream; each field ends with NUL (-z ends the record).
 _FORMAT = "%H%x00%P%x00%an%x00%ae%x00%aN%x00%aE%x00%cn%x00%ce%x00%at%x00%ct%x00%B"
@@ -45,7 +45,7 @@ class Repo:
         self._resolved: dict[str, str] = {}
         self._notes_tip: str | None = None
         self._config: dict[str, list[str]] | None = None  # see config_values()
-        self._config_proc: Popen | None = None  # see prefetch_config()
+        self._config_proc: subprocess.Popen[str] | None = None  # see prefetch_config()
 
     @property
     def handle(self):  # -> pygit2.Repository
@@ -64,9 +64,15 @@ class Repo:
         return base.resolve().name
 
 
-def _git(path: Path, *args: str) -> Completed:
+def _git(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     try:
-        return capture(["git", "-C", str(path), *args], text=True, env=git_env())
+        return subprocess.run(
+            ["git", "-C", str(path), *args],
+            capture_output=True,
+            text=True,
+            env=git_env(),
+            check=False,
+        )
     except FileNotFoundError:
         raise RepositoryError("git is not installed or not on PATH") from None
 
@@ -229,10 +235,10 @@ def prefetch_config(repo: Repo) -> None:
     caller does something else (a warm run reads its cache meanwhile)."""
     if repo._config is None and repo._config_proc is None:
         with contextlib.suppress(OSError):
-            repo._config_proc = Popen(
+            repo._config_proc = subprocess.Popen(
                 ["git", "-C", str(repo.git_dir), "config", "-z", "--get-regexp", _CONFIG_KEYS],
-                stdout=PIPE,
-                stderr=DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
                 text=True,  # decoded as _git decodes
                 env=git_env(),
             )
@@ -283,10 +289,10 @@ def is_ancestor_later(repo: Repo, older: str, newer: str) -> Callable[[], bool |
     """:func:`is_ancestor`, started now and answered when called: git walks while the
     caller reads the cache."""
     try:
-        proc = Popen(
+        proc = subprocess.Popen(
             ["git", "-C", str(repo.git_dir), "merge-base", "--is-ancestor", older, newer],
-            stdout=DEVNULL,
-            stderr=DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             env=git_env(),
         )
     except FileNotFoundError:
@@ -330,7 +336,7 @@ def iter_raw_commits(
     *,
     exclude: tuple[str, ...] = (),
     progress: Callable[[int], None] | None = None,
-    proc: Popen | None = None,
+    proc: subprocess.Popen | None = None,
 ) -> Iterator[RawCommit]:
     """Every commit reachable from ``tip`` (and not from ``exclude``), streamed from git log
     (``proc``: one :func:`start_log` already started with the same arguments)."""
@@ -390,7 +396,7 @@ def iter_raw_commits(
         )
 
 
-def start_log(repo: Repo, tip: str, exclude: tuple[str, ...] = ()) -> Popen:
+def start_log(repo: Repo, tip: str, exclude: tuple[str, ...] = ()) -> subprocess.Popen:
     """The ``git log`` process that :func:`iter_raw_commits` reads, started."""
     args = [
         *git_command(repo),
@@ -408,7 +414,9 @@ def start_log(repo: Repo, tip: str, exclude: tuple[str, ...] = ()) -> Popen:
         "--",
     ]
     try:
-        proc = Popen(args, stdout=PIPE, stderr=PIPE, env=git_env(), bufsize=0)
+        proc = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=git_env(), bufsize=0
+        )
     except FileNotFoundError:
         raise RepositoryError("git is not installed or not on PATH") from None
     # A bigger pipe lets git run ahead while Python digests a chunk (Linux; else the default).

@@ -7,6 +7,7 @@ previous stages' values plus ``now`` and the configuration.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import threading
 from collections import Counter
@@ -43,7 +44,6 @@ from scorer.increment import NotIncremental, advance, attach_events, settings_ke
 from scorer.metric import Period, build_report, fold_bursts, headline_period, trivial_rows
 from scorer.model import DeployEvent, History, RawCommit
 from scorer.paths import PathFilter
-from scorer.proc import Popen
 from scorer.survival import Outcomes, compute_outcomes, order_events
 from scorer.table import CommitTable
 
@@ -177,7 +177,7 @@ def read_history(
     progress: bool,
     table: CommitTable | None = None,
     exclude: tuple[str, ...] = (),
-    log: Popen | None = None,
+    log: subprocess.Popen | None = None,
 ) -> CommitTable:
     """Every commit reachable from ``head`` (and not from ``exclude``), added to ``table``."""
     table = table if table is not None else CommitTable()
@@ -610,7 +610,7 @@ def cache_key(repo: Repo, config_agents: list, settings: Settings) -> str:
 
 def _load_cache(
     options: ScanOptions, repo: Repo, head: str, header: dict, key: Callable[[], str]
-) -> tuple[CachedHistory | None, Popen | None]:
+) -> tuple[CachedHistory | None, subprocess.Popen | None]:
     """The cached history when it can be extended to ``head``, and the ``git log`` of the
     commits since, already started; otherwise (None, None), after one line on stderr saying
     why (except when there simply is no cache yet)."""
@@ -655,7 +655,7 @@ def _load_cache(
 
 def _start_git(
     repo: Repo, head: str, cached_head: object
-) -> tuple[Callable[[], bool | None] | None, Popen | None]:
+) -> tuple[Callable[[], bool | None] | None, subprocess.Popen | None]:
     """The git config the cache key reads; and, when the cache names another head, the
     ancestry question and the log of what is new since it, started."""
     prefetch_config(repo)
@@ -664,7 +664,7 @@ def _start_git(
     return None, None
 
 
-def _stop(proc: Popen | None) -> None:
+def _stop(proc: subprocess.Popen | None) -> None:
     """Stop a git process whose output is not wanted after all."""
     if proc is not None:
         proc.kill()

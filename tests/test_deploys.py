@@ -223,8 +223,10 @@ def test_tags_warm_memo_is_one_cheap_git_call(repo, monkeypatch):
     specs = [parse_spec("tags:v*")]
     load_events(specs, ctx)
     calls = []
-    real = tags.capture
-    monkeypatch.setattr(tags, "capture", lambda args, **kw: calls.append(args) or real(args, **kw))
+    real = tags.subprocess.run
+    monkeypatch.setattr(
+        tags.subprocess, "run", lambda args, **kw: calls.append(args) or real(args, **kw)
+    )
     assert [e.id for e in load_events(specs, ctx)] == ["v1", "v2"]
     assert len(calls) == 1 and calls[0][-2:] == [f"--format={tags._LIST_FORMAT}", "refs/tags/"]
     repo.tag("v3", a, when=T0, message="three")  # a new tag object

@@ -205,17 +205,17 @@ def test_sha256_repository_scans_and_caches(tmp_path, capsys):
 
 @pytest.fixture
 def git_calls(monkeypatch):
-    """Every git command scorer.history runs to the end (scorer.proc.capture)."""
+    """Every git command scorer.history runs through subprocess.run."""
     import scorer.history as history
 
     calls: list[list[str]] = []
-    real = history.capture
+    real = history.subprocess.run
 
     def run(args, *a, **kw):
         calls.append(list(args))
         return real(args, *a, **kw)
 
-    monkeypatch.setattr(history, "capture", run)
+    monkeypatch.setattr(history.subprocess, "run", run)
     return calls
 
 

@@ -2,8 +2,8 @@
 
 A warm ``scorer scan --cache`` is budgeted in tens of milliseconds, and importing
 ``dataclasses`` (with ``inspect``, ``ast``, ``dis``), ``typing``, ``yaml``, ``tempfile`` or
-``statistics`` costs ~10-20 ms each (``subprocess`` ~3 ms). ``python -S`` runs without
-site-packages, so yaml could not even be imported, and loads nothing of its own.
+``statistics`` costs ~10-20 ms each. ``python -S`` runs without site-packages, so yaml could
+not even be imported, and loads nothing of its own.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ HEAVY = (
     "statistics",
     "shutil",
     "_hashlib",  # hashlib's OpenSSL binding (~2 ms): scorer.sha uses the built-in SHA-256
-    "subprocess",  # with locale, signal, selectors (~3 ms): scorer.proc spawns git itself
 )
 SCAN_PATH = (
     "scorer.cli",
@@ -48,9 +47,6 @@ SCAN_PATH = (
     "scorer.metric",
     "scorer.survival",
     "scorer.commands.scan",
-    "scorer.eventstore",
-    "scorer.deploylist",
-    "scorer.proc",
 )
 
 

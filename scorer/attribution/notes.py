@@ -25,13 +25,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import threading
 from pathlib import Path
 
 from scorer.attribution.registry import OTHER, Registry
 from scorer.errors import RepositoryError
 from scorer.model import HIGH, NOTE, Evidence
-from scorer.proc import DEVNULL, PIPE, Popen, capture
 
 __all__ = ["DEFAULT_REF", "note_evidence", "read_ai_notes"]
 
@@ -63,7 +63,12 @@ def read_ai_notes(
         return {}
     base = ["git", "--git-dir", str(git_dir)]
     try:
-        listed = capture([*base, "notes", f"--ref={ref}", "list"], env=_env())
+        listed = subprocess.run(
+            [*base, "notes", f"--ref={ref}", "list"],
+            capture_output=True,
+            env=_env(),
+            check=False,
+        )
     except FileNotFoundError:
         raise RepositoryError("git is not installed or not on PATH") from None
     if listed.returncode != 0:
@@ -83,11 +88,11 @@ def read_ai_notes(
 
 
 def _read_blobs(base: list[str], shas: list[str]) -> dict[str, str]:
-    proc = Popen(
+    proc = subprocess.Popen(
         [*base, "cat-file", "--batch"],
-        stdin=PIPE,
-        stdout=PIPE,
-        stderr=DEVNULL,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         env=_env(),
     )
     assert proc.stdin is not None and proc.stdout is not None

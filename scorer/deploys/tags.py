@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import subprocess
 from collections.abc import Iterator, Sequence
 
 from scorer.deploys.interface import SourceContext
 from scorer.errors import RepositoryError
 from scorer.history import git_env
 from scorer.model import DeployEvent
-from scorer.proc import capture
 from scorer.timeutil import from_unix
 
 _FIELDS = (
@@ -160,9 +160,11 @@ def _valid(entry: object) -> bool:
 
 
 def _for_each_ref(ctx: SourceContext, fmt: str, patterns: Sequence[str]) -> list[str]:
-    proc = capture(
+    proc = subprocess.run(
         ["git", "--git-dir", str(ctx.git_dir), "for-each-ref", f"--format={fmt}", *patterns],
+        capture_output=True,
         env=git_env(),
+        check=False,
     )
     if proc.returncode != 0:
         detail = proc.stderr.decode("utf-8", "replace").strip()
