@@ -189,6 +189,7 @@ class Substance:
         self._partial: bool | None = None
         self._jobs: list[_DiffJob] = []
         self._answers: dict[str, bool] = {}
+        self._fed: set[str] = set()  # handed to a diff job already
 
     @property
     def partial(self) -> bool:
@@ -198,9 +199,10 @@ class Substance:
         return self._partial
 
     def feed(self, shas: Iterable[str]) -> None:
-        shas = list(shas)
+        shas = [sha for sha in dict.fromkeys(shas) if sha not in self._fed]
         if not shas or self.partial:
             return
+        self._fed.update(shas)
         # Two git processes when there is enough work: the diff is git's CPU time, and the
         # main thread has only a few tenths of a second of its own work to overlap it with.
         parts = 2 if len(shas) >= _SPLIT_AT else 1

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from scorer.config import DEFAULT_DEPLOYS, DEFAULT_WINDOW, Config, load_config
 from scorer.deploys import DeploySpec, load_appended, load_events, parse_spec, resolve_events
 from scorer.deploys.interface import SourceContext
 from scorer.diffs import Substance
-from scorer.errors import InputError
+from scorer.errors import InputError, RepositoryError
 from scorer.graph import Graph
 from scorer.history import (
     Repo,
@@ -148,15 +148,16 @@ def effective_settings(options: ScanOptions, config: Config) -> Settings:
     )
 
 
-def add_commit(table: CommitTable, raw: RawCommit, registry: Registry, note: str | None) -> None:
-    """The attribution stage for one commit: evidence, humanity, reverts; the message is dropped."""
+def commit_row(raw: RawCommit, registry: Registry, note: str | None) -> tuple:
+    """The attribution stage for one commit: its row of the commit table (``CommitTable.add``'s
+    arguments): evidence, humanity, reverts; the message is dropped."""
     msg = raw.message
     end = msg.find("\n")
     subject = (msg if end < 0 else msg[:end]).strip()
     if len(subject) > SUBJECT_MAX:
         subject = subject[: SUBJECT_MAX - 1] + "…"
     evidence = detect(raw, registry, note)
-    table.add(
+    return (
         raw.sha,
         raw.parents,
         raw.mailmap_name,
@@ -170,6 +171,25 @@ def add_commit(table: CommitTable, raw: RawCommit, registry: Registry, note: str
     )
 
 
+def read_rows(
+    repo: Repo,
+    head: str,
+    registry: Registry,
+    progress: bool,
+    exclude: tuple[str, ...] = (),
+    log: subprocess.Popen | None = None,
+) -> Iterator[tuple]:
+    """The rows (``commit_row``) of every commit reachable from ``head`` (and not from
+    ``exclude``), newest first."""
+    notes = read_ai_notes(repo.git_dir, tip=notes_tip(repo))
+    show = tty_progress("scorer: reading") if progress else None
+    try:
+        for raw in iter_raw_commits(repo, head, exclude=exclude, progress=show, proc=log):
+            yield commit_row(raw, registry, notes.get(raw.sha))
+    finally:
+        clear_progress()
+
+
 def read_history(
     repo: Repo,
     head: str,
@@ -178,16 +198,15 @@ def read_history(
     table: CommitTable | None = None,
     exclude: tuple[str, ...] = (),
     log: subprocess.Popen | None = None,
+    rows: Iterable[tuple] | None = None,
 ) -> CommitTable:
-    """Every commit reachable from ``head`` (and not from ``exclude``), added to ``table``."""
+    """Every commit reachable from ``head`` (and not from ``exclude``), added to ``table``
+    (or ``rows``, already read)."""
     table = table if table is not None else CommitTable()
-    notes = read_ai_notes(repo.git_dir, tip=notes_tip(repo))
-    show = tty_progress("scorer: reading") if progress else None
-    try:
-        for raw in iter_raw_commits(repo, head, exclude=exclude, progress=show, proc=log):
-            add_commit(table, raw, registry, notes.get(raw.sha))
-    finally:
-        clear_progress()
+    if rows is None:
+        rows = read_rows(repo, head, registry, progress, exclude, log)
+    for row in rows:
+        table.add(*row)
     table.link()
     return table
 
@@ -228,11 +247,14 @@ def _run_scan(options: ScanOptions, *, use_cache: bool) -> ScanResult:
         _read_events, settings, ctx, now, options.cache, _cached_marks(header, key)
     )
 
-    state = _history_state(options, repo, head, config.agents, settings, header, use_cache)
-    commits = state.commits
     # git diffs the AI-assisted changes on the other core while Python loads and links deploys
     # (feeding them during the log stream measured slower on 2 cores: three busy processes).
+    # A warm run feeds its new commits before it reads the cache (see _load_cache).
     substance = Substance(repo, PathFilter(settings.exclude_paths))
+    state = _history_state(
+        options, repo, head, config.agents, settings, header, substance, use_cache
+    )
+    commits = state.commits
     # (a cached row's verdict is known: only the new rows can need one)
     rows = range(state.cached_rows, len(commits)) if state.cached else commits.evidence
     substance.feed(
@@ -562,6 +584,7 @@ def _history_state(
     config_agents: list,
     settings: Settings,
     header: dict,
+    substance: Substance,
     use_cache: bool = True,
 ) -> _HistoryState:
     """From the cache plus the commits that are new since, or from the whole history."""
@@ -572,15 +595,20 @@ def _history_state(
             keys.append(cache_key(repo, config_agents, settings) if options.cache else "")
         return keys[0]
 
-    cached, log = _load_cache(options, repo, head, header, key) if use_cache else (None, None)
-    registry = _registry(cached, config_agents)
+    cached, log, rows, registry = (
+        _load_cache(options, repo, head, header, key, substance)
+        if use_cache
+        else (None, None, None, None)
+    )
+    if cached is None or registry is None:
+        registry = _registry(cached, config_agents)
     if cached is None:
         commits = read_history(repo, head, registry, options.progress)
         graph = Graph(commits.shas, commits.parents, commits.index)
         return _HistoryState(commits, graph, {}, set(), key(), registry=registry)
     commits = cached.table
     if cached.head != head:
-        read_history(repo, head, registry, options.progress, commits, (cached.head,), log)
+        read_history(repo, head, registry, options.progress, commits, (cached.head,), log, rows)
     graph = Graph(commits.shas, commits.parents, commits.index, cached.generation)
     verdicts, missing = dict(cached.verdicts), set(cached.missing)
     return _HistoryState(commits, graph, verdicts, missing, key(), cached, registry)
@@ -590,12 +618,8 @@ def _registry(cached: CachedHistory | None, config_agents: list) -> Registry:
     """The agent registry: compiled from the cache's copy when there is one (its key covers
     the registry's sources), which spares parsing agents.yml (~25 ms with yaml)."""
     data = cached.extras.get("registry") if cached is not None else None
-    if data is not None:
-        try:
-            return Registry.from_data(data)
-        except ValueError:
-            pass
-    return load_registry(config_agents)
+    registry = _registry_from(data) if data is not None else None
+    return registry if registry is not None else load_registry(config_agents)
 
 
 def cache_key(repo: Repo, config_agents: list, settings: Settings) -> str:
@@ -609,13 +633,24 @@ def cache_key(repo: Repo, config_agents: list, settings: Settings) -> str:
 
 
 def _load_cache(
-    options: ScanOptions, repo: Repo, head: str, header: dict, key: Callable[[], str]
-) -> tuple[CachedHistory | None, subprocess.Popen | None]:
-    """The cached history when it can be extended to ``head``, and the ``git log`` of the
-    commits since, already started; otherwise (None, None), after one line on stderr saying
-    why (except when there simply is no cache yet)."""
+    options: ScanOptions,
+    repo: Repo,
+    head: str,
+    header: dict,
+    key: Callable[[], str],
+    substance: Substance,
+) -> tuple[CachedHistory | None, subprocess.Popen | None, list[tuple] | None, Registry | None]:
+    """The cached history when it can be extended to ``head``, with either the ``git log``
+    of the commits since, already started, or their rows, already read (and the registry
+    that read them); otherwise all None, after one line on stderr saying why (except when
+    there simply is no cache yet).
+
+    The commits that are new since the cache are read before the cache itself when the
+    cache's header holds its agent registry: their AI-assisted changes are then handed to
+    ``git diff-tree`` (``substance``) at once, and git diffs them while Python reads the
+    cache, rather than after."""
     if not options.cache:
-        return None, None
+        return None, None, None, None
     # git reads its config (for the key), answers the ancestry question and lists what is
     # new while Python reads the cache; a thread starts them (starting a process blocks its
     # caller until git runs: ~0.5-2 ms each on a busy machine).
@@ -626,10 +661,26 @@ def _load_cache(
         starting.result()
         return key()
 
+    rows = registry = None
     try:
+        data = (header.get("extras") or {}).get("registry")
+        registry = _registry_from(data) if data is not None else None
+        ahead_later, log = starting.result() if registry is not None else (None, None)
+        if ahead_later is not None and log is not None:
+            rows = _new_rows(
+                read_rows(repo, head, registry, options.progress, (cached_head,), log),
+                str(cached_head),
+                ahead_later,
+                options.ref,
+            )
+            log = None
+            substance.feed(r[0] for r in rows if r[7] and len(r[1]) <= 1)  # sha, parents, evidence
         state = cache.load(options.cache, started_key)
         ahead_later, log = starting.result()
-        if state.head != head:
+        if rows is not None:
+            if state.head != cached_head:
+                raise CacheInvalid("it changed while it was read")
+        elif state.head != head:
             ahead = (
                 ahead_later()
                 if ahead_later is not None and state.head == cached_head
@@ -638,19 +689,70 @@ def _load_cache(
             if ahead is None:
                 raise CacheInvalid("it was made for another repository")
             if not ahead:
-                raise CacheInvalid(
-                    f"its head {state.head[:12]} is not in the history of {options.ref} "
-                    "(a cache of another branch, or a rewritten history)"
-                )
+                raise CacheInvalid(_not_ahead(state.head, options.ref))
     except CacheInvalid as why:
         _stop(starting.result()[1])  # the log of new commits, if it was started
         if str(why) != "no cache yet":
             print(f"scorer: cache not used: {why}; scanning the whole history", file=sys.stderr)
-        return None, None
+        return None, None, None, None
     if log is not None and state.head != cached_head:
         _stop(log)
         log = None
-    return state, log
+    return state, log, rows, registry
+
+
+def _new_rows(
+    rows: Iterator[tuple], cached_head: str, ahead_later: Callable[[], bool | None], ref: str
+) -> list[tuple]:
+    """The rows of ``git log HEAD ^CACHED``, when CACHED is in the history of HEAD; else
+    CacheInvalid. No need to wait for ``merge-base --is-ancestor`` in the common case:
+    CACHED is an ancestor exactly when it is a parent of one of those commits (the commit
+    before it on any path from HEAD is not reachable from CACHED, or the graph would have a
+    cycle). git's answer is asked only if it is not, or if the log grows long (a rewritten
+    history lists everything since the rewrite: stop early rather than read it all)."""
+    out: list[tuple] = []
+    asked = False
+    try:
+        for row in rows:
+            out.append(row)
+            if len(out) == _ASK_ANCESTRY_AFTER:
+                asked = True
+                _check_ahead(ahead_later(), cached_head, ref)
+    except RepositoryError:  # git log fails on a head it does not have: another repository
+        _check_ahead(ahead_later(), cached_head, ref)
+        raise
+    finally:
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()  # stopped early: git is told (its pipe closes) and waited for
+    if not any(cached_head in row[1] for row in out):  # row[1]: the parents' SHAs
+        _check_ahead(False if asked else ahead_later(), cached_head, ref)
+    return out
+
+
+_ASK_ANCESTRY_AFTER = 10_000
+
+
+def _check_ahead(ahead: bool | None, cached_head: str, ref: str) -> None:
+    if ahead is None:
+        raise CacheInvalid("it was made for another repository")
+    if not ahead:
+        raise CacheInvalid(_not_ahead(cached_head, ref))
+
+
+def _not_ahead(cached_head: str, ref: str) -> str:
+    return (
+        f"its head {cached_head[:12]} is not in the history of {ref} "
+        "(a cache of another branch, or a rewritten history)"
+    )
+
+
+def _registry_from(data: object) -> Registry | None:
+    """The registry a cache keeps (its key covers the registry's sources), or None."""
+    try:
+        return Registry.from_data(data)  # type: ignore[arg-type]
+    except (ValueError, TypeError, AttributeError):
+        return None
 
 
 def _start_git(
@@ -658,10 +760,12 @@ def _start_git(
 ) -> tuple[Callable[[], bool | None] | None, subprocess.Popen | None]:
     """The git config the cache key reads; and, when the cache names another head, the
     ancestry question and the log of what is new since it, started."""
-    prefetch_config(repo)
+    started: tuple = (None, None)
     if isinstance(cached_head, str) and cached_head != head and _is_hex(cached_head):
-        return is_ancestor_later(repo, cached_head, head), start_log(repo, head, (cached_head,))
-    return None, None
+        log = start_log(repo, head, (cached_head,))  # first: read before the cache is
+        started = (is_ancestor_later(repo, cached_head, head), log)
+    prefetch_config(repo)  # needed last, for the cache key
+    return started
 
 
 def _stop(proc: subprocess.Popen | None) -> None:

@@ -104,6 +104,49 @@ def test_force_push_falls_back_to_cold(capsys, repo, cache_dir):
     assert again == plain and err == ""
 
 
+def test_long_rewritten_history_is_found_out_early(capsys, repo, cache_dir, monkeypatch):
+    """New commits are read before the cache; a rewritten history lists everything since the
+    rewrite, so past a number of rows git is asked whether the cached head is still in the
+    history rather than reading them all."""
+    from scorer import scan
+
+    monkeypatch.setattr(scan, "_ASK_ANCESTRY_AFTER", 2)
+    _history(repo)
+    _scan(capsys, repo, "--cache", str(cache_dir))
+    repo.git("reset", "-q", "--hard", "HEAD~6")
+    for k in range(4):
+        repo.commit(f"Rewritten {k}\n", when=T0 + timedelta(days=13 + k), author=ANN)
+    plain, warm, err = _both(capsys, repo, cache_dir)
+    assert warm == plain
+    assert err.startswith("scorer: cache not used: its head ")
+    assert "(a cache of another branch, or a rewritten history)" in err
+
+
+def test_many_new_commits_on_top_of_the_cache(capsys, repo, cache_dir, monkeypatch):
+    from scorer import scan
+
+    monkeypatch.setattr(scan, "_ASK_ANCESTRY_AFTER", 2)
+    _history(repo, n=6)
+    _scan(capsys, repo, "--cache", str(cache_dir))
+    _history(repo, n=7, start=6)
+    plain, warm, err = _both(capsys, repo, cache_dir)
+    assert warm == plain and err == ""
+
+
+def test_cached_head_reached_through_a_second_parent(capsys, repo, cache_dir):
+    """The cached head is in the new history only as the second parent of a merge: still
+    the cache's history, extended."""
+    _history(repo, n=6)
+    _scan(capsys, repo, "--cache", str(cache_dir))
+    repo.branch("other", "HEAD~2")
+    repo.checkout("other")
+    repo.commit(ai_msg("On other"), when=T0 + timedelta(days=7), author=BOB)
+    repo.merge("main", when=T0 + timedelta(days=8))
+    plain, warm, err = _both(capsys, repo, cache_dir)
+    assert warm == plain and err == ""
+    assert warm["history"]["commits"] == 8
+
+
 @pytest.mark.parametrize(
     "config",
     [
