@@ -242,17 +242,31 @@ def _run_scan(options: ScanOptions, *, use_cache: bool) -> ScanResult:
         [(s.text, s.environment) for s in settings.deploys],
     )
     header = _read_header(options.cache) if options.cache and use_cache else {}
-    # Deploy sources wait on git, files or HTTP: read them while the history streams in.
-    pending_events = _Background(
-        _read_events, settings, ctx, now, options.cache, _cached_marks(header, key)
+    if options.cache and use_cache:
+        prefetch_config(repo)  # for the cache key, and whether this is a partial clone
+    # git lists the commits that are new since the cache (and answers whether the cache's
+    # head is still in the history) first: a warm run reads them before anything else.
+    # Threads start the processes (starting one blocks its caller until git runs).
+    starting = (
+        _Background(_start_git, repo, head, header.get("head"))
+        if options.cache and use_cache
+        else None
     )
+    # Deploy sources wait on git, files or HTTP: read them while the history streams in
+    # (started by _history_state once the git log it waits on first is under way).
+    pending: list[_Background] = []
+
+    def start_events() -> None:
+        if not pending:
+            marks = _cached_marks(header, key)
+            pending.append(_Background(_read_events, settings, ctx, now, options.cache, marks))
 
     # git diffs the AI-assisted changes on the other core while Python loads and links deploys
     # (feeding them during the log stream measured slower on 2 cores: three busy processes).
     # A warm run feeds its new commits before it reads the cache (see _load_cache).
     substance = Substance(repo, PathFilter(settings.exclude_paths))
     state = _history_state(
-        options, repo, head, config.agents, settings, header, substance, use_cache
+        options, repo, head, config.agents, settings, header, substance, starting, start_events
     )
     commits = state.commits
     # (a cached row's verdict is known: only the new rows can need one)
@@ -263,7 +277,8 @@ def _run_scan(options: ScanOptions, *, use_cache: bool) -> ScanResult:
         if i in commits.evidence and i not in state.verdicts and len(commits.parents[i]) <= 1
     )
 
-    read: _EventsRead = pending_events.result()
+    start_events()
+    read: _EventsRead = pending[0].result()
     if read.appended:
         prev = state.cached.outcomes if state.cached is not None else None
         if prev is None or prev.marks != read.based_on:
@@ -585,9 +600,11 @@ def _history_state(
     settings: Settings,
     header: dict,
     substance: Substance,
-    use_cache: bool = True,
+    starting: _Background | None,
+    start_events: Callable[[], None],
 ) -> _HistoryState:
-    """From the cache plus the commits that are new since, or from the whole history."""
+    """From the cache plus the commits that are new since, or from the whole history.
+    ``start_events`` is called once the history's own git processes are under way."""
     keys: list[str] = []
 
     def key() -> str:  # asked once the cache file is read (git config runs meanwhile)
@@ -596,10 +613,11 @@ def _history_state(
         return keys[0]
 
     cached, log, rows, registry = (
-        _load_cache(options, repo, head, header, key, substance)
-        if use_cache
+        _load_cache(options, repo, head, header, key, substance, starting, start_events)
+        if starting is not None
         else (None, None, None, None)
     )
+    start_events()
     if cached is None or registry is None:
         registry = _registry(cached, config_agents)
     if cached is None:
@@ -639,6 +657,8 @@ def _load_cache(
     header: dict,
     key: Callable[[], str],
     substance: Substance,
+    starting: _Background,
+    start_events: Callable[[], None],
 ) -> tuple[CachedHistory | None, subprocess.Popen | None, list[tuple] | None, Registry | None]:
     """The cached history when it can be extended to ``head``, with either the ``git log``
     of the commits since, already started, or their rows, already read (and the registry
@@ -649,18 +669,7 @@ def _load_cache(
     cache's header holds its agent registry: their AI-assisted changes are then handed to
     ``git diff-tree`` (``substance``) at once, and git diffs them while Python reads the
     cache, rather than after."""
-    if not options.cache:
-        return None, None, None, None
-    # git reads its config (for the key), answers the ancestry question and lists what is
-    # new while Python reads the cache; a thread starts them (starting a process blocks its
-    # caller until git runs: ~0.5-2 ms each on a busy machine).
     cached_head = header.get("head")
-    starting = _Background(_start_git, repo, head, cached_head)
-
-    def started_key() -> str:
-        starting.result()
-        return key()
-
     rows = registry = None
     try:
         data = (header.get("extras") or {}).get("registry")
@@ -675,7 +684,10 @@ def _load_cache(
             )
             log = None
             substance.feed(r[0] for r in rows if r[7] and len(r[1]) <= 1)  # sha, parents, evidence
-        state = cache.load(options.cache, started_key)
+        # git lists the tags while Python reads the cache: started only now, so as not to
+        # hold up the log on a 2-core machine.
+        start_events()
+        state = cache.load(options.cache, key)
         ahead_later, log = starting.result()
         if rows is not None:
             if state.head != cached_head:
@@ -758,14 +770,12 @@ def _registry_from(data: object) -> Registry | None:
 def _start_git(
     repo: Repo, head: str, cached_head: object
 ) -> tuple[Callable[[], bool | None] | None, subprocess.Popen | None]:
-    """The git config the cache key reads; and, when the cache names another head, the
-    ancestry question and the log of what is new since it, started."""
-    started: tuple = (None, None)
+    """When the cache names another head: the log of what is new since it, and the ancestry
+    question, started."""
     if isinstance(cached_head, str) and cached_head != head and _is_hex(cached_head):
         log = start_log(repo, head, (cached_head,))  # first: read before the cache is
-        started = (is_ancestor_later(repo, cached_head, head), log)
-    prefetch_config(repo)  # needed last, for the cache key
-    return started
+        return is_ancestor_later(repo, cached_head, head), log
+    return None, None
 
 
 def _stop(proc: subprocess.Popen | None) -> None:
