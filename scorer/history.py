@@ -285,26 +285,6 @@ def is_ancestor(repo: Repo, older: str, newer: str) -> bool | None:
     return None
 
 
-def is_ancestor_later(repo: Repo, older: str, newer: str) -> Callable[[], bool | None]:
-    """:func:`is_ancestor`, started now and answered when called: git walks while the
-    caller reads the cache."""
-    try:
-        proc = subprocess.Popen(
-            ["git", "-C", str(repo.git_dir), "merge-base", "--is-ancestor", older, newer],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=git_env(),
-        )
-    except FileNotFoundError:
-        raise RepositoryError("git is not installed or not on PATH") from None
-
-    def answer() -> bool | None:
-        code = proc.wait()
-        return code == 0 if code in (0, 1) else None
-
-    return answer
-
-
 def git_command(repo: Repo) -> list[str]:
     """``git`` pointed at the repository; from the work tree when there is one, so that git
     reads ``.mailmap`` there as it does for ``git log`` (bare repositories: HEAD:.mailmap)."""

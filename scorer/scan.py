@@ -30,7 +30,6 @@ from scorer.history import (
     Repo,
     clear_progress,
     is_ancestor,
-    is_ancestor_later,
     iter_raw_commits,
     mailmap_bytes,
     notes_tip,
@@ -770,11 +769,12 @@ def _registry_from(data: object) -> Registry | None:
 def _start_git(
     repo: Repo, head: str, cached_head: object
 ) -> tuple[Callable[[], bool | None] | None, subprocess.Popen | None]:
-    """When the cache names another head: the log of what is new since it, and the ancestry
-    question, started."""
+    """When the cache names another head: the log of what is new since it, started, and the
+    ancestry question, asked of git only when called (``_new_rows`` mostly answers it from
+    the log: a process fewer on the common path)."""
     if isinstance(cached_head, str) and cached_head != head and _is_hex(cached_head):
-        log = start_log(repo, head, (cached_head,))  # first: read before the cache is
-        return is_ancestor_later(repo, cached_head, head), log
+        log = start_log(repo, head, (cached_head,))
+        return (lambda: is_ancestor(repo, cached_head, head)), log
     return None, None
 
 
