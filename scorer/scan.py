@@ -243,14 +243,10 @@ def _run_scan(options: ScanOptions, *, use_cache: bool) -> ScanResult:
     header = _read_header(options.cache) if options.cache and use_cache else {}
     if options.cache and use_cache:
         prefetch_config(repo)  # for the cache key, and whether this is a partial clone
-    # git lists the commits that are new since the cache (and answers whether the cache's
-    # head is still in the history) first: a warm run reads them before anything else.
-    # Threads start the processes (starting one blocks its caller until git runs).
-    starting = (
-        _Background(_start_git, repo, head, header.get("head"))
-        if options.cache and use_cache
-        else None
-    )
+    # git lists the commits that are new since the cache first: a warm run reads them
+    # before anything else. (Started here, not by a thread: a thread must win the GIL back
+    # from this busy one, which may take it up to the switch interval.)
+    starting = _start_git(repo, head, header.get("head")) if options.cache and use_cache else None
     # Deploy sources wait on git, files or HTTP: read them while the history streams in
     # (started by _history_state once the git log it waits on first is under way).
     pending: list[_Background] = []
@@ -599,7 +595,7 @@ def _history_state(
     settings: Settings,
     header: dict,
     substance: Substance,
-    starting: _Background | None,
+    starting: tuple | None,
     start_events: Callable[[], None],
 ) -> _HistoryState:
     """From the cache plus the commits that are new since, or from the whole history.
@@ -656,7 +652,7 @@ def _load_cache(
     header: dict,
     key: Callable[[], str],
     substance: Substance,
-    starting: _Background,
+    starting: tuple,
     start_events: Callable[[], None],
 ) -> tuple[CachedHistory | None, subprocess.Popen | None, list[tuple] | None, Registry | None]:
     """The cached history when it can be extended to ``head``, with either the ``git log``
@@ -673,7 +669,7 @@ def _load_cache(
     try:
         data = (header.get("extras") or {}).get("registry")
         registry = _registry_from(data) if data is not None else None
-        ahead_later, log = starting.result() if registry is not None else (None, None)
+        ahead_later, log = starting if registry is not None else (None, None)
         if ahead_later is not None and log is not None:
             rows = _new_rows(
                 read_rows(repo, head, registry, options.progress, (cached_head,), log),
@@ -687,7 +683,7 @@ def _load_cache(
         # hold up the log on a 2-core machine.
         start_events()
         state = cache.load(options.cache, key)
-        ahead_later, log = starting.result()
+        ahead_later, log = starting
         if rows is not None:
             if state.head != cached_head:
                 raise CacheInvalid("it changed while it was read")
@@ -702,7 +698,7 @@ def _load_cache(
             if not ahead:
                 raise CacheInvalid(_not_ahead(state.head, options.ref))
     except CacheInvalid as why:
-        _stop(starting.result()[1])  # the log of new commits, if it was started
+        _stop(starting[1])  # the log of new commits, if it was started
         if str(why) != "no cache yet":
             print(f"scorer: cache not used: {why}; scanning the whole history", file=sys.stderr)
         return None, None, None, None
