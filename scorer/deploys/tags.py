@@ -22,6 +22,7 @@ the new lines alone (``events_since``).
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 import subprocess
 from collections.abc import Iterator, Sequence
@@ -160,16 +161,33 @@ def _valid(entry: object) -> bool:
 
 
 def _for_each_ref(ctx: SourceContext, fmt: str, patterns: Sequence[str]) -> list[str]:
-    proc = subprocess.run(
-        ["git", "--git-dir", str(ctx.git_dir), "for-each-ref", f"--format={fmt}", *patterns],
-        capture_output=True,
-        env=git_env(),
-        check=False,
-    )
-    if proc.returncode != 0:
-        detail = proc.stderr.decode("utf-8", "replace").strip()
-        raise RepositoryError(f"cannot read tags: {detail or f'exit {proc.returncode}'}")
-    return proc.stdout.decode("utf-8", "replace").splitlines()
+    args = ["git", "--git-dir", str(ctx.git_dir), "for-each-ref", f"--format={fmt}", *patterns]
+    code, out, err = _run_to_memory(args)
+    if code != 0:
+        detail = err.decode("utf-8", "replace").strip()
+        raise RepositoryError(f"cannot read tags: {detail or f'exit {code}'}")
+    return out.decode("utf-8", "replace").splitlines()
+
+
+def _run_to_memory(args: list[str]) -> tuple[int, bytes, bytes]:
+    """Run git to the end, its output captured. On Linux git writes into in-memory files
+    read once it has exited: this runs in a background thread, and every wake-up to drain a
+    pipe would have to win the GIL back from the busy main thread (2,500 tags: ~140 KB)."""
+    if not hasattr(os, "memfd_create"):
+        proc = subprocess.run(args, capture_output=True, env=git_env(), check=False)
+        return proc.returncode, proc.stdout, proc.stderr
+    out, err = os.memfd_create("stdout"), os.memfd_create("stderr")
+    try:
+        code = subprocess.run(args, stdout=out, stderr=err, env=git_env(), check=False).returncode
+        return code, _read_all(out), _read_all(err)
+    finally:
+        os.close(out)
+        os.close(err)
+
+
+def _read_all(fd: int) -> bytes:
+    size = os.lseek(fd, 0, os.SEEK_END)
+    return os.pread(fd, size, 0) if size else b""
 
 
 def _peel_nested(ctx: SourceContext, oid: str) -> str | None:
