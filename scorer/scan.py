@@ -222,7 +222,12 @@ def run_scan(options: ScanOptions) -> ScanResult:
 
 def _run_scan(options: ScanOptions, *, use_cache: bool) -> ScanResult:
     now = options.now or datetime.now(timezone.utc)
-    repo = open_repo(options.path, options.ref)
+    # git rev-parse runs while Python reads the cache's header and compiles the agent
+    # registry it keeps (a warm run needs it first, to read the new commits).
+    opening = _Background(open_repo, options.path, options.ref)
+    header = _read_header(options.cache) if options.cache and use_cache else {}
+    header_registry = _header_registry(header)
+    repo = opening.result()
     config = load_config(options.config, repo.work_dir)
     settings = effective_settings(options, config)
     period = _period(options, now, settings.window)
@@ -240,7 +245,6 @@ def _run_scan(options: ScanOptions, *, use_cache: bool) -> ScanResult:
         settings.min_confidence,
         [(s.text, s.environment) for s in settings.deploys],
     )
-    header = _read_header(options.cache) if options.cache and use_cache else {}
     if options.cache and use_cache:
         prefetch_config(repo)  # for the cache key, and whether this is a partial clone
     # git lists the commits that are new since the cache first: a warm run reads them
@@ -261,7 +265,15 @@ def _run_scan(options: ScanOptions, *, use_cache: bool) -> ScanResult:
     # A warm run feeds its new commits before it reads the cache (see _load_cache).
     substance = Substance(repo, PathFilter(settings.exclude_paths))
     state = _history_state(
-        options, repo, head, config.agents, settings, header, substance, starting, start_events
+        options,
+        repo,
+        head,
+        config.agents,
+        settings,
+        header,
+        substance,
+        (starting, header_registry),
+        start_events,
     )
     commits = state.commits
     # (a cached row's verdict is known: only the new rows can need one)
@@ -595,7 +607,7 @@ def _history_state(
     settings: Settings,
     header: dict,
     substance: Substance,
-    starting: tuple | None,
+    early: tuple[tuple | None, Registry | None],
     start_events: Callable[[], None],
 ) -> _HistoryState:
     """From the cache plus the commits that are new since, or from the whole history.
@@ -607,8 +619,11 @@ def _history_state(
             keys.append(cache_key(repo, config_agents, settings) if options.cache else "")
         return keys[0]
 
+    starting, header_registry = early
     cached, log, rows, registry = (
-        _load_cache(options, repo, head, header, key, substance, starting, start_events)
+        _load_cache(
+            options, repo, head, header, key, substance, starting, header_registry, start_events
+        )
         if starting is not None
         else (None, None, None, None)
     )
@@ -653,6 +668,7 @@ def _load_cache(
     key: Callable[[], str],
     substance: Substance,
     starting: tuple,
+    header_registry: Registry | None,
     start_events: Callable[[], None],
 ) -> tuple[CachedHistory | None, subprocess.Popen | None, list[tuple] | None, Registry | None]:
     """The cached history when it can be extended to ``head``, with either the ``git log``
@@ -665,10 +681,9 @@ def _load_cache(
     ``git diff-tree`` (``substance``) at once, and git diffs them while Python reads the
     cache, rather than after."""
     cached_head = header.get("head")
-    rows = registry = None
+    rows = None
+    registry = header_registry
     try:
-        data = (header.get("extras") or {}).get("registry")
-        registry = _registry_from(data) if data is not None else None
         ahead_later, log = starting if registry is not None else (None, None)
         if ahead_later is not None and log is not None:
             rows = _new_rows(
@@ -752,6 +767,14 @@ def _not_ahead(cached_head: str, ref: str) -> str:
         f"its head {cached_head[:12]} is not in the history of {ref} "
         "(a cache of another branch, or a rewritten history)"
     )
+
+
+def _header_registry(header: dict) -> Registry | None:
+    """The agent registry a cache of this scorer keeps in its header, or None."""
+    if header.get("format") != cache.FORMAT or header.get("scorer_version") != __version__:
+        return None
+    data = (header.get("extras") or {}).get("registry")
+    return _registry_from(data) if data is not None else None
 
 
 def _registry_from(data: object) -> Registry | None:
