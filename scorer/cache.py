@@ -8,9 +8,10 @@ Two layers, each with its own key:
   commits that shapes them: scorer version, agent registry, ``exclude_paths``, ``.mailmap``,
   git-ai notes. Rows are stable, because a warm run only appends rows.
 * the outcomes of the last run (``CachedOutcomes``): per-row flags, each row's first deploy,
-  every deploy's node, outcome and shipped rows, the reverts. Keyed by the settings that
-  shape them (window, environments, min_confidence, deploy sources), by the run's ``now`` and
-  by a digest of the deploy events it saw; ``scorer.increment`` decides whether they can be
+  every deploy's node, outcome and shipped rows, the reverts, and the deploy events it kept
+  (``scorer.eventstore``) with what each deploy source said it read (its mark). Keyed by the
+  settings that shape them (window, environments, min_confidence, deploy sources), by the
+  run's ``now`` and by those events; ``scorer.increment`` decides whether they can be
   carried forward.
 
 When the history layer is thrown away (one stderr line says why, and the run is a cold scan):
@@ -24,9 +25,9 @@ pickle: a cache restored from CI storage must not be able to run code, and a dam
 be noticed, not half-used. Lengths and sparse rows are checked; the values of the 100k-row
 columns are not (a pass over each would cost a warm run ~10 ms): the checksum catches damage,
 and a cache is only as trusted as the CI storage it comes from (actions/cache scopes what a
-pull request writes to that pull request's own runs). Columns are read with
-``array.frombytes`` and kept as buffers (``scorer.columns``): a warm run decodes the few rows
-it looks at, not 100k.
+pull request writes to that pull request's own runs). Both files are mapped, not read: columns
+are checked and copied into arrays straight from the page cache, or kept as buffers
+(``scorer.columns``): a warm run decodes the few rows it looks at, not 100k.
 """
 
 from __future__ import annotations

@@ -16,6 +16,12 @@ other event is later than ``then``:
   changes to decide again are the targets of those reverts, and of the reverts they revert;
 * new commits get their flags; counted is decided again for every row touched above.
 
+That the events up to ``then`` are unchanged is known one of two ways: the deploy sources
+vouch for it (``DeploySource.events_since``: the run then gets only the new events, and the
+old ones stay in the cache's ``EventStore``), or this run's events up to ``then``, encoded,
+equal the cached store. Cached deploys stay columns (``DeployList``); only those from the
+first one pending at ``then`` on, and the new ones, are made into objects and judged.
+
 Anything outside those conditions raises ``NotIncremental`` and the caller recomputes the
 outcomes from the (cached) commit table instead: a config change, an earlier ``now``, a deploy
 log edited in the past, a deploy whose abbreviated SHA a new commit could now match.
