@@ -441,3 +441,43 @@ def test_a_tag_of_an_unmerged_commit_then_merged(repo, tmp_path):
     assert (use, read) == ("history", "all")
     assert report["history"]["deploys_not_in_history"] == 0
     assert _outcomes(report) == {"v1": "pending", "v2": "pending"}
+
+
+def test_two_tag_sources_in_two_environments_per_merge(repo, tmp_path):
+    """Production tags and staging tags (a config maps each source to its environment):
+    each run reads only the new tags of both, deploys of one environment are linked and
+    judged apart from the other's, a staging rollback rolls back only staging (the production
+    deploy of the same commit is not rolled back: still pending at the last run), and every
+    report equals an uncached run's."""
+    cfg = tmp_path / "scorer.yml"
+    cfg.write_text(
+        "environments: [production, staging]\n"
+        "deploys:\n"
+        "  - {source: 'tags:v*', environment: production}\n"
+        "  - {source: 'tags:s*', environment: staging}\n"
+    )
+    cache = tmp_path / "cache"
+    made = [repo.commit("root\n", when=T0, author=ANN)]
+    uses = []
+    for step in range(1, 6):
+        day = T0 + timedelta(days=3 * step)
+        made.append(repo.commit(ai_msg(f"change {step}"), when=day, author=BOB))
+        repo.tag(f"s{step}", when=day + timedelta(hours=1))
+        if step % 2:
+            repo.tag(f"v{step}", when=day + timedelta(hours=3))
+        if step == 4:  # staging runs an older commit again: s3 is rolled back, v3 is not
+            repo.tag("s4-rollback", made[2], when=day + timedelta(hours=5))
+        report, use, read = cold_and_cached(
+            repo.path,
+            cache,
+            events_read=True,
+            config=cfg,
+            now=day + timedelta(days=1),
+            window=WINDOW,
+        )
+        uses.append((use, read))
+    assert uses == [("cold", "all")] + [("incremental", "new")] * 4
+    by_id = {d["id"]: (d["environment"], d["outcome"]) for d in report["deploys"]}
+    assert by_id["s3"] == ("staging", "rolled_back") and by_id["v3"] == ("production", "pending")
+    assert by_id["v1"] == ("production", "survived") and by_id["s1"] == ("staging", "survived")
+    assert by_id["s4-rollback"][0] == "staging" and by_id["v5"] == ("production", "pending")
