@@ -136,6 +136,7 @@ def build_report(
         "deploys": len(deploys),
         "deploys_by_outcome": {o: deploys.count_outcome(o) for o in OUTCOMES},
         "deploys_not_in_history": len(unknown_deploys),
+        # the first five by time (linking order: the same with or without a cache)
         "deploys_not_in_history_sample": [
             {"id": e.id, "sha": e.sha, "where": e.where} for e in unknown_deploys[:5]
         ],

@@ -556,7 +556,11 @@ class _HistoryState:
         self.key = key  # cache key
         self.cached = cached
         self.registry = registry
-        self.cached_rows = cached.rows if cached is not None else 0
+
+    @property
+    def cached_rows(self) -> int:
+        """Rows the cache held (a warm run appends after them)."""
+        return self.cached.rows if self.cached is not None else 0
 
     def judge(self, ids: list[int], substance: Substance) -> dict[int, bool]:
         """Substantive verdicts, from the cache where known, else from the diff jobs."""
