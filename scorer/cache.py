@@ -296,11 +296,8 @@ def _decode(directory: Path, data: bytes, key: str | Callable[[], str]) -> Cache
         sections[name] = _typed(chunk, code)
     n = meta["rows"]
     rows = _Rows(directory / COMMITS_FILE, meta["segments"], n)
-    try:
-        table = CachedTable(rows, meta)
-        generation = rows.column("generation", "i")
-    finally:
-        rows.close()
+    table = CachedTable(rows, meta)
+    generation = rows.column("generation", "i")
     order = sections["by_author_time"]
     table.by_author_time = order if len(order) == n else None
     if len(generation) != n:
@@ -384,10 +381,6 @@ class _Rows:
             self.missing.update(header["missing"])
         if total != rows:
             raise CacheInvalid("corrupt cache file (rows)")
-
-    def close(self) -> None:
-        """Nothing to close: the map stays for columns read later, and goes with the last
-        reference to it (a file descriptor is not kept)."""
 
     def _read(self, pos: int, size: int) -> memoryview:
         """``size`` bytes at ``pos`` (fewer when the file is shorter: callers check)."""

@@ -16,6 +16,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 
+from scorer.columns import byte_positions
 from scorer.eventstore import EventStore
 from scorer.model import DeployEvent
 from scorer.timeutil import micros
@@ -163,25 +164,7 @@ class DeployList(Sequence[DeployResult]):
     @classmethod
     def from_results(cls, results: Sequence[DeployResult]) -> DeployList:
         """The list of ``results`` (already made: a run that linked every deploy)."""
-        names: dict[str, int] = {}
-        offsets = array("q", [0])
-        rows = array("i")
-        for d in results:
-            rows.extend(d.attempted if d.outcome == FAILED else d.shipped)
-            offsets.append(len(rows))
-        return cls(
-            when=array("q", [d.when for d in results]),
-            env_code=bytes(names.setdefault(d.environment, len(names)) for d in results),
-            env_names=list(names),
-            code=bytearray(_CODE[d.outcome] for d in results),
-            node=array("i", [d.node for d in results]),
-            serial=array("i", [d.serial for d in results]),
-            event_pos=array("i", [d.event_pos for d in results]),
-            rolled_back_by=[d.rolled_back_by for d in results],
-            ship_offsets=offsets,
-            ship_rows=rows,
-            made=dict(enumerate(results)),
-        )
+        return cls.joined([list(results)])
 
     @classmethod
     def from_columns(
@@ -300,7 +283,6 @@ class DeployList(Sequence[DeployResult]):
         if d is None:
             if not 0 <= p < len(self.when):
                 raise IndexError(p)
-            offsets = self.ship_offsets
             d = DeployResult.stored(
                 self._store,  # type: ignore[arg-type]
                 self.event_pos[p],
@@ -308,7 +290,7 @@ class DeployList(Sequence[DeployResult]):
                 self._hex_width,
                 self.node[p],
                 OUTCOMES[self.code[p]],
-                self.ship_rows[offsets[p] : offsets[p + 1]],
+                self.shipped_rows(p),
                 self.rolled_back_by[p],
                 self.serial[p],
             )
@@ -346,16 +328,9 @@ class DeployList(Sequence[DeployResult]):
         out.sort()
         return out
 
-    def positions(self, outcome: str, lo: int = 0, hi: int | None = None) -> list[int]:
-        """The positions in ``lo:hi`` whose outcome is ``outcome``."""
-        c, codes = _CODE[outcome], self.code
-        hi = len(codes) if hi is None else hi
-        out = []
-        p = codes.find(c, lo, hi)
-        while p >= 0:
-            out.append(p)
-            p = codes.find(c, p + 1, hi)
-        return out
+    def positions(self, outcome: str, lo: int = 0, hi: int = -1) -> list[int]:
+        """The positions in ``lo:hi`` (``hi`` -1: to the end) whose outcome is ``outcome``."""
+        return byte_positions(self.code, _CODE[outcome], lo, hi)
 
     def count_outcome(self, outcome: str) -> int:
         return self.code.count(_CODE[outcome])

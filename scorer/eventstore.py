@@ -21,7 +21,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Sequence
 
-from scorer.columns import TextColumn, encode_texts
+from scorer.columns import TextColumn, byte_positions, encode_texts
 from scorer.model import DeployEvent
 from scorer.timeutil import from_micros, micros
 
@@ -99,13 +99,7 @@ class EventStore:
 
     def unknown_positions(self) -> list[int]:
         """The events whose SHA is not in the history, in linking order."""
-        known = self.known
-        out = []
-        p = known.find(0)
-        while p >= 0:
-            out.append(p)
-            p = known.find(0, p + 1)
-        return out
+        return byte_positions(self.known, 0)
 
     def extend(self, other: EventStore) -> EventStore:
         """This store's events, then ``other``'s (one store: both buffers copied once)."""

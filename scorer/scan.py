@@ -687,9 +687,9 @@ def _load_cache(
     cached_head = header.get("head")
     rows = None
     registry = header_registry
+    ahead_later, log = starting
     try:
-        ahead_later, log = starting if registry is not None else (None, None)
-        if ahead_later is not None and log is not None:
+        if registry is not None and ahead_later is not None and log is not None:
             rows = _new_rows(
                 read_rows(repo, head, registry, options.progress, (cached_head,), log),
                 str(cached_head),
@@ -702,7 +702,6 @@ def _load_cache(
         # hold up the log on a 2-core machine.
         start_events()
         state = cache.load(options.cache, key)
-        ahead_later, log = starting
         if rows is not None:
             if state.head != cached_head:
                 raise CacheInvalid("it changed while it was read")
@@ -712,10 +711,7 @@ def _load_cache(
                 if ahead_later is not None and state.head == cached_head
                 else is_ancestor(repo, state.head, head)
             )
-            if ahead is None:
-                raise CacheInvalid("it was made for another repository")
-            if not ahead:
-                raise CacheInvalid(_not_ahead(state.head, options.ref))
+            _check_ahead(ahead, state.head, options.ref)
     except CacheInvalid as why:
         _stop(starting[1])  # the log of new commits, if it was started
         if str(why) != "no cache yet":
