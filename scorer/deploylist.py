@@ -332,6 +332,14 @@ class DeployList(Sequence[DeployResult]):
         """The positions in ``lo:hi`` (``hi`` -1: to the end) whose outcome is ``outcome``."""
         return byte_positions(self.code, _CODE[outcome], lo, hi)
 
+    def last_node(self, lo: int, hi: int) -> int | None:
+        """The commit the last deploy of ``lo:hi`` that did not fail ran."""
+        failed = _CODE[FAILED]
+        for p in range(hi - 1, lo - 1, -1):
+            if self.code[p] != failed:
+                return self.node[p]
+        return None
+
     def count_outcome(self, outcome: str) -> int:
         return self.code.count(_CODE[outcome])
 

@@ -37,7 +37,7 @@ from datetime import timedelta
 
 from scorer.cache import CachedOutcomes
 from scorer.columns import encode_texts, sha_rows
-from scorer.deploylist import FAILED, OUTCOMES, PENDING, SURVIVED, DeployList, DeployResult
+from scorer.deploylist import FAILED, PENDING, SURVIVED, DeployList, DeployResult
 from scorer.deploys import Resolution, resolve_events
 from scorer.eventstore import EventStore, StoredEvents
 from scorer.graph import Graph
@@ -132,7 +132,7 @@ def advance(
         fresh = added.setdefault(ev.environment, [])
         previous = next((d.node for d in reversed(fresh) if d.outcome != FAILED), None)
         if previous is None and ev.environment in ranges:
-            previous = _last_node(cached, *ranges[ev.environment])
+            previous = cached.last_node(*ranges[ev.environment])
         d = ship(graph, ev, graph.index[ev.sha], previous)
         d.serial = serial
         d.event_pos = len(prev.events) + pos
@@ -257,15 +257,6 @@ def _cached_deploys(prev: CachedOutcomes, table: CommitTable) -> DeployList:
         shas=table.shas,
         hex_width=_hex_width(table),
     )
-
-
-def _last_node(deploys: DeployList, lo: int, hi: int) -> int | None:
-    """The commit the last successful deploy of ``lo:hi`` ran."""
-    failed = OUTCOMES.index(FAILED)
-    for p in range(hi - 1, lo - 1, -1):
-        if deploys.code[p] != failed:
-            return deploys.node[p]
-    return None
 
 
 def _timestamp(ev: DeployEvent) -> float:

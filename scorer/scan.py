@@ -284,17 +284,17 @@ def _run_scan(options: ScanOptions, *, use_cache: bool) -> ScanResult:
         if i in commits.evidence and i not in state.verdicts and len(commits.parents[i]) <= 1
     )
 
+    def every_event() -> _EventsRead:
+        return _read_events(settings, ctx, now, options.cache, None)
+
     start_events()
     read: _EventsRead = pending[0].result()
     if read.appended:
         prev = state.cached.outcomes if state.cached is not None else None
         if prev is None or prev.marks != read.based_on:
-            read = _read_events(settings, ctx, now, options.cache, None)
+            read = every_event()
         else:
             read.ignored = _sum_counts(prev.ignored, read.ignored)
-
-    def every_event() -> _EventsRead:
-        return _read_events(settings, ctx, now, options.cache, None)
 
     outcomes, unknown, fragile, use, read = _outcomes(
         options, state, substance, read, every_event, settings, now, key
