@@ -13,9 +13,9 @@ it by object id (``oid -> [type, peeled type, peeled id, tagger date, committer 
 committer date]`` as for-each-ref prints them, plus the commit under a tag of a tag). Objects
 no longer tagged are dropped from it. The events are the same with a memo or without one.
 
-A tag's event depends only on its name and its object, so the tags a run read (``mark``: the
-sorted ``refs/tags/NAME\0OBJECT`` lines) are all a later run needs to vouch that none of
-those events changed: if every one of those lines is still listed, the events are those of
+A tag's event depends only on its name and its object, so the tags a run read (``mark``: its
+``refs/tags/NAME\0OBJECT`` lines, a set: their order does not matter) are all a later run
+needs to vouch that none of those events changed: if every one of those lines is still listed, the events are those of
 the new lines alone (``events_since``).
 """
 
