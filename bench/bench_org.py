@@ -39,8 +39,8 @@ AGENTS = ["claude-code", "copilot", "cursor", "aider", "codex", "other"]
 CHILD = r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
-from scorer.org import OrgMerger
-from scorer.orgsource import read_inputs
+from scorer.org.merge import OrgMerger
+from scorer.org.sources import read_inputs
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t1 = time.perf_counter()
 m = OrgMerger()

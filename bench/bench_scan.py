@@ -23,9 +23,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE.parent / "tests"))  # gitbuild
 
-from scorer.gitbuild import isolated_git_env  # noqa: E402
-from scorer.history import _FORMAT  # noqa: E402
+from gitbuild import isolated_git_env  # noqa: E402
+
+from scorer.git.log import _FORMAT  # noqa: E402
 
 
 def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float]:

@@ -16,9 +16,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # gitbuild
 
-from scorer.gitbuild import isolated_git_env
+from gitbuild import isolated_git_env
 
 PEOPLE = [(f"Dev {i}", f"dev{i}@example.com") for i in range(60)]
 AI_TRAILERS = [

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from scorer import __version__
 from scorer.errors import ScorerError
-from scorer.textsafe import one_line
+from scorer.util.textsafe import one_line
 
 COMMANDS = {
     "scan": "score a repository: AI-assisted deploys that survived, per developer per week",

@@ -13,8 +13,8 @@ from pathlib import Path
 from scorer.deploys import DeploySpec, parse_spec
 from scorer.errors import InputError
 from scorer.model import CONFIDENCE_RANK
-from scorer.record import Record
-from scorer.timeutil import parse_duration
+from scorer.util.record import Record
+from scorer.util.times import parse_duration
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~9 ms) at run time
 if TYPE_CHECKING:

@@ -6,10 +6,10 @@ gaming noise, dated relative to ``now`` so the headline period always has data.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+import os
+import subprocess
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-
-from scorer.gitbuild import GitRepo
 
 ANN = ("Ann Lee", "ann@example.com")
 BOB = ("Bob Roy", "bob@example.com")
@@ -21,7 +21,7 @@ CLAUDE = "Co-authored-by: Claude <noreply@anthropic.com>"
 
 def build_demo(root: Path, now: datetime) -> tuple[Path, Path]:
     """Create ``root/example`` (the repository) and ``root/deploys.jsonl``; return both."""
-    repo = GitRepo(root / "example")
+    repo = _Example(root / "example")
     start = now - timedelta(days=38)  # the period is days 3 to 31
     deploys: list[dict] = []
 
@@ -107,3 +107,57 @@ def build_demo(root: Path, now: datetime) -> tuple[Path, Path]:
     log = root / "deploys.jsonl"
     log.write_text("".join(json.dumps(d) + "\n" for d in deploys), encoding="utf-8")
     return repo.path, log
+
+
+class _Example:
+    """The few git commands the example needs, with no user or system configuration, so the
+    example is the same on every machine. (The tests build theirs with ``tests/gitbuild.py``.)"""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._n = 0
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+        env.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull, LC_ALL="C")
+        self._env = env
+        path.mkdir(parents=True, exist_ok=True)
+        self._git(["init", "-q", "-b", "main"])
+
+    def _git(self, args: list[str], who=None, when=None, data: bytes | None = None) -> str:
+        env = dict(self._env)
+        if who is not None:
+            stamp = when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+0000")
+            author, committer = who
+            env.update(
+                GIT_AUTHOR_NAME=author[0],
+                GIT_AUTHOR_EMAIL=author[1],
+                GIT_COMMITTER_NAME=committer[0],
+                GIT_COMMITTER_EMAIL=committer[1],
+                GIT_AUTHOR_DATE=stamp,
+                GIT_COMMITTER_DATE=stamp,
+            )
+        proc = subprocess.run(
+            ["git", "-C", str(self.path), *args], env=env, input=data, capture_output=True
+        )
+        if proc.returncode:
+            raise RuntimeError(f"git {args[0]} failed: {proc.stderr.decode(errors='replace')}")
+        return proc.stdout.decode().strip()
+
+    def commit(self, message, *, when, author, committer=None, files=None, empty=False) -> str:
+        """Commit ``files`` (default: a new file of its own) and return the SHA."""
+        self._n += 1
+        if files is None and not empty:
+            files = {f"src/file{self._n}.txt": f"change {self._n}\n"}
+        for name, content in (files or {}).items():
+            target = self.path / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content, encoding="utf-8")
+        if files:
+            self._git(["add", "-A"])
+        who = (author, committer or author)
+        args = ["commit", "-q", "--allow-empty", "--no-verify", "--cleanup=verbatim", "-F", "-"]
+        self._git(args, who, when, message.encode())
+        return self._git(["rev-parse", "HEAD"])
+
+    def revert(self, sha: str, *, when, author) -> str:
+        self._git(["revert", "--no-edit", sha], (author, author), when)
+        return self._git(["rev-parse", "HEAD"])

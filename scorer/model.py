@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from scorer.record import FrozenRecord, Record
+from scorer.util.record import FrozenRecord, Record
 
 HIGH = "high"
 MEDIUM = "medium"
@@ -180,7 +180,7 @@ class History(Record):
         self,
         head: str,
         ref: str,
-        commits: Sequence[Commit],  # a scorer.table.CommitTable in a scan
+        commits: Sequence[Commit],  # a scorer.outcomes.table.CommitTable in a scan
         index: dict[str, int] | None = None,  # sha -> position in commits (built when empty)
     ) -> None:
         self.head = head

@@ -8,7 +8,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from scorer.gitbuild import GitRepo
+from gitbuild import GitRepo
 
 T0 = datetime(2026, 9, 1, 12, 0, tzinfo=timezone.utc)
 

@@ -6,9 +6,10 @@ import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from scorer.gitbuild import GitRepo
-from scorer.scan import ScanOptions, run_scan
-from scorer.timeutil import iso
+from gitbuild import GitRepo
+
+from scorer.pipeline import ScanOptions, run_scan
+from scorer.util.times import iso
 
 CLAUDE = "Co-authored-by: Claude <noreply@anthropic.com>"
 ANN = ("Ann Lee", "ann@example.com")

@@ -1,7 +1,7 @@
 """Attribution (METRIC.md section 2) on real repositories built with the git CLI.
 
 Every commit of the shared repository below is read back with a tiny ``git log -z`` reader
-(independent of scorer.history), and ``detect`` must give exactly the listed evidence.
+(independent of scorer.git.log), and ``detect`` must give exactly the listed evidence.
 """
 
 from __future__ import annotations

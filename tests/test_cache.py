@@ -10,8 +10,8 @@ import pytest
 from conftest import T0
 from scenario import ANN, BOB, ai_msg
 
-from scorer import cache
 from scorer.cli import main
+from scorer.incremental import cache
 
 NOW = "2026-10-20T00:00:00Z"
 
@@ -108,7 +108,7 @@ def test_long_rewritten_history_is_found_out_early(capsys, repo, cache_dir, monk
     """New commits are read before the cache; a rewritten history lists everything since the
     rewrite, so past a number of rows git is asked whether the cached head is still in the
     history rather than reading them all."""
-    from scorer import scan
+    from scorer import pipeline as scan
 
     monkeypatch.setattr(scan, "_ASK_ANCESTRY_AFTER", 2)
     _history(repo)
@@ -123,7 +123,7 @@ def test_long_rewritten_history_is_found_out_early(capsys, repo, cache_dir, monk
 
 
 def test_many_new_commits_on_top_of_the_cache(capsys, repo, cache_dir, monkeypatch):
-    from scorer import scan
+    from scorer import pipeline as scan
 
     monkeypatch.setattr(scan, "_ASK_ANCESTRY_AFTER", 2)
     _history(repo, n=6)
@@ -228,7 +228,7 @@ def test_corrupt_cache_file(capsys, repo, cache_dir, damage):
 
 
 def test_cache_of_another_repository(capsys, repo, cache_dir, tmp_path):
-    from scorer.gitbuild import GitRepo
+    from gitbuild import GitRepo
 
     other = GitRepo(tmp_path / "other")
     other.commit("Unrelated\n", when=T0, author=ANN)

@@ -71,7 +71,7 @@ def _grow(repo, rng, step, made):
 
 
 def test_cached_reports_equal_cold_ones_as_history_grows(capsys, tmp_path):
-    from scorer.gitbuild import GitRepo
+    from gitbuild import GitRepo
 
     for seed in range(3):
         rng = random.Random(seed)
@@ -90,7 +90,7 @@ def test_per_merge_runs_carry_outcomes_forward_as_time_moves(tmp_path):
     too. Outcomes are carried forward (deploys pending at the last run survive or are rolled
     back now, new reverts reach older changes) and equal a cold run's at every step; a deploy
     dated before the last run (a late tag) makes the run recompute outcomes, still equal."""
-    from scorer.gitbuild import GitRepo
+    from gitbuild import GitRepo
 
     uses = []
     for seed in range(int(os.environ.get("SCORER_RANDOM_SEEDS", "4"))):
@@ -116,7 +116,7 @@ def test_per_merge_runs_carry_outcomes_forward_as_time_moves(tmp_path):
 def test_deploy_log_with_environments_failures_and_short_shas(tmp_path):
     """The same with a deploy log: two environments, failed deploys, redeploys of older
     commits, abbreviated SHAs, and unknown SHAs (a commit not yet in the history)."""
-    from scorer.gitbuild import GitRepo
+    from gitbuild import GitRepo
 
     uses = []
     for seed in range(int(os.environ.get("SCORER_RANDOM_SEEDS", "4"))):

@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 from gh_fake import FakeGitHub, Fault, bot_user, example, user
+from gitbuild import GitRepo
 from pytest_httpserver import HTTPServer
 
 from scorer.cli import main
 from scorer.formats.mdsafe import ZWJ
-from scorer.gitbuild import GitRepo
 from scorer.github import actions
-from scorer.github.client import RestClient
 from scorer.github.comment import COMMENT_LIMIT, MARKER, PrCommits, PullRequest, render_comment
-from scorer.timeutil import iso
+from scorer.rest import RestClient
+from scorer.util.times import iso
 
 TOKEN = "t0ken-SECRET"
 T0 = datetime(2026, 9, 1, 12, 0, tzinfo=timezone.utc)

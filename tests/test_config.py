@@ -83,7 +83,7 @@ def test_precedence_flags_over_file_over_defaults(repo, tmp_path):
         "window: 3d\nenvironments: [staging]\ndeploys:\n  - source: log:ops/deploys.jsonl\n"
         "    environment: staging\n"
     )
-    from scorer.scan import ScanOptions, run_scan
+    from scorer.pipeline import ScanOptions, run_scan
 
     now = T0 + timedelta(days=10)
     r = run_scan(ScanOptions(path=repo.path, now=now, progress=False)).report
@@ -105,7 +105,7 @@ def test_precedence_flags_over_file_over_defaults(repo, tmp_path):
 
 
 def test_extra_agent_from_config_is_evidence(repo, tmp_path):
-    from scorer.scan import ScanOptions, run_scan
+    from scorer.pipeline import ScanOptions, run_scan
 
     repo.commit("Add thing\n\nGenerated-by: acme-agent 2.1\n", when=T0, author=ANN)
     (repo.path / ".normalized-deployments.yml").write_text(

@@ -12,7 +12,7 @@ from conftest import T0
 from scorer.deploys import load_events, parse_spec, resolve_events
 from scorer.deploys.interface import SourceContext
 from scorer.errors import InputError
-from scorer.history import open_repo
+from scorer.git.log import open_repo
 from scorer.model import DeployEvent
 
 

@@ -7,13 +7,13 @@ import subprocess
 from datetime import timedelta
 
 from conftest import T0
+from gitbuild import GitRepo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scorer.diffs import Substance, is_partial_clone, same_ignoring_whitespace
-from scorer.gitbuild import GitRepo
-from scorer.history import open_repo
-from scorer.paths import PathFilter
+from scorer.git.diffs import Substance, is_partial_clone, same_ignoring_whitespace
+from scorer.git.log import open_repo
+from scorer.git.paths import PathFilter
 
 LINE = st.lists(st.sampled_from(["a", "b", " ", "\t", "\r", "x y", ""]), max_size=4).map("".join)
 TEXT = st.lists(LINE, max_size=5).map("\n".join).flatmap(lambda s: st.sampled_from([s, s + "\n"]))

@@ -12,12 +12,12 @@ import pytest
 from conftest import T0
 from scenario import ANN, ai_msg, cold_and_cached
 
-from scorer import cache
-from scorer.columns import TextColumn, encode_texts
-from scorer.eventstore import EventStore, StoredEvents
+from scorer.incremental import cache
+from scorer.incremental.columns import TextColumn, encode_texts
+from scorer.incremental.eventstore import EventStore, StoredEvents
 from scorer.model import DeployEvent
-from scorer.scan import ScanOptions, run_scan
-from scorer.timeutil import from_micros, iso, micros
+from scorer.pipeline import ScanOptions, run_scan
+from scorer.util.times import from_micros, iso, micros
 
 UTC = timezone.utc
 IST = timezone(timedelta(hours=5, minutes=30))

@@ -94,7 +94,7 @@ def build(repo, tmp_path, game: str) -> dict:
 
 @pytest.fixture(scope="module")
 def baseline(tmp_path_factory):
-    from scorer.gitbuild import GitRepo
+    from gitbuild import GitRepo
 
     tmp = tmp_path_factory.mktemp("baseline")
     return build(GitRepo(tmp / "repo"), tmp, "none")

@@ -10,7 +10,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from scorer.errors import InputError, ServiceError
-from scorer.github.client import APIError, RestClient
+from scorer.rest import APIError, RestClient
 
 TOKEN = "t0ken-SECRET"
 

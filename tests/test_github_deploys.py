@@ -15,7 +15,7 @@ from scorer.deploys.github import GitHubSource, decide
 from scorer.deploys.gitlab import GitLabSource
 from scorer.deploys.interface import SourceContext
 from scorer.errors import InputError
-from scorer.github.client import RestClient
+from scorer.rest import RestClient
 
 TOKEN = "t0ken-SECRET"
 SHA = ["a" * 40, "b" * 40, "c" * 40, "d" * 40, "e" * 40, "f" * 40]

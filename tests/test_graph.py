@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from conftest import T0
 
-from scorer.graph import Graph, PrefixIndex
-from scorer.history import iter_raw_commits, open_repo
+from scorer.git.log import iter_raw_commits, open_repo
+from scorer.outcomes.graph import Graph, PrefixIndex
 
 
 def _random_dag(repo, seed: int, n: int = 60) -> list[str]:

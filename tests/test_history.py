@@ -10,12 +10,12 @@ from datetime import timedelta
 
 import pytest
 from conftest import T0
+from gitbuild import GitRepo
 from pydriller import Repository
 
 from scorer.cli import main
 from scorer.errors import RepositoryError
-from scorer.gitbuild import GitRepo
-from scorer.history import iter_raw_commits, open_repo, resolve_ref
+from scorer.git.log import iter_raw_commits, open_repo, resolve_ref
 
 HUGE = "Huge message\n\n" + ("x" * 99 + "\n") * 30_000  # ~3 MB
 
@@ -205,8 +205,8 @@ def test_sha256_repository_scans_and_caches(tmp_path, capsys):
 
 @pytest.fixture
 def git_calls(monkeypatch):
-    """Every git command scorer.history runs through subprocess.run."""
-    import scorer.history as history
+    """Every git command scorer.git.log runs through subprocess.run."""
+    import scorer.git.log as history
 
     calls: list[list[str]] = []
     real = history.subprocess.run
@@ -241,7 +241,7 @@ def _layouts(repo: GitRepo, tmp_path) -> dict[str, object]:
 def test_open_repo_is_one_git_call_and_agrees_with_the_step_by_step_calls(
     repo, tmp_path, git_calls
 ):
-    from scorer.history import _open_step_by_step, notes_tip
+    from scorer.git.log import _open_step_by_step, notes_tip
 
     for name, path in _layouts(repo, tmp_path).items():
         for ref in ("HEAD", "v1", "main~1", "HEAD^{commit}"):
@@ -268,7 +268,7 @@ def test_open_repo_is_one_git_call_and_agrees_with_the_step_by_step_calls(
 
 
 def test_open_repo_reads_the_notes_tip(repo, git_calls):
-    from scorer.history import notes_tip
+    from scorer.git.log import notes_tip
 
     repo.commit("one\n", when=T0)
     who = {
@@ -288,7 +288,7 @@ def test_open_repo_reads_the_notes_tip(repo, git_calls):
 def test_resolve_ref_answers_as_before_whatever_the_ref(repo):
     """Whether open_repo resolved the ref or left it to resolve_ref, the answer (or the
     error message) is what resolve_ref alone gives."""
-    from scorer.history import _open_step_by_step
+    from scorer.git.log import _open_step_by_step
 
     first = repo.commit("one\n", when=T0)
     second = repo.commit("two\n", when=T0 + timedelta(hours=1))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from scorer.atomic import write_atomic
+from scorer.util.atomic import write_atomic
 
 HEAVY = (
     "dataclasses",
@@ -24,28 +24,28 @@ HEAVY = (
     "tempfile",
     "statistics",
     "shutil",
-    "_hashlib",  # hashlib's OpenSSL binding (~2 ms): scorer.sha uses the built-in SHA-256
+    "_hashlib",  # hashlib's OpenSSL binding (~2 ms): scorer.util.sha uses the built-in SHA-256
 )
 SCAN_PATH = (
     "scorer.cli",
-    "scorer.atomic",
+    "scorer.util.atomic",
     "scorer.formats",
     "scorer.formats.json",
     "scorer.config",
     "scorer.deploys",
     "scorer.deploys.tags",
     "scorer.deploys.log",
-    "scorer.history",
-    "scorer.diffs",
-    "scorer.paths",
+    "scorer.git.log",
+    "scorer.git.diffs",
+    "scorer.git.paths",
     "scorer.attribution.detect",
     "scorer.attribution.notes",
     "scorer.attribution.registry",
-    "scorer.scan",
-    "scorer.cache",
-    "scorer.increment",
-    "scorer.metric",
-    "scorer.survival",
+    "scorer.pipeline",
+    "scorer.incremental.cache",
+    "scorer.incremental.advance",
+    "scorer.metrics.report",
+    "scorer.outcomes.linking",
     "scorer.commands.scan",
 )
 
@@ -79,7 +79,7 @@ def test_write_atomic_replaces_and_leaves_nothing_behind(tmp_path, monkeypatch):
     def fail(*args):
         raise Boom
 
-    monkeypatch.setattr("scorer.atomic.os.replace", fail)
+    monkeypatch.setattr("scorer.util.atomic.os.replace", fail)
     with pytest.raises(Boom):
         write_atomic(target, "three\n")
     assert target.read_text() == "two\n"  # the old report survives a failed write

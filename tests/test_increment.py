@@ -11,7 +11,7 @@ import pytest
 from conftest import T0
 from scenario import ANN, BOB, ai_msg, cold_and_cached
 
-from scorer.timeutil import iso
+from scorer.util.times import iso
 
 WINDOW = timedelta(days=7)
 

@@ -11,7 +11,14 @@ from conftest import T0
 from test_graph import _graph, _random_dag
 
 from scorer.model import DeployEvent
-from scorer.survival import FAILED, PENDING, ROLLED_BACK, SURVIVED, link_deploys, order_events
+from scorer.outcomes.linking import (
+    FAILED,
+    PENDING,
+    ROLLED_BACK,
+    SURVIVED,
+    link_deploys,
+    order_events,
+)
 
 WINDOW = timedelta(days=2)
 

@@ -11,7 +11,7 @@ import pytest
 from conftest import T0
 from scenario import ANN, BOB, ai_msg, hours
 
-from scorer.timeutil import iso
+from scorer.util.times import iso
 
 NOW = T0 + timedelta(days=40)
 D = timedelta(days=1)
@@ -316,7 +316,7 @@ def test_same_second_tags_are_ordered_by_name(sc):
     x = sc.repo.commit(ai_msg("x"), when=T0 + 6 * D, author=ANN)
     sc.repo.tag("v2", x, when=T0 + 7 * D)
     sc.repo.tag("v1", sc.base, when=T0 + 7 * D)
-    from scorer.scan import ScanOptions, run_scan
+    from scorer.pipeline import ScanOptions, run_scan
 
     r = run_scan(
         ScanOptions(path=sc.repo.path, deploys=["tags:v*"], now=NOW, progress=False)

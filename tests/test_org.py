@@ -14,8 +14,8 @@ import pytest
 from org_reports import person, report, write, zip_of
 
 from scorer.formats import org_html, org_markdown
-from scorer.org import OrgMerger, problem_line
-from scorer.orgsource import read_inputs
+from scorer.org.merge import OrgMerger, problem_line
+from scorer.org.sources import read_inputs
 
 HOSTILE = [
     "<script>alert(1)</script>",

@@ -21,7 +21,7 @@ from conftest import T0
 from scenario import ANN, BOB, CLAUDE, ai_msg, hours
 
 from scorer.cli import main
-from scorer.timeutil import iso
+from scorer.util.times import iso
 
 NOW = T0 + timedelta(days=40)
 D = timedelta(days=1)

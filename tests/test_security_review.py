@@ -21,16 +21,16 @@ from pathlib import Path
 
 import pytest
 from gh_fake import FakeGitHub, _json, bot_user, example, user
+from gitbuild import GitRepo
 from org_reports import report as org_report
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from scorer.cli import main
 from scorer.formats.mdsafe import ZWJ
-from scorer.gitbuild import GitRepo
-from scorer.github.client import APIError, RestClient
 from scorer.github.comment import MARKER
-from scorer.timeutil import iso
+from scorer.rest import APIError, RestClient
+from scorer.util.times import iso
 
 TOKEN = "t0ken-SECRET-review"
 T0 = datetime(2026, 9, 1, 12, 0, tzinfo=timezone.utc)

@@ -16,9 +16,9 @@ import scorer.deploys.tags as tags_module
 from scorer.deploys import load_appended, load_events, parse_spec
 from scorer.deploys.interface import SourceContext
 from scorer.deploys.tags import TagsSource
-from scorer.history import open_repo
+from scorer.git.log import open_repo
 from scorer.model import DeployEvent
-from scorer.timeutil import iso
+from scorer.util.times import iso
 
 WINDOW = timedelta(days=7)
 

@@ -1,4 +1,4 @@
-"""scorer.trailers against the real git (`git interpret-trailers --parse`, `git log`)."""
+"""attribution.trailers against the real git (`git interpret-trailers --parse`, `git log`)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scorer.trailers import Trailer, parse_trailers, trailer_block
+from scorer.attribution.trailers import Trailer, parse_trailers, trailer_block
 
 CUT = "# ------------------------ >8 ------------------------"
 

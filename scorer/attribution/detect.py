@@ -4,7 +4,7 @@
 ``(agent, kind, text)``, in the order trailer, identity, note, line, footer:
 
 ``trailer`` (high)
-    A trailer of the message's trailer block, as git parses it (``scorer.trailers`` with
+    A trailer of the message's trailer block, as git parses it (``scorer.attribution.trailers`` with
     ``divider=False``, git log's reading), whose key is an attribution key or an agent key:
 
     - ``Co-authored-by:`` names an agent when its ``Name <email>`` (or bare name) is an agent
@@ -62,8 +62,8 @@ from scorer.attribution.registry import (
     OTHER,
     Registry,
 )
+from scorer.attribution.trailers import parse_trailers
 from scorer.model import FOOTER, HIGH, IDENTITY, LINE, MEDIUM, NOTE, TRAILER, Evidence, RawCommit
-from scorer.trailers import parse_trailers
 
 __all__ = ["MAX_TEXT", "author_is_human", "detect", "reverted_shas"]
 

@@ -57,7 +57,7 @@ def read_ai_notes(
     Two git processes at most: ``git notes list`` (which prints nothing when the ref does not
     exist) and one ``git cat-file --batch`` that streams the note blobs, each blob read once
     however many commits share it. None at all when ``tip`` is ``""``: the caller knows the
-    ref does not exist (``scorer.history.notes_tip``), the common case.
+    ref does not exist (``scorer.git.log.notes_tip``), the common case.
     """
     if tip == "":
         return {}

@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
-from scorer.record import FrozenRecord
+from scorer.util.record import FrozenRecord
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~9 ms) at run time
 if TYPE_CHECKING:
@@ -623,7 +623,7 @@ def registry_source_digest(config_agents: Iterable[Mapping[str, Any] | Agent] = 
     import json
 
     from scorer import __version__
-    from scorer.sha import sha256
+    from scorer.util.sha import sha256
 
     entries = [e.to_data() if isinstance(e, Agent) else e for e in config_agents]
     # Non-JSON values (a YAML date, say) keep their type in the text: never equal to a string.

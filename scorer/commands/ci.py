@@ -21,12 +21,10 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from scorer.atomic import write_atomic
 from scorer.commands.scan import add_scan_arguments, options_from_args, write_outputs
 from scorer.errors import InputError, ScorerError
 from scorer.formats import renderer
 from scorer.github import actions
-from scorer.github.client import RestClient
 from scorer.github.comment import (
     DEFAULT_AUTHORS,
     PrCommits,
@@ -36,7 +34,9 @@ from scorer.github.comment import (
     render_comment,
     upsert_comment,
 )
-from scorer.scan import ScanResult, run_scan
+from scorer.pipeline import ScanResult, run_scan
+from scorer.rest import RestClient
+from scorer.util.atomic import write_atomic
 
 HELP = "inside GitHub Actions: scan, then job summary, step outputs, report file and PR comment"
 PR_EVENTS = ("pull_request", "pull_request_target")

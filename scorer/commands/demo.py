@@ -11,7 +11,7 @@ from pathlib import Path
 from scorer.demo import build_demo
 from scorer.errors import InputError
 from scorer.formats import FORMATS, renderer
-from scorer.scan import ScanOptions, run_scan
+from scorer.pipeline import ScanOptions, run_scan
 
 HELP = "build a small example repository with deploys, a rollback and a revert, and score it"
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from scorer.errors import InputError
-from scorer.textsafe import one_line
+from scorer.util.textsafe import one_line
 
 HELP = "merge repositories' JSON reports (files, directories, zips, GitHub artifacts) into one"
 
@@ -125,7 +125,7 @@ def render_text(org: dict) -> str:
             )
         )
     if org["problems"]:
-        from scorer.org import problem_line
+        from scorer.org.merge import problem_line
 
         lines.append("")
         lines.append(f"problems ({len(org['problems'])}):")
@@ -135,8 +135,8 @@ def render_text(org: dict) -> str:
 
 def collect(args: argparse.Namespace, outputs: Iterable[str], env=os.environ):
     """Read every input into a merger (streaming); returns the merger."""
-    from scorer import orgsource
-    from scorer.org import SALT_ENV, OrgMerger
+    from scorer.org import sources as orgsource
+    from scorer.org.merge import SALT_ENV, OrgMerger
 
     merger = OrgMerger(salt=env.get(SALT_ENV) or None)
 
@@ -169,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
     merger = collect(args, outputs)
     org = merger.result()
     if not org["repositories"]:
-        from scorer.org import problem_line
+        from scorer.org.merge import problem_line
 
         for pr in org["problems"]:
             print(f"scorer: {_text_safe(problem_line(pr))}", file=sys.stderr)

@@ -6,11 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from scorer.atomic import write_atomic
 from scorer.errors import InputError
 from scorer.formats import FORMATS, renderer
-from scorer.scan import ScanOptions, run_scan
-from scorer.timeutil import parse_duration, parse_instant
+from scorer.pipeline import ScanOptions, run_scan
+from scorer.util.atomic import write_atomic
+from scorer.util.times import parse_duration, parse_instant
 
 HELP = "score a repository: AI-assisted deploys that survived, per developer per week"
 

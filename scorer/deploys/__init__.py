@@ -18,7 +18,7 @@ from pathlib import Path
 from scorer.deploys.interface import DeploySource, SourceContext
 from scorer.errors import InputError
 from scorer.model import DeployEvent
-from scorer.record import FrozenRecord, Record
+from scorer.util.record import FrozenRecord, Record
 
 SOURCES: dict[str, str] = {
     "tags": "scorer.deploys.tags:TagsSource",

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 
 from scorer.deploys.interface import SourceContext
-from scorer.github.client import RestClient
+from scorer.rest import RestClient
 
 SAMPLE = 5
 

@@ -22,9 +22,9 @@ from urllib.parse import quote
 from scorer.deploys.api import ApiSource
 from scorer.deploys.interface import SourceContext
 from scorer.errors import InputError, ServiceError
-from scorer.github.client import RestClient
 from scorer.model import DeployEvent
-from scorer.timeutil import parse_instant
+from scorer.rest import RestClient
+from scorer.util.times import parse_instant
 
 FINAL = {"success": "success", "failure": "failure", "error": "error"}
 UNFINISHED = frozenset({"pending", "queued", "in_progress"})

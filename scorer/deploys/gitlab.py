@@ -19,9 +19,9 @@ from urllib.parse import quote
 from scorer.deploys.api import ApiSource
 from scorer.deploys.interface import SourceContext
 from scorer.errors import InputError, ServiceError
-from scorer.github.client import RestClient
 from scorer.model import DeployEvent
-from scorer.timeutil import parse_instant
+from scorer.rest import RestClient
+from scorer.util.times import parse_instant
 
 STATUS = {"success": "success", "failed": "failure", "canceled": "error"}
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from scorer.model import DeployEvent
-from scorer.record import Record
+from scorer.util.record import Record
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~9 ms) at run time
 if TYPE_CHECKING:

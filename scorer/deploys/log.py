@@ -17,7 +17,7 @@ from pathlib import Path
 from scorer.deploys.interface import SourceContext
 from scorer.errors import InputError
 from scorer.model import DeployEvent
-from scorer.timeutil import parse_instant
+from scorer.util.times import parse_instant
 
 _STATUS_ALIASES = {
     "success": "success",

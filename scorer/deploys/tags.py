@@ -15,8 +15,8 @@ no longer tagged are dropped from it. The events are the same with a memo or wit
 
 A tag's event depends only on its name and its object, so the tags a run read (``mark``: its
 ``refs/tags/NAME\0OBJECT`` lines, a set: their order does not matter) are all a later run
-needs to vouch that none of those events changed: if every one of those lines is still listed, the events are those of
-the new lines alone (``events_since``).
+needs to vouch that none of those events changed: if every one of those lines is still
+listed, the events are those of the new lines alone (``events_since``).
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from collections.abc import Iterator, Sequence
 
 from scorer.deploys.interface import SourceContext
 from scorer.errors import RepositoryError
-from scorer.history import git_env
+from scorer.git.log import git_env
 from scorer.model import DeployEvent
-from scorer.timeutil import from_unix
+from scorer.util.times import from_unix
 
 _FIELDS = (
     "%(objecttype)%00%(*objecttype)%00%(*objectname)"

@@ -15,8 +15,8 @@ import html
 from datetime import timedelta
 
 from scorer.formats.org_markdown import fmt_num, pct
-from scorer.org import iso, problem_line, week_end
-from scorer.textsafe import one_line
+from scorer.org.merge import iso, problem_line, week_end
+from scorer.util.textsafe import one_line
 
 TREND_WEEKS = 16
 MAX_AGENTS = 8

@@ -23,10 +23,10 @@ from urllib.parse import quote
 
 from scorer.formats.mdsafe import md_code, md_text
 from scorer.github import actions
-from scorer.github.client import APIError, RestClient
-from scorer.graph import Graph
 from scorer.model import Commit, History
-from scorer.table import CommitTable
+from scorer.outcomes.graph import Graph
+from scorer.outcomes.table import CommitTable
+from scorer.rest import APIError, RestClient
 
 MARKER = "<!-- scorer:pr-comment -->"
 COMMENT_LIMIT = 65_536  # characters; GitHub rejects a longer comment body

@@ -21,9 +21,9 @@ from __future__ import annotations
 from array import array
 from collections.abc import Sequence
 
-from scorer.columns import TextColumn, byte_positions, encode_texts
+from scorer.incremental.columns import TextColumn, byte_positions, encode_texts
 from scorer.model import DeployEvent
-from scorer.timeutil import from_micros, micros
+from scorer.util.times import from_micros, micros
 
 # The texts of one event, in this order, in the store's text buffer.
 TEXT_FIELDS = ("id", "sha", "status", "source", "where")

@@ -1,7 +1,7 @@
 """Merge many repositories' report JSON (schema_version 1) into one org report.
 
 Pure aggregation: reports arrive one at a time through :meth:`OrgMerger.add` (the readers in
-``scorer.orgsource`` stream them from files, directories, zip files and the GitHub artifacts
+``scorer.org.sources`` stream them from files, directories, zip files and the GitHub artifacts
 API), and only what the org report needs is kept per repository — never the raw report. The
 result is a plain dict, the org JSON described below; the formats render it.
 

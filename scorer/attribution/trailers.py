@@ -84,7 +84,7 @@ from __future__ import annotations
 
 import re
 
-from scorer.record import FrozenRecord
+from scorer.util.record import FrozenRecord
 
 __all__ = ["Trailer", "parse_trailers", "trailer_block"]
 

@@ -9,10 +9,10 @@ Two layers, each with its own key:
   git-ai notes. Rows are stable, because a warm run only appends rows.
 * the outcomes of the last run (``CachedOutcomes``): per-row flags, each row's first deploy,
   every deploy's node, outcome and shipped rows, the reverts, and the deploy events it kept
-  (``scorer.eventstore``) with what each deploy source said it read (its mark). Keyed by the
-  settings that shape them (window, environments, min_confidence, deploy sources), by the
-  run's ``now`` and by those events; ``scorer.increment`` decides whether they can be
-  carried forward.
+  (``scorer.incremental.eventstore``) with what each deploy source said it read (its mark).
+  Keyed by the settings that shape them (window, environments, min_confidence, deploy
+  sources), by the run's ``now`` and by those events; ``scorer.incremental.advance`` decides
+  whether they can be carried forward.
 
 When the history layer is thrown away (one stderr line says why, and the run is a cold scan):
 another scorer version or cache format, another agent registry or ``exclude_paths``, another
@@ -27,7 +27,7 @@ columns are not (a pass over each would cost a warm run ~10 ms): the checksum ca
 and a cache is only as trusted as the CI storage it comes from (actions/cache scopes what a
 pull request writes to that pull request's own runs). Both files are mapped, not read: columns
 are checked and copied into arrays straight from the page cache, or kept as buffers
-(``scorer.columns``): a warm run decodes the few rows it looks at, not 100k.
+(``scorer.incremental.columns``): a warm run decodes the few rows it looks at, not 100k.
 """
 
 from __future__ import annotations
@@ -42,11 +42,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from scorer import __version__
-from scorer.columns import ParentColumn, ShaColumn, ShaIndex, TextColumn, encode_texts
-from scorer.eventstore import EventStore
+from scorer.incremental.columns import ParentColumn, ShaColumn, ShaIndex, TextColumn, encode_texts
+from scorer.incremental.eventstore import EventStore
 from scorer.model import Evidence
-from scorer.sha import sha256
-from scorer.table import CommitTable
+from scorer.outcomes.table import CommitTable
+from scorer.util.sha import sha256
 
 FORMAT = 7
 STATE_FILE = "scorer-state.cache"  # small; rewritten by every run that learned something
@@ -87,7 +87,7 @@ _STATE_SECTIONS = (
     ("ship_offsets", "q"),
     ("ship_rows", "i"),
     ("deploy_event", "i"),  # per deploy: its event's position in the event columns
-    # the kept deploy events in linking order (scorer.eventstore.EventStore)
+    # the kept deploy events in linking order (scorer.incremental.eventstore.EventStore)
     ("event_texts", ""),
     ("event_offsets", "q"),
     ("event_env", ""),
@@ -101,7 +101,7 @@ class CacheInvalid(Exception):
 
 
 class CachedOutcomes:
-    """The outcomes of the run that wrote the cache, as ``scorer.increment`` carries them."""
+    """The outcomes of the run that wrote the cache, as ``incremental.advance`` carries them."""
 
     def __init__(self, meta: dict, sections: dict[str, array | bytes]):
         self.key: str = meta["key"]  # the settings that shaped them

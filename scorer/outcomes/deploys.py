@@ -16,10 +16,10 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 
-from scorer.columns import byte_positions
-from scorer.eventstore import EventStore
+from scorer.incremental.columns import byte_positions
+from scorer.incremental.eventstore import EventStore
 from scorer.model import DeployEvent
-from scorer.timeutil import micros
+from scorer.util.times import micros
 
 SURVIVED = "survived"
 ROLLED_BACK = "rolled_back"

@@ -35,15 +35,14 @@ from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
-from scorer.cache import CachedOutcomes
-from scorer.columns import encode_texts, sha_rows
-from scorer.deploylist import FAILED, PENDING, SURVIVED, DeployList, DeployResult
 from scorer.deploys import Resolution, resolve_events
-from scorer.eventstore import EventStore, StoredEvents
-from scorer.graph import Graph
+from scorer.incremental.cache import CachedOutcomes
+from scorer.incremental.columns import encode_texts, sha_rows
+from scorer.incremental.eventstore import EventStore, StoredEvents
 from scorer.model import DeployEvent
-from scorer.sha import sha256
-from scorer.survival import (
+from scorer.outcomes.deploys import FAILED, PENDING, SURVIVED, DeployList, DeployResult
+from scorer.outcomes.graph import Graph
+from scorer.outcomes.linking import (
     AI,
     CHANGE,
     SHIPPED,
@@ -57,7 +56,8 @@ from scorer.survival import (
     ship,
     update_reverted,
 )
-from scorer.table import CommitTable
+from scorer.outcomes.table import CommitTable
+from scorer.util.sha import sha256
 
 
 class NotIncremental(Exception):

@@ -13,7 +13,7 @@ the input — so that the merge never holds more than one raw report in memory.
   ``/actions/artifacts/{id}/zip``, which redirects to a storage host: the redirect is followed
   without the ``Authorization`` header, which only ever goes to the configured API host).
 
-HTTP goes through the shared :class:`scorer.github.client.RestClient` (pagination, rate-limit
+HTTP goes through the shared :class:`scorer.rest.RestClient` (pagination, rate-limit
 waits, retries, the token kept to the API origin).
 """
 
@@ -212,7 +212,7 @@ def _newest_unexpired(
 
 def github_client(env: Mapping[str, str], api_url: str | None = None):
     """The shared REST client, for ``api_url`` (else ``GITHUB_API_URL``) and ``GITHUB_TOKEN``."""
-    from scorer.github.client import RestClient
+    from scorer.rest import RestClient
 
     env = dict(env)
     if api_url:
@@ -225,11 +225,11 @@ def read_github_org(
 ) -> Iterator[Loaded]:
     """The newest unexpired artifact named ``artifact_name`` of every repository of ``org``.
 
-    ``client`` is a :class:`scorer.github.client.RestClient`: it paginates, waits out rate
+    ``client`` is a :class:`scorer.rest.RestClient`: it paginates, waits out rate
     limits, retries 5xx answers, and follows the artifact download's redirect to the storage
     host without the token. A repository whose artifacts cannot be listed or downloaded is a
     problem line; a refused token (401) or an unreachable API stops the command (exit 1)."""
-    from scorer.github.client import APIError
+    from scorer.rest import APIError
 
     label = f"github:{org}"
     try:

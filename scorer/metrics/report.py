@@ -8,10 +8,9 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 
-from scorer.deploylist import FAILED, OUTCOMES, PENDING, ROLLED_BACK, SURVIVED, DeployList
 from scorer.model import DeployEvent
-from scorer.sha import sha256
-from scorer.survival import (
+from scorer.outcomes.deploys import FAILED, OUTCOMES, PENDING, ROLLED_BACK, SURVIVED, DeployList
+from scorer.outcomes.linking import (
     AI,
     AI_HIGH,
     CHANGE,
@@ -22,8 +21,9 @@ from scorer.survival import (
     TRIVIAL,
     Outcomes,
 )
-from scorer.table import CommitTable
-from scorer.timeutil import iso, micros
+from scorer.outcomes.table import CommitTable
+from scorer.util.sha import sha256
+from scorer.util.times import iso, micros
 
 SCHEMA_VERSION = 1
 PERIOD = timedelta(days=28)

@@ -7,7 +7,7 @@ asked once, about the changes whose verdict can matter (those with any AI eviden
 
 What a change came to is kept as one byte of flags per commit row (``Outcomes.flags``), not as
 sets: the report counts over 100k rows with one ``bytes.translate`` each, and an incremental
-run (``scorer.increment``) updates the few rows that can have changed and saves the rest.
+run (``scorer.incremental.advance``) updates the few rows that can have changed and saves the rest.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from operator import attrgetter
 
-from scorer.deploylist import (
+from scorer.incremental.eventstore import EventStore
+from scorer.model import HIGH, DeployEvent
+from scorer.outcomes.deploys import (
     FAILED,
     PENDING,
     ROLLED_BACK,
@@ -26,11 +28,9 @@ from scorer.deploylist import (
     DeployList,
     DeployResult,
 )
-from scorer.eventstore import EventStore
-from scorer.graph import Graph, PrefixIndex
-from scorer.model import HIGH, DeployEvent
-from scorer.table import CommitTable
-from scorer.timeutil import micros
+from scorer.outcomes.graph import Graph, PrefixIndex
+from scorer.outcomes.table import CommitTable
+from scorer.util.times import micros
 
 _event_time = attrgetter("time")
 _deploy_when = attrgetter("when")
@@ -71,9 +71,9 @@ class Outcomes:
         self.reverters = reverters  # commit -> the commits that say they revert it
         # Trivial AI changes by (author hash, UTC day) -> [count, earliest time, its SHA]:
         # the "trivial-ai-burst" signal, kept so a warm run folds in only its new rows
-        # (scorer.metric.fold_bursts); None: the report works it out.
+        # (scorer.metrics.report.fold_bursts); None: the report works it out.
         self.bursts: dict[tuple[str, str], list] | None = None
-        # Set by an incremental run (scorer.increment) for the cache it writes next: every
+        # Set by an incremental run (scorer.incremental.advance) for the cache it writes next: every
         # kept deploy event, in linking order (each deploy's ``event_pos`` is its position).
         # None: worked out then, from the events.
         self.events: EventStore | None = None

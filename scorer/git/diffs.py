@@ -21,8 +21,8 @@ import threading
 from collections.abc import Iterable
 
 from scorer.errors import RepositoryError
-from scorer.history import Repo, config_values, git_command, git_env
-from scorer.paths import PathFilter
+from scorer.git.log import Repo, config_values, git_command, git_env
+from scorer.git.paths import PathFilter
 
 _WS = re.compile(rb"[ \t\r\n\v\f]+")
 _BINARY_SNIFF = 8000  # git's heuristic: a NUL in the first 8000 bytes means binary

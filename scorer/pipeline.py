@@ -15,18 +15,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from scorer import __version__, cache
+from scorer import __version__
 from scorer.attribution.detect import author_is_human, detect, reverted_shas
 from scorer.attribution.notes import read_ai_notes
 from scorer.attribution.registry import Registry, load_registry, registry_source_digest
-from scorer.cache import CachedHistory, CachedOutcomes, CacheInvalid
 from scorer.config import DEFAULT_DEPLOYS, DEFAULT_WINDOW, Config, load_config
 from scorer.deploys import DeploySpec, load_appended, load_events, parse_spec, resolve_events
 from scorer.deploys.interface import SourceContext
-from scorer.diffs import Substance
 from scorer.errors import InputError, RepositoryError
-from scorer.graph import Graph
-from scorer.history import (
+from scorer.git.diffs import Substance
+from scorer.git.log import (
     Repo,
     clear_progress,
     is_ancestor,
@@ -39,12 +37,21 @@ from scorer.history import (
     start_log,
     tty_progress,
 )
-from scorer.increment import NotIncremental, advance, attach_events, settings_key, snapshot
-from scorer.metric import Period, build_report, fold_bursts, headline_period, trivial_rows
+from scorer.git.paths import PathFilter
+from scorer.incremental import cache
+from scorer.incremental.advance import (
+    NotIncremental,
+    advance,
+    attach_events,
+    settings_key,
+    snapshot,
+)
+from scorer.incremental.cache import CachedHistory, CachedOutcomes, CacheInvalid
+from scorer.metrics.report import Period, build_report, fold_bursts, headline_period, trivial_rows
 from scorer.model import DeployEvent, History, RawCommit
-from scorer.paths import PathFilter
-from scorer.survival import Outcomes, compute_outcomes, order_events
-from scorer.table import CommitTable
+from scorer.outcomes.graph import Graph
+from scorer.outcomes.linking import Outcomes, compute_outcomes, order_events
+from scorer.outcomes.table import CommitTable
 
 SUBJECT_MAX = 200
 

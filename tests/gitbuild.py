@@ -1,7 +1,7 @@
 """Build real git repositories with exact messages, people, dates and tags, via the git CLI.
 
-Used by ``scorer demo`` and by the tests: one way to make a repository, so what the demo shows
-is what the tests check.
+A test helper (it is not part of the package): the tests and bench/ build their repositories
+with it; ``scorer demo`` builds its example with a few git commands of its own.
 """
 
 from __future__ import annotations
