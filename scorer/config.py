@@ -225,3 +225,48 @@ def _agents(doc: _Doc, node: yaml.Node) -> list[Mapping[str, Any]]:
                 raise doc.fail(item, f"agents: {err}") from None
         entries.append(entry)
     return entries
+
+
+class Settings:
+    """The effective settings of a scan: flags, then the config file, then the defaults."""
+
+    def __init__(
+        self,
+        window: timedelta,
+        environments: list[str],
+        deploys: list[DeploySpec],
+        min_confidence: str,
+        exclude_paths: list[str],
+        config: Config,
+    ):
+        self.window = window
+        self.environments = environments
+        self.deploys = deploys
+        self.min_confidence = min_confidence
+        self.exclude_paths = exclude_paths
+        self.config = config
+
+
+def effective_settings(
+    config: Config,
+    *,
+    deploys: list[str] | None = None,
+    window: timedelta | None = None,
+    environments: list[str] | None = None,
+    min_confidence: str | None = None,
+) -> Settings:
+    """The command line's values over the config file's over the defaults."""
+    if deploys:
+        specs = [parse_spec(s) for s in deploys]
+    elif config.deploys is not None:
+        specs = config.deploys
+    else:
+        specs = [parse_spec(s) for s in DEFAULT_DEPLOYS]
+    return Settings(
+        window=window or config.window or DEFAULT_WINDOW,
+        environments=environments or config.environments or ["production"],
+        deploys=specs,
+        min_confidence=min_confidence or config.min_confidence or "medium",
+        exclude_paths=config.exclude_paths,
+        config=config,
+    )

@@ -6,6 +6,7 @@ values and returns new ones; nothing here does I/O.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -82,6 +83,15 @@ class RawCommit(Record):
         self.author_time = author_time
         self.committer_time = committer_time
         self.message = message
+
+
+# One commit as the history stage hands it on: git's fields (the author after .mailmap,
+# lower-cased e-mail) and attribution's verdicts; the message itself is dropped. A named
+# tuple: the warm path's rows are many and short-lived (``CommitTable.add(*row)`` stores them).
+CommitRow = namedtuple(
+    "CommitRow",
+    "sha parents name email author_time committer_time subject evidence reverts human",
+)
 
 
 class Commit(Record):

@@ -108,7 +108,7 @@ def test_long_rewritten_history_is_found_out_early(capsys, repo, cache_dir, monk
     """New commits are read before the cache; a rewritten history lists everything since the
     rewrite, so past a number of rows git is asked whether the cached head is still in the
     history rather than reading them all."""
-    from scorer import pipeline as scan
+    from scorer.incremental import session as scan
 
     monkeypatch.setattr(scan, "_ASK_ANCESTRY_AFTER", 2)
     _history(repo)
@@ -123,7 +123,7 @@ def test_long_rewritten_history_is_found_out_early(capsys, repo, cache_dir, monk
 
 
 def test_many_new_commits_on_top_of_the_cache(capsys, repo, cache_dir, monkeypatch):
-    from scorer import pipeline as scan
+    from scorer.incremental import session as scan
 
     monkeypatch.setattr(scan, "_ASK_ANCESTRY_AFTER", 2)
     _history(repo, n=6)

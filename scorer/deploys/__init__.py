@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import importlib
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 
 from scorer.deploys.interface import DeploySource, SourceContext
@@ -150,6 +151,28 @@ def _tag(spec: DeploySpec, found: Iterable[DeployEvent], events: list[DeployEven
         ev.source = spec.text
         ev.order = order
         events.append(ev)
+
+
+def kept_events(
+    events: Iterable[DeployEvent],
+    environments: Sequence[str],
+    now: datetime,
+    unfinished: Mapping[str, int] | None = None,
+) -> tuple[list[DeployEvent], dict[str, int]]:
+    """The events that count (section 3): of the configured environments, and not later than
+    ``now`` (reports are reproducible); and how many were left out, by reason."""
+    ignored: dict[str, int] = {}
+    kept: list[DeployEvent] = []
+    for ev in events:
+        if ev.environment not in environments:
+            ignored["other_environment"] = ignored.get("other_environment", 0) + 1
+        elif ev.time > now:
+            ignored["after_now"] = ignored.get("after_now", 0) + 1
+        else:
+            kept.append(ev)
+    if unfinished:
+        ignored["unfinished"] = sum(unfinished.values())
+    return kept, ignored
 
 
 class Resolution(Record):

@@ -40,22 +40,12 @@ from scorer.incremental.cache import CachedOutcomes
 from scorer.incremental.columns import encode_texts, sha_rows
 from scorer.incremental.eventstore import EventStore, StoredEvents
 from scorer.model import DeployEvent
+from scorer.outcomes.change import set_attribution, set_counted
 from scorer.outcomes.deploys import FAILED, PENDING, SURVIVED, DeployList, DeployResult
+from scorer.outcomes.flags import AI, CHANGE, Outcomes
 from scorer.outcomes.graph import Graph
-from scorer.outcomes.linking import (
-    AI,
-    CHANGE,
-    SHIPPED,
-    SURVIVED_SHIP,
-    Outcomes,
-    judge,
-    order_events,
-    resolve_reverts,
-    set_attribution,
-    set_counted,
-    ship,
-    update_reverted,
-)
+from scorer.outcomes.linking import judge, mark_shipped, order_events, ship
+from scorer.outcomes.reverts import resolve_reverts, update_reverted
 from scorer.outcomes.table import CommitTable
 from scorer.util.sha import sha256
 
@@ -84,14 +74,14 @@ def advance(
     min_confidence: str,
     substantive: Callable[[list[int]], dict[int, bool]],
     verdicts: dict[int, bool],
-) -> tuple[Outcomes, Sequence[DeployEvent], list[str]]:
+) -> tuple[Outcomes, Sequence[DeployEvent], list[str], EventStore]:
     """The outcomes at ``now`` from those of the cached run (see the module docstring), the
-    events whose SHA is not in the history (in linking order), and the fragile names to keep
-    for the next run. ``kept`` is every kept event of this run, or, when ``appended``, only
-    those its sources report as new since the cached run (they vouched that every event the
-    cached run saw is unchanged: ``DeploySource.events_since``). ``verdicts`` holds the
-    substantive verdict of every change with AI evidence that the cache knows, and
-    ``substantive`` adds those of new rows to it."""
+    events whose SHA is not in the history (in linking order), the fragile names to keep for
+    the next run, and every kept event (the cached ones and the new) for the cache. ``kept``
+    is every kept event of this run, or, when ``appended``, only those its sources report as
+    new since the cached run (they vouched that every event the cached run saw is unchanged:
+    ``DeploySource.events_since``). ``verdicts`` holds the substantive verdict of every change
+    with AI evidence that the cache knows, and ``substantive`` adds those of new rows to it."""
     if key != prev.key:
         raise NotIncremental("settings changed")
     then = prev.now
@@ -126,7 +116,7 @@ def advance(
     resolution = resolve_events(new, table.shas, table.index)
     new_store = EventStore.encode(new, {id(ev) for ev in resolution.unknown})
     ranges = cached.env_ranges()
-    serial = max(prev.deploy_serial, default=-1) + 1
+    serial = serial_start = max(prev.deploy_serial, default=-1) + 1
     added: dict[str, list[DeployResult]] = {}
     for ev, pos in zip(resolution.events, known_positions(new, resolution), strict=True):
         fresh = added.setdefault(ev.environment, [])
@@ -164,19 +154,11 @@ def advance(
 
     outcomes = Outcomes(deploys, flags, first, dict(prev.reverted), {}, set(), dict(prev.reverters))
     outcomes.reverts = {y for ys in outcomes.reverters.values() for y in ys}
-    dirty: set[int] = set()
-    new_deploys = [d for env in sorted(added) for d in added[env]]
-    position_of = {id(d): p for p, d in deploys.made()}
-    for d in sorted(new_deploys, key=lambda d: (d.when, position_of[id(d)])):
-        for c in d.shipped:
-            if first[c] < 0:
-                first[c] = d.serial
-                flags[c] |= SHIPPED
-                dirty.add(c)
-    for d in settled_now:
-        for c in d.shipped:
-            flags[c] |= SURVIVED_SHIP
-            dirty.add(c)
+    # The new deploys in linking order, then those that survived only now (first deploys are
+    # set already: only their survival is new).
+    new_deploys = [d for _, d in deploys.made() if d.serial >= serial_start]
+    dirty: set[int] = set(mark_shipped(outcomes, new_deploys))
+    dirty.update(mark_shipped(outcomes, settled_now))
 
     # --- reverts: new ones, and those dated after ``then`` -------------------------------
     new_reverts = [(y, table.reverts[y]) for y in range(cached_rows, n) if y in table.reverts]
@@ -212,9 +194,8 @@ def advance(
     fragile = list(prev.fragile)
     fragile += _fragile_events(new, {id(ev) for ev in resolution.unknown}, width)
     fragile += _fragile_reverts(new_reverts, table, width)
-    outcomes.events = prev.events.extend(new_store)
     unknown = StoredEvents(prev.events, prev.events.unknown_positions(), resolution.unknown)
-    return outcomes, unknown, fragile
+    return outcomes, unknown, fragile, prev.events.extend(new_store)
 
 
 def known_positions(ordered: Sequence[DeployEvent], resolution: Resolution) -> list[int]:
@@ -224,13 +205,13 @@ def known_positions(ordered: Sequence[DeployEvent], resolution: Resolution) -> l
     return [p for p, ev in enumerate(ordered) if id(ev) not in lost]
 
 
-def attach_events(outcomes: Outcomes, ordered: Sequence[DeployEvent], resolution: Resolution):
-    """Give outcomes computed from ``resolution`` (of the kept events in linking order,
-    ``ordered``) the event columns the cache keeps, and each deploy its event's position."""
+def event_store(ordered: Sequence[DeployEvent], resolution: Resolution, deploys) -> EventStore:
+    """The event columns the cache keeps of outcomes computed from ``resolution`` (of the kept
+    events in linking order, ``ordered``); each deploy learns its event's position."""
     positions = known_positions(ordered, resolution)
     pos_of = {id(ev): p for ev, p in zip(resolution.events, positions, strict=True)}
-    outcomes.deploys.event_pos = array("i", [pos_of[id(d.event)] for d in outcomes.deploys])
-    outcomes.events = EventStore.encode(ordered, {id(ev) for ev in resolution.unknown})
+    deploys.event_pos = array("i", [pos_of[id(d.event)] for d in deploys])
+    return EventStore.encode(ordered, {id(ev) for ev in resolution.unknown})
 
 
 def _hex_width(table: CommitTable) -> int:
@@ -244,16 +225,22 @@ def _hex_width(table: CommitTable) -> int:
 
 
 def _cached_deploys(prev: CachedOutcomes, table: CommitTable) -> DeployList:
-    """The cached deploys, as columns: a deploy is made only when looked at."""
-    return DeployList.from_columns(
-        prev.events,
-        prev.deploy_event,
-        code=prev.deploy_outcome,
+    """The cached deploys, as columns: a deploy is made only when looked at (its event is
+    read from the cached event store then)."""
+    store, event_pos = prev.events, prev.deploy_event
+    return DeployList(
+        when=array("q", map(store.when.__getitem__, event_pos)),
+        env_code=bytes(map(store.env.__getitem__, event_pos)),
+        env_names=store.environments,
+        code=bytearray(prev.deploy_outcome),
         node=prev.deploy_node,
         serial=prev.deploy_serial,
-        rolled_back_by=prev.rolled_back_by,
+        event_pos=event_pos,
+        rolled_back_by=list(prev.rolled_back_by),
         ship_offsets=prev.ship_offsets,
         ship_rows=prev.ship_rows,
+        made={},
+        store=store,
         shas=table.shas,
         hex_width=_hex_width(table),
     )
@@ -290,15 +277,13 @@ def snapshot(
     table: CommitTable,
     marks: dict[str, str],
     ignored: dict[str, int],
+    store: EventStore,
     fragile: list[str] | None = None,
 ) -> CachedOutcomes:
     """What the cache keeps of this run's outcomes (their ``events`` set: ``advance`` or
     ``attach_events``). ``fragile`` is carried by an incremental run; a full run works it out
     from the events (``kept``, ``unknown``) and every revert. ``marks`` and ``ignored``: what
     the sources said they read, and the events left out, for the next run."""
-    store = outcomes.events
-    if store is None:
-        raise ValueError("outcomes without their events (attach_events)")
     if fragile is None:
         width = _hex_width(table)
         fragile = _fragile_events(kept, {id(ev) for ev in unknown}, width)
@@ -311,7 +296,6 @@ def snapshot(
         "reverted": list(outcomes.reverted.items()),
         "reverters": list(outcomes.reverters.items()),
         "fragile": sorted(set(fragile)),
-        "bursts": [[*k, *v] for k, v in sorted((outcomes.bursts or {}).items())],
         "event_environments": store.environments,
         "marks": dict(sorted(marks.items())),
         "ignored": dict(sorted(ignored.items())),

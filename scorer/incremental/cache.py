@@ -48,7 +48,7 @@ from scorer.model import Evidence
 from scorer.outcomes.table import CommitTable
 from scorer.util.sha import sha256
 
-FORMAT = 7
+FORMAT = 8
 STATE_FILE = "scorer-state.cache"  # small; rewritten by every run that learned something
 COMMITS_FILE = "scorer-commits.cache"  # append-only segments of commit rows
 SOURCES_FILE = "scorer-sources.cache"  # deploy sources' memos (JSON), see load_memos
@@ -110,9 +110,6 @@ class CachedOutcomes:
         self.reverted: dict[int, int] = {int(x): y for x, y in meta["reverted"]}
         self.reverters: dict[int, list[int]] = {int(x): ys for x, ys in meta["reverters"]}
         self.fragile: list[str] = meta["fragile"]  # names a new commit could make resolve
-        self.bursts: dict[tuple[str, str], list] = {
-            (who, day): [count, t, sha] for who, day, count, t, sha in meta.get("bursts", ())
-        }
         self.flags = bytearray(sections["flags"])
         self.first = sections["first"]
         self.deploy_serial = sections["deploy_serial"]
@@ -144,7 +141,6 @@ class CachedOutcomes:
             "reverted": sorted(self.reverted.items()),
             "reverters": sorted(self.reverters.items()),
             "fragile": self.fragile,
-            "bursts": [[*key, *value] for key, value in sorted(self.bursts.items())],
             "event_environments": self.events.environments,
             "marks": self.marks,
             "ignored": self.ignored,

@@ -228,18 +228,6 @@ class TextColumn(Sequence[str]):
         self._new.append(text)
 
 
-def byte_positions(buffer: bytes | bytearray, value: int, lo: int = 0, hi: int = -1) -> list:
-    """The positions in ``buffer[lo:hi]`` (``hi`` -1: to the end) that hold ``value``, found
-    by ``find`` in C: flag and code columns are long, and the positions asked for few."""
-    hi = len(buffer) if hi < 0 else hi
-    out = []
-    p = buffer.find(value, lo, hi)
-    while p >= 0:
-        out.append(p)
-        p = buffer.find(value, p + 1, hi)
-    return out
-
-
 def encode_texts(texts: Sequence[str]) -> tuple[bytes, array]:
     """The buffer and offsets a TextColumn reads (each text ends with a NUL)."""
     if isinstance(texts, TextColumn):

@@ -21,8 +21,9 @@ from __future__ import annotations
 from array import array
 from collections.abc import Sequence
 
-from scorer.incremental.columns import TextColumn, byte_positions, encode_texts
+from scorer.incremental.columns import TextColumn, encode_texts
 from scorer.model import DeployEvent
+from scorer.outcomes.deploys import byte_positions
 from scorer.util.times import from_micros, micros
 
 # The texts of one event, in this order, in the store's text buffer.

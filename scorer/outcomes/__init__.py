@@ -1,0 +1,49 @@
+"""Outcomes (METRIC.md sections 4-6): what each deploy shipped and how it ended
+(``linking``), which changes were reverted (``reverts``), and what each change came to
+(``change``), kept as flags per commit row (``flags``).
+
+Pure: the graph, the commits, the resolved deploy events, the window and ``now`` in;
+``Outcomes`` out. The only outside call is ``substantive``, asked once about the changes whose
+verdict can matter (those with AI evidence).
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+from scorer.model import DeployEvent
+from scorer.outcomes.change import set_attribution
+from scorer.outcomes.flags import CHANGE, Outcomes
+from scorer.outcomes.graph import Graph
+from scorer.outcomes.linking import link_deploys, mark_shipped
+from scorer.outcomes.reverts import prefix_matcher, resolve_reverts, update_reverted
+from scorer.outcomes.table import CommitTable
+
+
+def compute_outcomes(
+    graph: Graph,
+    table: CommitTable,
+    events: Sequence[DeployEvent],
+    *,
+    window: timedelta,
+    now: datetime,
+    min_confidence: str,
+    substantive: Callable[[list[int]], dict[int, bool]],
+) -> Outcomes:
+    """Every deploy's outcome and every change's flags, at ``now``."""
+    deploys = link_deploys(graph, events, window, now)
+    flags = bytearray(CHANGE if len(ps) <= 1 else 0 for ps in table.parents)
+    first = array("i", [-1]) * len(table)
+    reverters = resolve_reverts(table.reverts.items(), prefix_matcher(graph))
+    # A revert undoes work; it does not ship any. Counting one would let an AI change and its
+    # AI-attributed revert, deployed together, add an AI deploy (METRIC.md section 9).
+    reverts = {y for ys in reverters.values() for y in ys}
+    outcomes = Outcomes(deploys, flags, first, {}, {}, reverts, reverters)
+    mark_shipped(outcomes, outcomes.deploys)
+    update_reverted(table, outcomes, sorted(reverters), window, now)
+    any_ai = [i for i in table.evidence if flags[i] & CHANGE]
+    outcomes.substantive = substantive(sorted(any_ai))
+    set_attribution(table, outcomes, any_ai, min_confidence)
+    return outcomes

@@ -16,8 +16,6 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 
-from scorer.incremental.columns import byte_positions
-from scorer.incremental.eventstore import EventStore
 from scorer.model import DeployEvent
 from scorer.util.times import micros
 
@@ -34,7 +32,7 @@ class DeployResult:
     """A deploy: the commit it ran, what it shipped, and what came of it. ``when`` and
     ``environment`` are the event's, kept apart because every deploy's are read; the event
     itself may be made only when asked for (``stored``: a deploy carried over from the cache,
-    whose event lives in an ``EventStore``)."""
+    whose event lives in an event store: ``store.event(pos)``, ``store.when``)."""
 
     __slots__ = (
         "_event",
@@ -61,7 +59,7 @@ class DeployResult:
         serial: int = 0,
     ):
         self._event: DeployEvent | None = event
-        self._stored: tuple[EventStore, Sequence[str], int] | None = None
+        self._stored: tuple | None = None
         self.environment = event.environment
         self.when = micros(event.time)  # microseconds since the epoch: exact comparisons
         self.node = node  # graph row of event.sha
@@ -75,7 +73,7 @@ class DeployResult:
     @classmethod
     def stored(
         cls,
-        store: EventStore,
+        store,
         pos: int,
         shas: Sequence[str],
         hex_width: int,
@@ -131,7 +129,7 @@ class DeployList(Sequence[DeployResult]):
         when: array,  # microseconds since the epoch ("q")
         env_code: bytes,  # position in env_names
         env_names: list[str],
-        code: bytearray,  # position in survival.OUTCOMES
+        code: bytearray,  # position in OUTCOMES
         node: array,  # graph row of the deployed commit ("i")
         serial: array,  # the deploy's stable number ("i")
         event_pos: array,  # its event's position in the run's EventStore ("i"; -1: none)
@@ -139,7 +137,7 @@ class DeployList(Sequence[DeployResult]):
         ship_offsets: array,  # ship_rows[ship_offsets[p]:ship_offsets[p + 1]] ("q")
         ship_rows: array,  # changes shipped, or attempted by a failed deploy ("i")
         made: dict[int, DeployResult],
-        store: EventStore | None = None,  # for the events of deploys not yet made
+        store: object = None,  # where the events of deploys not yet made are (``event(pos)``)
         shas: Sequence[str] = (),
         hex_width: int = 40,
     ):
@@ -165,40 +163,6 @@ class DeployList(Sequence[DeployResult]):
     def from_results(cls, results: Sequence[DeployResult]) -> DeployList:
         """The list of ``results`` (already made: a run that linked every deploy)."""
         return cls.joined([list(results)])
-
-    @classmethod
-    def from_columns(
-        cls,
-        store: EventStore,
-        event_pos: array,
-        *,
-        code: bytes | bytearray,
-        node: array,
-        serial: array,
-        rolled_back_by: list[str | None],
-        ship_offsets: array,
-        ship_rows: array,
-        shas: Sequence[str],
-        hex_width: int,
-    ) -> DeployList:
-        """Deploys as a cache keeps them: their events are those at ``event_pos`` in
-        ``store`` (``shas``: the history's, for an event that named an abbreviated SHA)."""
-        return cls(
-            when=array("q", map(store.when.__getitem__, event_pos)),
-            env_code=bytes(map(store.env.__getitem__, event_pos)),
-            env_names=store.environments,
-            code=bytearray(code),
-            node=node,
-            serial=serial,
-            event_pos=event_pos,
-            rolled_back_by=list(rolled_back_by),
-            ship_offsets=ship_offsets,
-            ship_rows=ship_rows,
-            made={},
-            store=store,
-            shas=shas,
-            hex_width=hex_width,
-        )
 
     @classmethod
     def joined(cls, parts: Sequence[tuple[DeployList, int, int] | list[DeployResult]]):
@@ -351,3 +315,15 @@ class DeployList(Sequence[DeployResult]):
     def shipped_rows(self, p: int) -> array:
         """What deploy ``p`` shipped (or, failed, would have), without making it."""
         return self.ship_rows[self.ship_offsets[p] : self.ship_offsets[p + 1]]
+
+
+def byte_positions(buffer: bytes | bytearray, value: int, lo: int = 0, hi: int = -1) -> list:
+    """The positions in ``buffer[lo:hi]`` (``hi`` -1: to the end) that hold ``value``, found
+    by ``find`` in C: flag and code columns are long, and the positions asked for few."""
+    hi = len(buffer) if hi < 0 else hi
+    out = []
+    p = buffer.find(value, lo, hi)
+    while p >= 0:
+        out.append(p)
+        p = buffer.find(value, p + 1, hi)
+    return out

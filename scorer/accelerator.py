@@ -1,0 +1,148 @@
+"""The one interface through which a scan may reuse an earlier run's work.
+
+The pipeline asks an ``Accelerator`` for each stage's values: the attributed history, the
+deploy events, the outcomes; and tells it when the run is done. This base class computes every
+one of them from scratch with the stages' own functions; ``scorer.incremental.Session`` answers
+from a cache where it can vouch for the answer, and falls back on these methods where it
+cannot. The rules (attribution, linking, outcomes, the metric) never know which one ran.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from datetime import datetime
+
+from scorer.attribution.registry import Registry, load_registry
+from scorer.attribution.rows import add_rows, read_rows
+from scorer.config import Settings
+from scorer.deploys import kept_events, load_events, resolve_events
+from scorer.deploys.interface import SourceContext
+from scorer.git.diffs import Substance
+from scorer.git.log import Repo
+from scorer.model import DeployEvent
+from scorer.outcomes import compute_outcomes
+from scorer.outcomes.flags import Outcomes
+from scorer.outcomes.graph import Graph
+from scorer.outcomes.linking import order_events
+from scorer.outcomes.table import CommitTable
+
+
+class ScannedHistory:
+    """The commit table and graph of a run, with the substantive verdicts known so far."""
+
+    def __init__(
+        self,
+        commits: CommitTable,
+        graph: Graph,
+        verdicts: dict[int, bool] | None = None,
+        missing: set[int] | None = None,
+        first_new_row: int | None = None,
+    ):
+        self.commits = commits
+        self.graph = graph
+        self.verdicts = verdicts if verdicts is not None else {}  # row -> substantive
+        self.missing = missing if missing is not None else set()  # judged without objects
+        # Rows before it were judged by an earlier run (None: no row was).
+        self.first_new_row = first_new_row
+
+    def unjudged_ai_changes(self) -> list[str]:
+        """The SHAs of the changes with AI evidence whose verdict is not known yet."""
+        c = self.commits
+        rows = c.evidence if self.first_new_row is None else range(self.first_new_row, len(c))
+        return [
+            c.shas[i]
+            for i in rows
+            if i in c.evidence and i not in self.verdicts and len(c.parents[i]) <= 1
+        ]
+
+    def judge(self, ids: list[int], substance: Substance) -> dict[int, bool]:
+        """Substantive verdicts (section 1) of rows ``ids``: known ones, else from git."""
+        shas, verdicts = self.commits.shas, self.verdicts
+        need = [i for i in ids if i not in verdicts]
+        if need:
+            found = substance.verdicts(shas[i] for i in need)
+            for i in need:
+                verdicts[i] = found[shas[i]]
+                if shas[i] in substance.missing:
+                    self.missing.add(i)
+        return {i: verdicts[i] for i in ids}
+
+
+class EventsRead:
+    """The deploy events a run works from (those that count, section 3), and how many were
+    left out, by reason. ``appended``: only those new since an earlier run, which vouched for
+    the rest."""
+
+    appended = False
+
+    def __init__(self, kept: list[DeployEvent], ignored: dict[str, int]):
+        self.kept = kept
+        self.ignored = ignored
+
+
+class Accelerator:
+    """Computes every stage from scratch (no cache). ``use`` names how a cache was used:
+    none | cold (no usable cache) | history (cached commits, outcomes recomputed) |
+    incremental (outcomes carried forward)."""
+
+    use = "none"
+
+    def prepare(self) -> None:
+        """Called while git opens the repository: a head start on reading a cache."""
+
+    def history(
+        self,
+        repo: Repo,
+        head: str,
+        settings: Settings,
+        substance: Substance,
+        start_events: Callable[[], None],
+        progress: bool,
+    ) -> ScannedHistory:
+        """Sections 1-2: every commit reachable from ``head``, attributed. ``start_events``
+        starts reading the deploy events (they wait on git, files or HTTP: they overlap the
+        history stream); call it once the history's own git processes are under way."""
+        start_events()
+        registry = self.registry(settings)
+        commits = add_rows(CommitTable(), read_rows(repo, head, registry, progress))
+        return ScannedHistory(commits, Graph(commits.shas, commits.parents, commits.index))
+
+    def registry(self, settings: Settings) -> Registry:
+        return load_registry(settings.config.agents)
+
+    def events(self, settings: Settings, ctx: SourceContext, now: datetime) -> EventsRead:
+        """Section 3: every deploy event of the configured sources that counts."""
+        unfinished: dict[str, int] = {}
+        events = load_events(settings.deploys, ctx, unfinished)
+        return EventsRead(*kept_events(events, settings.environments, now, unfinished))
+
+    def outcomes(
+        self,
+        history: ScannedHistory,
+        read: EventsRead,
+        settings: Settings,
+        now: datetime,
+        substance: Substance,
+    ) -> tuple[Outcomes, Collection[DeployEvent], EventsRead]:
+        """Sections 4-6 over the whole history; the deploys whose commit is not in it (in
+        linking order); and the events they came from."""
+        ordered = order_events(read.kept)
+        graph = history.graph
+        resolution = resolve_events(ordered, graph.shas, graph.index)
+        outcomes = compute_outcomes(
+            graph,
+            history.commits,
+            resolution.events,
+            window=settings.window,
+            now=now,
+            min_confidence=settings.min_confidence,
+            substantive=lambda ids: history.judge(ids, substance),
+        )
+        self.linked(ordered, resolution, outcomes)
+        return outcomes, resolution.unknown, read
+
+    def linked(self, ordered: list[DeployEvent], resolution, outcomes: Outcomes) -> None:
+        """Told what ``outcomes`` linked: the kept events in linking order, resolved."""
+
+    def finish(self, head: str, history: ScannedHistory, outcomes: Outcomes, unknown, read) -> None:
+        """The run is done (its report is built): keep what a later run can reuse."""

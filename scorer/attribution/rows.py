@@ -1,0 +1,64 @@
+"""The history as attributed rows: every commit git lists, with the evidence that it is
+AI-assisted (section 2), whether its author is a person, and the commits it says it reverts."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterable, Iterator
+
+from scorer.attribution.detect import author_is_human, detect, reverted_shas
+from scorer.attribution.notes import read_ai_notes
+from scorer.attribution.registry import Registry
+from scorer.git.log import Repo, clear_progress, iter_raw_commits, notes_tip, tty_progress
+from scorer.model import CommitRow, RawCommit
+from scorer.outcomes.table import CommitTable
+
+SUBJECT_MAX = 200
+
+
+def commit_row(raw: RawCommit, registry: Registry, note: str | None) -> CommitRow:
+    """The attribution stage for one commit (the message is dropped)."""
+    msg = raw.message
+    end = msg.find("\n")
+    subject = (msg if end < 0 else msg[:end]).strip()
+    if len(subject) > SUBJECT_MAX:
+        subject = subject[: SUBJECT_MAX - 1] + "…"
+    return CommitRow(
+        raw.sha,
+        raw.parents,
+        raw.mailmap_name,
+        raw.mailmap_email.strip().lower(),
+        raw.author_time,
+        raw.committer_time,
+        subject,
+        detect(raw, registry, note),
+        reverted_shas(msg),
+        author_is_human(raw, registry),
+    )
+
+
+def read_rows(
+    repo: Repo,
+    head: str,
+    registry: Registry,
+    progress: bool,
+    exclude: tuple[str, ...] = (),
+    log: subprocess.Popen | None = None,
+) -> Iterator[CommitRow]:
+    """The rows of every commit reachable from ``head`` (and not from ``exclude``), newest
+    first (``log``: that ``git log``, already started)."""
+    notes = read_ai_notes(repo.git_dir, tip=notes_tip(repo))
+    show = tty_progress("scorer: reading") if progress else None
+    try:
+        for raw in iter_raw_commits(repo, head, exclude=exclude, progress=show, proc=log):
+            yield commit_row(raw, registry, notes.get(raw.sha))
+    finally:
+        clear_progress()
+
+
+def add_rows(table: CommitTable, rows: Iterable[CommitRow]) -> CommitTable:
+    """``rows`` added to ``table``, their parents linked."""
+    for row in rows:
+        table.add(*row)
+    table.link()
+    return table
