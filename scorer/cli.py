@@ -1,8 +1,9 @@
 """Argument parsing and wiring only: each subcommand lives in ``scorer/commands/<name>.py``.
 
-A command module defines ``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``.
-Adding a command is one new file and one entry in ``COMMANDS``. Only the module of the command
-being run is imported, so ``scorer scan`` does not pay for the HTTP stack of ``scorer ci``.
+A command module defines ``add_arguments(parser)`` and ``run(args) -> int``; its one-line help
+is its entry in ``COMMANDS``. Adding a command is one new file and that entry. Only the module
+of the command being run is imported, so ``scorer scan`` does not pay for the HTTP stack of
+``scorer ci``.
 """
 
 from __future__ import annotations

@@ -120,7 +120,7 @@ def _string_list(doc: _Doc, node: yaml.Node, key: str) -> list[str]:
     return [v.strip() for v in value]
 
 
-def load_config(path: Path | None, repo_dir: Path, *, explicit: bool = False) -> Config:
+def load_config(path: Path | None, repo_dir: Path) -> Config:
     """The configuration at ``path`` (or ``repo_dir/.normalized-deployments.yml`` if present)."""
     if path is None:
         candidate = repo_dir / CONFIG_NAME

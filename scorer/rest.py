@@ -162,10 +162,6 @@ class RestClient:
             **kwargs,
         )
 
-    @property
-    def authenticated(self) -> bool:
-        return self._auth is not None
-
     def __repr__(self) -> str:
         auth = ", authenticated" if self._auth is not None else ""
         return f"<RestClient {self.service} {self.base_url}{auth}>"

@@ -122,7 +122,7 @@ def test_unknown_positions():
 
 
 def test_empty_store():
-    empty = EventStore.empty()
+    empty = EventStore.encode([], set())
     assert len(empty) == 0 and empty.unknown_positions() == [] and empty.environments == []
     assert empty.same_events(EventStore.encode([], set()))
     events = _events()

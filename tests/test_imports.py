@@ -41,11 +41,16 @@ SCAN_PATH = (
     "scorer.attribution.detect",
     "scorer.attribution.notes",
     "scorer.attribution.registry",
+    "scorer.attribution.rows",
+    "scorer.accelerator",
     "scorer.pipeline",
     "scorer.incremental.cache",
     "scorer.incremental.advance",
+    "scorer.incremental.rules",
+    "scorer.incremental.session",
     "scorer.metrics.report",
-    "scorer.outcomes.linking",
+    "scorer.outcomes",
+    "scorer.util.threads",
     "scorer.commands.scan",
 )
 

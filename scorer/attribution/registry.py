@@ -510,13 +510,6 @@ class Registry:
     def __len__(self) -> int:
         return len(self.agents)
 
-    def name_of(self, agent_id: str) -> str:
-        """The display name of an agent id (``other`` included)."""
-        if agent_id == OTHER:
-            return OTHER_NAME
-        agent = self._by_id.get(agent_id)
-        return agent.name if agent else agent_id
-
     def lookup_name(self, text: str) -> str | None:
         """The agent id whose alias starts ``text`` ("Claude Code (opus 4)", "crush"), or None."""
         m = self._alias_re.match(text)

@@ -12,8 +12,6 @@ from scorer.attribution.registry import OTHER, OTHER_NAME, Registry, load_regist
 from scorer.config import load_config
 from scorer.errors import InputError
 
-HELP = "print the effective agent registry (shipped agents plus the config file's)"
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
@@ -38,7 +36,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def effective_registry(config: str | None, repo_dir: Path) -> Registry:
-    cfg = load_config(Path(config) if config else None, repo_dir, explicit=config is not None)
+    cfg = load_config(Path(config) if config else None, repo_dir)
     try:
         return load_registry(cfg.agents)
     except ValueError as err:  # e.g. one id defined twice in the file

@@ -38,7 +38,6 @@ from scorer.pipeline import ScanResult, run_scan
 from scorer.rest import RestClient
 from scorer.util.atomic import write_atomic
 
-HELP = "inside GitHub Actions: scan, then job summary, step outputs, report file and PR comment"
 PR_EVENTS = ("pull_request", "pull_request_target")
 REPORT_NAME = "normalized-deployments.json"
 
@@ -169,6 +168,7 @@ def comment_on_pr(result: ScanResult, env: Mapping[str, str], *, authors: list[s
                 min_confidence=settings.min_confidence,
                 substantive=lambda sha: outcomes.substantive.get(index.get(sha, -1), True),
                 reverted=lambda sha: index.get(sha, -1) in outcomes.reverted,
+                is_revert=lambda sha: index.get(sha, -1) in outcomes.reverts,
             )
         )
     body = render_comment(

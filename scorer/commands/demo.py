@@ -13,8 +13,6 @@ from scorer.errors import InputError
 from scorer.formats import FORMATS, renderer
 from scorer.pipeline import ScanOptions, run_scan
 
-HELP = "build a small example repository with deploys, a rollback and a revert, and score it"
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(

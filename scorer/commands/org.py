@@ -14,8 +14,6 @@ from pathlib import Path
 from scorer.errors import InputError
 from scorer.util.textsafe import one_line
 
-HELP = "merge repositories' JSON reports (files, directories, zips, GitHub artifacts) into one"
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(

@@ -12,8 +12,6 @@ from scorer.pipeline import ScanOptions, run_scan
 from scorer.util.atomic import write_atomic
 from scorer.util.times import parse_duration, parse_instant
 
-HELP = "score a repository: AI-assisted deploys that survived, per developer per week"
-
 
 def _instant(text: str):
     try:

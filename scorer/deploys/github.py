@@ -27,7 +27,6 @@ from scorer.rest import RestClient
 from scorer.util.times import parse_instant
 
 FINAL = {"success": "success", "failure": "failure", "error": "error"}
-UNFINISHED = frozenset({"pending", "queued", "in_progress"})
 
 
 def decide(statuses: list[dict]) -> tuple[str, str] | None:

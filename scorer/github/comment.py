@@ -24,6 +24,8 @@ from urllib.parse import quote
 from scorer.formats.mdsafe import md_code, md_text
 from scorer.github import actions
 from scorer.model import Commit, History
+from scorer.outcomes.change import REASONS, Outcome, change_outcome
+from scorer.outcomes.flags import AI, REVERTED, SHIPPED, SURVIVED_SHIP, TRIVIAL
 from scorer.outcomes.graph import Graph
 from scorer.outcomes.table import CommitTable
 from scorer.rest import APIError, RestClient
@@ -118,8 +120,10 @@ def classify(
     min_confidence: str,
     substantive: Callable[[str], bool],
     reverted: Callable[[str], bool],
+    is_revert: Callable[[str], bool] = lambda sha: False,
 ) -> list[CommitRow]:
-    """What each PR commit will do for the score once deployed and surviving."""
+    """What each PR commit will do for the score once deployed and surviving: the outcome
+    ``scorer.outcomes.change`` gives it then."""
     rows = []
     for c in commits:
         ai = c.ai(min_confidence)
@@ -131,12 +135,11 @@ def classify(
             reason = "no AI evidence"
         elif not ai:
             reason = f"evidence below {min_confidence} confidence"
-        elif not subst:
-            reason = "trivial (empty, whitespace-only or excluded paths)"
-        elif rev:
-            reason = "reverted"
         else:
-            reason = ""
+            flags = AI | SHIPPED | SURVIVED_SHIP  # as if deployed, and the deploy survived
+            flags |= (0 if subst else TRIVIAL) | (REVERTED if rev else 0)
+            outcome = change_outcome(flags, is_revert=is_revert(c.sha))
+            reason = "" if outcome == Outcome.COUNTED else REASONS[outcome]
         rows.append(CommitRow(c, ai, subst, rev, reason))
     return rows
 

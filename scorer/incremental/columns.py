@@ -65,9 +65,6 @@ class ShaColumn(Sequence[str]):
     def append(self, sha: str) -> None:
         self._new.append(sha)
 
-    def to_bytes(self) -> bytes:
-        return self._raw + bytes.fromhex("".join(self._new))
-
     def cached_rows_with_prefix(self, prefix: str, limit: int = 2) -> list[int]:
         """Cached rows whose SHA starts with the hex ``prefix`` (at most ``limit``)."""
         even = prefix[: len(prefix) // 2 * 2]

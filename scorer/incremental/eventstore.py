@@ -74,10 +74,6 @@ class EventStore:
         raw, offsets = encode_texts(texts)
         return cls(TextColumn(raw, offsets), list(environments), env, when, known)
 
-    @classmethod
-    def empty(cls) -> EventStore:
-        return cls(TextColumn(), [], b"", array("q"), b"")
-
     def __len__(self) -> int:
         return len(self.when)
 

@@ -95,6 +95,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from scorer.metrics.normalized import per_developer_week
+
 SCHEMA_VERSION = 1
 ORG_KIND = "scorer-org-report"
 SUPPORTED_REPORT_VERSIONS = (1,)
@@ -557,11 +559,11 @@ class OrgMerger:
                 ai_rate += s.row["metric"]["ai_deploys_survived"] / w
                 survived_rate += s.row["metric"]["deploys_survived"] / w
         if common_weeks is not None and common_weeks > 0:
-            nd = ai_sum / contributors / common_weeks if contributors else 0.0
-            per_dev = survived_sum / contributors / common_weeks if contributors else 0.0
-        else:
-            nd = ai_rate / contributors if contributors else 0.0
-            per_dev = survived_rate / contributors if contributors else 0.0
+            nd = per_developer_week(ai_sum, contributors, common_weeks)
+            per_dev = per_developer_week(survived_sum, contributors, common_weeks)
+        else:  # periods differ: each repository's count is a weekly rate already
+            nd = per_developer_week(ai_rate, contributors, 1)
+            per_dev = per_developer_week(survived_rate, contributors, 1)
 
         agents: dict[str, dict] = {}
         for s in summaries:
@@ -600,8 +602,8 @@ class OrgMerger:
             t["complete"] = all(
                 s.judged_until is not None and end <= s.judged_until for s in summaries
             )
-            t["normalized_deployments"] = (
-                t["ai_deploys_survived"] / contributors if contributors else 0.0
+            t["normalized_deployments"] = per_developer_week(
+                t["ai_deploys_survived"], contributors, 1
             )
         weeks_out = [trend[w] for w in sorted(trend)]
 

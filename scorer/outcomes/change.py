@@ -22,22 +22,27 @@ from scorer.outcomes.flags import (
 )
 from scorer.outcomes.table import CommitTable
 
-# In order of precedence. ``survived``: shipped by a survived deploy but not AI-assisted at
-# min_confidence; ``rolled_back``: shipped only by deploys that failed to survive.
-TRIVIAL_ = "trivial"
-REVERTED_ = "reverted"
-REVERT = "revert"  # itself a revert: undoes work, never counts
-COUNTED_ = "counted"
-UNSHIPPED = "unshipped"
-SURVIVED = "survived"
-PENDING = "pending"
-ROLLED_BACK = "rolled_back"
+
+class Outcome:
+    """The outcomes, in order of precedence. ``SURVIVED``: shipped by a survived deploy but not
+    AI-assisted at min_confidence; ``ROLLED_BACK``: shipped only by deploys that did not
+    survive."""
+
+    REVERTED = "reverted"
+    TRIVIAL = "trivial"
+    REVERT = "revert"  # itself a revert: undoes work, never counts
+    COUNTED = "counted"
+    UNSHIPPED = "unshipped"
+    SURVIVED = "survived"
+    PENDING = "pending"
+    ROLLED_BACK = "rolled_back"
+
 
 # Why a change that would otherwise count does not, in a sentence (the PR comment).
 REASONS = {
-    TRIVIAL_: "trivial (empty, whitespace-only or excluded paths)",
-    REVERTED_: "reverted",
-    REVERT: "a revert (undoes work; never counts)",
+    Outcome.TRIVIAL: "trivial (empty, whitespace-only or excluded paths)",
+    Outcome.REVERTED: "reverted",
+    Outcome.REVERT: "a revert (undoes work; never counts)",
 }
 
 
@@ -48,18 +53,18 @@ def change_outcome(
     ``pending``: asked only for a change shipped, never by a survived deploy, whether a
     deploy of it is still inside its window (without it, such a change is ``rolled_back``)."""
     if flags & REVERTED:
-        return REVERTED_
+        return Outcome.REVERTED
     if flags & TRIVIAL:
-        return TRIVIAL_
+        return Outcome.TRIVIAL
     if is_revert:
-        return REVERT
+        return Outcome.REVERT
     if flags & (AI | SURVIVED_SHIP) == AI | SURVIVED_SHIP:
-        return COUNTED_
+        return Outcome.COUNTED
     if not flags & SHIPPED:
-        return UNSHIPPED
+        return Outcome.UNSHIPPED
     if flags & SURVIVED_SHIP:
-        return SURVIVED
-    return PENDING if pending is not None and pending() else ROLLED_BACK
+        return Outcome.SURVIVED
+    return Outcome.PENDING if pending is not None and pending() else Outcome.ROLLED_BACK
 
 
 def set_attribution(
@@ -82,7 +87,7 @@ def set_attribution(
 def set_counted(outcomes: Outcomes, i: int) -> None:
     """The COUNTED flag of row ``i``: whether its outcome is ``counted``."""
     f = outcomes.flags[i]
-    if change_outcome(f, is_revert=i in outcomes.reverts) == COUNTED_:
+    if change_outcome(f, is_revert=i in outcomes.reverts) == Outcome.COUNTED:
         outcomes.flags[i] = f | COUNTED
     else:
         outcomes.flags[i] = f & ~COUNTED

@@ -141,9 +141,6 @@ class CommitTable(Sequence[Commit]):
     def email(self, i: int) -> str:
         return self.people[self.person[i]][1]
 
-    def is_change(self, i: int) -> bool:
-        return len(self.parents[i]) <= 1
-
     def ai(self, i: int, min_confidence: str) -> bool:
         floor = CONFIDENCE_RANK[min_confidence]
         return any(CONFIDENCE_RANK[e.confidence] >= floor for e in self.evidence.get(i, ()))
