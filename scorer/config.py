@@ -6,8 +6,9 @@ errors (a misspelt ``enviroments:`` silently ignored would silently change the s
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from scorer.deploys import DeploySpec, parse_spec
@@ -270,3 +271,40 @@ def effective_settings(
         exclude_paths=config.exclude_paths,
         config=config,
     )
+
+
+class ScanOptions:
+    """What the command line asked for (plain class: importing dataclasses costs a per-merge
+    run ~15 ms)."""
+
+    def __init__(
+        self,
+        path: Path = Path("."),
+        ref: str = "HEAD",
+        deploys: list[str] | None = None,
+        window: timedelta | None = None,
+        now: datetime | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        config: Path | None = None,
+        min_confidence: str | None = None,
+        environments: list[str] | None = None,
+        cache: Path | None = None,
+        repository: str | None = None,
+        env: Mapping[str, str] | None = None,
+        progress: bool = True,
+    ):
+        self.path = path
+        self.ref = ref
+        self.deploys = deploys
+        self.window = window
+        self.now = now
+        self.since = since
+        self.until = until
+        self.config = config
+        self.min_confidence = min_confidence
+        self.environments = environments
+        self.cache = cache
+        self.repository = repository
+        self.env = env if env is not None else dict(os.environ)
+        self.progress = progress

@@ -9,15 +9,12 @@ last run's work where it can vouch for it. The stages never know which one ran.
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 from scorer import __version__
 from scorer.accelerator import Accelerator
-from scorer.config import Settings, effective_settings, load_config
+from scorer.config import ScanOptions, Settings, effective_settings, load_config
 from scorer.deploys.interface import SourceContext
 from scorer.errors import InputError
 from scorer.git.diffs import Substance
@@ -29,42 +26,7 @@ from scorer.model import History
 from scorer.outcomes.flags import Outcomes
 from scorer.util.threads import Background
 
-
-class ScanOptions:
-    """What the command line asked for (plain class: importing dataclasses costs a per-merge
-    run ~15 ms)."""
-
-    def __init__(
-        self,
-        path: Path = Path("."),
-        ref: str = "HEAD",
-        deploys: list[str] | None = None,
-        window: timedelta | None = None,
-        now: datetime | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        config: Path | None = None,
-        min_confidence: str | None = None,
-        environments: list[str] | None = None,
-        cache: Path | None = None,
-        repository: str | None = None,
-        env: Mapping[str, str] | None = None,
-        progress: bool = True,
-    ):
-        self.path = path
-        self.ref = ref
-        self.deploys = deploys
-        self.window = window
-        self.now = now
-        self.since = since
-        self.until = until
-        self.config = config
-        self.min_confidence = min_confidence
-        self.environments = environments
-        self.cache = cache
-        self.repository = repository
-        self.env = env if env is not None else dict(os.environ)
-        self.progress = progress
+__all__ = ["ScanOptions", "ScanResult", "run_scan", "scan"]
 
 
 class ScanResult:

@@ -590,6 +590,7 @@ def messages(draw: st.DrawFn) -> str:
 # --------------------------------------------------------------------------- properties
 
 
+@pytest.mark.slow  # ~15-40 s: 1,500 batches through git; .ci/run runs it, `-m "not slow"` skips
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(batch=st.lists(messages(), min_size=1, max_size=8))
 def test_agrees_with_git_interpret_trailers(git_env: dict[str, str], batch: list[str]) -> None:
