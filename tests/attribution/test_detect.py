@@ -873,12 +873,12 @@ def test_registry_digest_and_from_data_need_no_yaml(tmp_path):
         "assert 'yaml' not in sys.modules\n"
     )
     # -S: no site-packages, so importing yaml would fail outright.
-    root = Path(__file__).parent.parent
+    root = Path(__file__).resolve().parents[2]
     subprocess.run([sys.executable, "-S", "-c", code], cwd=root, check=True)
 
 
 def test_shipped_yaml_parses_and_has_no_unknown_keys():
-    path = Path(__file__).parent.parent / "scorer" / "attribution" / "agents.yml"
+    path = Path(__file__).resolve().parents[2] / "scorer" / "attribution" / "agents.yml"
     data = yaml.safe_load(path.read_text("utf-8"))
     assert data["schema_version"] == 1
     assert set(data) == {"schema_version", "agents", "bots"}
