@@ -102,9 +102,9 @@ def load_events(
                 memos[spec.text] = {}
             spec_ctx = spec_ctx.replace(memo=memos[spec.text])
         _tag(spec, source.events(spec_ctx), events)
-        if marks is not None and getattr(source, "mark", None) is not None:
+        if marks is not None and source.mark is not None:
             marks[spec.text] = source.mark
-        if skipped is not None and getattr(source, "skipped", 0):
+        if skipped is not None and source.skipped:
             skipped[spec.text] = skipped.get(spec.text, 0) + int(source.skipped)
     if memos is not None:
         wanted = {spec.text for spec in specs}
@@ -127,13 +127,12 @@ def load_appended(
     new_marks: dict[str, str] = {}
     for spec in specs:
         source = make_source(spec)
-        since = getattr(source, "events_since", None)
         mark = marks.get(spec.text)
-        if since is None or mark is None:
+        if mark is None:
             return None
         spec_ctx = ctx.replace(confine_to=spec.confine_to) if spec.confine_to else ctx
-        found = since(spec_ctx, mark)
-        if found is None:
+        found = source.events_since(spec_ctx, mark)
+        if found is None or source.mark is None:
             return None
         _tag(spec, found, events)
         new_marks[spec.text] = source.mark

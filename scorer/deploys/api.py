@@ -7,13 +7,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from scorer.deploys.interface import SourceContext
+from scorer.deploys.interface import DeploySource, SourceContext
 from scorer.rest import RestClient
 
 SAMPLE = 5
 
 
-class ApiSource:
+class ApiSource(DeploySource):
     scheme = ""
 
     def __init__(

@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from scorer.deploys.interface import SourceContext
+from scorer.deploys.interface import DeploySource, SourceContext
 from scorer.errors import InputError
 from scorer.model import DeployEvent
 from scorer.util.times import parse_instant
@@ -28,7 +28,7 @@ _STATUS_ALIASES = {
 _FIELDS = {"sha", "time", "environment", "status", "id"}
 
 
-class LogSource:
+class LogSource(DeploySource):
     def __init__(self, arg: str | None, environment: str | None) -> None:
         self.arg = arg or ""
         self.environment = environment

@@ -27,7 +27,7 @@ import re
 import subprocess
 from collections.abc import Iterator, Sequence
 
-from scorer.deploys.interface import SourceContext
+from scorer.deploys.interface import DeploySource, SourceContext
 from scorer.errors import RepositoryError
 from scorer.git.log import git_env
 from scorer.model import DeployEvent
@@ -45,7 +45,7 @@ _FACTS = 6  # fields of _FIELDS: one memo entry (a 7th, when present, is the pee
 _MAX_NAMED = 500
 
 
-class TagsSource:
+class TagsSource(DeploySource):
     def __init__(self, arg: str | None, environment: str | None) -> None:
         self.glob = arg or "*"
         self.environment = environment or "production"
