@@ -55,6 +55,11 @@ class ScannedHistory:
             if i in c.evidence and i not in self.verdicts and len(c.parents[i]) <= 1
         ]
 
+    def changes_between(self, lo: float, hi: float) -> list[int]:
+        """The changes (not merges) authored at ``lo <= t < hi``."""
+        c = self.commits
+        return sorted(i for i in c.authored_between(lo, hi) if len(c.parents[i]) <= 1)
+
     def judge(self, ids: list[int], substance: Substance) -> dict[int, bool]:
         """Substantive verdicts (section 1) of rows ``ids``: known ones, else from git."""
         shas, verdicts = self.commits.shas, self.verdicts

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from scorer import __version__
 from scorer.accelerator import Accelerator
 from scorer.config import ScanOptions, Settings, effective_settings, load_config
+from scorer.deploys import why_none
 from scorer.deploys.interface import SourceContext
 from scorer.errors import InputError
 from scorer.git.diffs import Substance
@@ -22,6 +23,7 @@ from scorer.git.log import Repo, open_repo, resolve_ref
 from scorer.git.paths import PathFilter
 from scorer.metrics.period import Period, headline_period
 from scorer.metrics.report import build_report
+from scorer.metrics.weekly import report_range
 from scorer.model import History
 from scorer.outcomes.flags import Outcomes
 from scorer.util.threads import Background
@@ -84,17 +86,24 @@ def scan(options: ScanOptions, accelerator: Accelerator) -> ScanResult:
     events = Background(accelerator.events, settings, ctx, now, start=False)
     substance = Substance(repo, PathFilter(settings.exclude_paths))
     history = accelerator.history(repo, head, settings, substance, events.start, options.progress)
-    substance.feed(history.unjudged_ai_changes())
+    # The report's weeks need the verdicts of their changes too (contributors are authors of
+    # substantive changes): only those, never the whole history's.
+    recent = history.changes_between(*report_range(period))
+    shas = history.commits.shas
+    unjudged = [shas[i] for i in recent if i not in history.verdicts]
+    substance.feed([*history.unjudged_ai_changes(), *unjudged])
     # Sections 4-6: what each deploy shipped, which survived, what each change came to.
     outcomes, unknown, read = accelerator.outcomes(
         history, events.result(), settings, now, substance
     )
+    history.judge(recent, substance)
     # Sections 7-9: the metric, with every numerator and denominator.
     commits = history.commits
     report = build_report(
         repository={"name": ctx.repository, "head": head, "ref": options.ref},
         commits=commits,
         outcomes=outcomes,
+        verdicts=history.verdicts,
         unknown_deploys=unknown,
         ignored_deploys=read.ignored,
         now=now,
@@ -108,6 +117,7 @@ def scan(options: ScanOptions, accelerator: Accelerator) -> ScanResult:
             "config": str(config.path) if config.path else None,
             "scorer_version": __version__,
         },
+        source_notes=why_none(settings.deploys, ctx) if not (read.kept or unknown) else (),
         missing_objects=len(history.missing) + commits.missing_parents,
     )
     accelerator.finish(head, history, outcomes, unknown, read)

@@ -152,6 +152,17 @@ def _tag(spec: DeploySpec, found: Iterable[DeployEvent], events: list[DeployEven
         events.append(ev)
 
 
+def why_none(specs: Sequence[DeploySpec], ctx: SourceContext) -> list[str]:
+    """When no deploy event was found: what each source saw instead, one line each."""
+    lines = []
+    for spec in specs:
+        spec_ctx = ctx.replace(confine_to=spec.confine_to) if spec.confine_to else ctx
+        line = make_source(spec).why_none(spec_ctx)
+        if line:
+            lines.append(line)
+    return lines
+
+
 def kept_events(
     events: Iterable[DeployEvent],
     environments: Sequence[str],
@@ -165,6 +176,8 @@ def kept_events(
     for ev in events:
         if ev.environment not in environments:
             ignored["other_environment"] = ignored.get("other_environment", 0) + 1
+            key = f"environment:{ev.environment}"  # the report names them
+            ignored[key] = ignored.get(key, 0) + 1
         elif ev.time > now:
             ignored["after_now"] = ignored.get("after_now", 0) + 1
         else:

@@ -1,4 +1,8 @@
-"""``tags:GLOB`` — every matching tag is a successful deploy of the commit it points to.
+"""``tags:GLOB[,GLOB…]`` — every matching tag is a successful deploy of the commit it points to.
+
+A glob starting with ``!`` excludes (``tags:v*,!*.dev*,!*-rc*``: releases, not the ``.dev``
+or release-candidate tags pushed beside them). A tag is a deploy when it matches at least one
+plain glob and no ``!`` glob; with only ``!`` globs, every other tag is.
 
 Time: the tagger date of an annotated tag (when the release was cut), else the committer date
 of the target commit (a lightweight tag has no date of its own). Tags of trees or blobs are
@@ -49,8 +53,7 @@ class TagsSource(DeploySource):
     def __init__(self, arg: str | None, environment: str | None) -> None:
         self.glob = arg or "*"
         self.environment = environment or "production"
-        # fnmatch.fnmatchcase(name, glob), without its per-call overhead (thousands of tags)
-        self._matches = re.compile(fnmatch.translate(self.glob)).match
+        self._matches = _matcher(self.glob)
         self.mark = ""  # the matching tags read, for events_since on the next run
 
     def events(self, ctx: SourceContext) -> Iterator[DeployEvent]:
@@ -140,6 +143,15 @@ class TagsSource(DeploySource):
             del memo[oid]
         return [(name, oid, facts) for name, (oid, facts) in found.items()]
 
+    def why_none(self, ctx: SourceContext) -> str | None:
+        """What tags there are, when none matched: the first thing to check."""
+        names = [r.removeprefix("refs/tags/") for r in _for_each_ref(ctx, "%(refname)", [])]
+        if not names:
+            return "the repository has no tags"
+        return (
+            f"tags:{self.glob} matched 0 of {len(names)} tags (they look like {_looks_like(names)})"
+        )
+
     def _full(self, ctx: SourceContext, patterns: Sequence[str]) -> Iterator[tuple]:
         """(name, object id, facts) of the matching tags among ``patterns``."""
         for line in _for_each_ref(ctx, _FORMAT, patterns):
@@ -147,6 +159,29 @@ class TagsSource(DeploySource):
             name = ref.removeprefix("refs/tags/")
             if self._matches(name):
                 yield name, oid, facts
+
+
+def _matcher(spec: str):
+    """``name -> bool`` for ``GLOB[,GLOB…]`` (``!GLOB`` excludes): one compiled regex, as
+    ``fnmatch.fnmatchcase`` would match each glob, without its per-call overhead."""
+    globs = [g.strip() for g in spec.split(",") if g.strip()]
+    take = [fnmatch.translate(g) for g in globs if not g.startswith("!")] or [".*"]
+    drop = [fnmatch.translate(g[1:]) for g in globs if g.startswith("!") and g[1:]]
+    pattern = "(?!" + "|".join(drop) + ")" if drop else ""
+    return re.compile(pattern + "(?:" + "|".join(take) + ")").match
+
+
+def _looks_like(names: Sequence[str]) -> str:
+    """What most tag names look like: their commonest stem before the first digit, as a
+    glob (``release-*``), or a few names."""
+    stems: dict[str, int] = {}
+    for name in names:
+        stem = re.match(r"[^0-9]*", name).group(0)  # type: ignore[union-attr]
+        stems[stem] = stems.get(stem, 0) + 1
+    stem, n = max(stems.items(), key=lambda kv: (kv[1], kv[0]))
+    if stem and n * 2 >= len(names):
+        return f"{stem}*"
+    return ", ".join(sorted(names)[:3]) + (", …" if len(names) > 3 else "")
 
 
 def _valid(entry: object) -> bool:

@@ -4,12 +4,18 @@ deploys of unknown commits, changes judged without their objects."""
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 
+from scorer.outcomes.deploys import FAILED, OUTCOMES
 from scorer.outcomes.flags import AI, Outcomes
 from scorer.util.sha import sha256
 
-BURST_MIN = 3  # trivial AI changes by one author in one UTC day that make a burst
+BURST_MIN = 3
+_FAILED = OUTCOMES.index(
+    FAILED
+)  # trivial AI changes by one author in one UTC day that make a burst
 
 
 def contributor_hash(email: str) -> str:
@@ -18,11 +24,6 @@ def contributor_hash(email: str) -> str:
 
 def _utc(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, tz=timezone.utc)
-
-
-def trivial_rows(outcomes: Outcomes, start: int = 0) -> list[int]:
-    """Changes with AI evidence that are not substantive (from row ``start`` on)."""
-    return [i for i, ok in outcomes.substantive.items() if not ok and i >= start]
 
 
 def fold_bursts(commits, rows, bursts: dict[tuple[str, str], list]) -> dict:
@@ -43,52 +44,99 @@ def fold_bursts(commits, rows, bursts: dict[tuple[str, str], list]) -> dict:
     return bursts
 
 
-def signals(commits, outcomes: Outcomes, unknown_deploys, missing_objects) -> list[dict]:
-    signals = []
-    bursts = fold_bursts(commits, trivial_rows(outcomes), {})
-    for (_who, day), (count, _time, sha) in sorted(bursts.items()):
+SIGNALS_LISTED = 20
+SAME_RELEASE_SECONDS = 60  # two deploys this close: likely one release tagged twice
+
+
+def signals(
+    commits,
+    outcomes: Outcomes,
+    verdicts: Mapping[int, bool],
+    in_period: Sequence[int],
+    period_deploys: Sequence[int],
+    unknown_deploys,
+    missing_objects: int,
+) -> list[dict]:
+    """The period's signals (METRIC.md section 9, v2), in a stable order."""
+    out = []
+    period_ai = [i for i in in_period if outcomes.flags[i] & AI]
+    trivial = [i for i in period_ai if verdicts.get(i) is False]
+    for (_who, day), (count, _time, sha) in sorted(fold_bursts(commits, trivial, {}).items()):
         if count >= BURST_MIN:
-            signals.append(
-                {
-                    "kind": "trivial-ai-burst",
-                    "detail": f"{count} empty or whitespace-only AI-attributed changes by one "
-                    f"author on {day} (e.g. {sha[:12]}); they do not count",
-                }
+            out.append(
+                _signal(
+                    "trivial-ai-burst",
+                    f"{count} trivial (empty, whitespace-only, rename-only or mode-only) "
+                    f"AI-attributed changes by one author on {day} (e.g. {sha[:12]}); they do "
+                    "not count",
+                )
             )
-    for x, y in sorted(outcomes.reverted.items(), key=lambda xy: commits.shas[xy[0]]):
-        if outcomes.flags[x] & AI and commits.email(x) == commits.email(y):
-            signals.append(
-                {
-                    "kind": "ai-self-revert",
-                    "detail": f"AI-assisted change {commits.shas[x][:12]} was reverted by its "
-                    f"own author in {commits.shas[y][:12]}; it does not count",
-                }
+    reverted = outcomes.reverted
+    for x in sorted((i for i in period_ai if i in reverted), key=lambda i: commits.shas[i]):
+        y = reverted[x]
+        if commits.email(x) == commits.email(y):
+            out.append(
+                _signal(
+                    "ai-self-revert",
+                    f"AI-assisted change {commits.shas[x][:12]} was reverted by its own author "
+                    f"in {commits.shas[y][:12]}; it does not count",
+                )
             )
-    unknown = [e for ev in commits.evidence.values() for e in ev if e.agent == "other"]
+    unknown = [e for i in in_period for e in commits.evidence.get(i, ()) if e.agent == "other"]
     if unknown:
         sample = "; ".join(sorted({e.text for e in unknown})[:3])
-        signals.append(
-            {
-                "kind": "unknown-agent",
-                "detail": f"{len(unknown)} attribution(s) name an agent not in the registry "
-                f"(counted as 'other'): {sample}",
-            }
+        out.append(
+            _signal(
+                "unknown-agent",
+                f"{len(unknown)} attribution(s) name an agent not in the registry (counted as "
+                f"'other'): {sample}",
+            )
         )
+    out += _same_release(outcomes.deploys, period_deploys)
     if unknown_deploys:
         sample = ", ".join(f"{e.id} ({e.sha[:12]})" for e in unknown_deploys[:3])
-        signals.append(
-            {
-                "kind": "deploys-not-in-history",
-                "detail": f"{len(unknown_deploys)} deploy(s) name commits that are not in the "
-                f"scanned history and were ignored: {sample}",
-            }
+        out.append(
+            _signal(
+                "deploys-not-in-history",
+                f"{len(unknown_deploys)} deploy(s) name commits that are not in the scanned "
+                f"history and were ignored: {sample}",
+            )
         )
     if missing_objects:
-        signals.append(
-            {
-                "kind": "missing-objects",
-                "detail": f"{missing_objects} change(s) were judged without their file contents "
-                "(partial clone?): whitespace-only edits among them count as substantive",
-            }
+        out.append(
+            _signal(
+                "missing-objects",
+                f"{missing_objects} change(s) were judged without their file contents (partial "
+                "clone?): whitespace-only edits among them count as substantive",
+            )
         )
-    return signals
+    return out
+
+
+def _same_release(deploys, positions: Sequence[int]) -> list[dict]:
+    """Pairs of successful deploys of one environment seconds apart, of different commits:
+    most likely one release with two matching tags (``v1.2.0`` and ``v1.2.0.dev0``)."""
+    out = []
+    ok = [p for p in positions if deploys.code[p] != _FAILED]
+    for a, b in itertools.pairwise(ok):
+        close = deploys.when[b] - deploys.when[a] <= SAME_RELEASE_SECONDS * 1_000_000
+        if (
+            deploys.env_code[a] == deploys.env_code[b]
+            and close
+            and deploys.node[a] != deploys.node[b]
+        ):
+            da, db = deploys[a].event, deploys[b].event
+            seconds = (deploys.when[b] - deploys.when[a]) / 1e6
+            out.append(
+                _signal(
+                    "same-release-twice",
+                    f"deploys {da.id} and {db.id} ({da.environment}) are {seconds:g} s apart: "
+                    "likely one release with two matching tags; exclude one kind (e.g. "
+                    "tags:v*,!*.dev*)",
+                )
+            )
+    return out
+
+
+def _signal(kind: str, detail: str) -> dict:
+    return {"kind": kind, "detail": detail}

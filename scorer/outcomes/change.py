@@ -1,13 +1,14 @@
 """The outcome of a change (METRIC.md section 6): the one place that decides it.
 
-Every AI change has exactly one outcome; ``change_outcome`` gives it from the change's flags,
+Every change has exactly one outcome; ``change_outcome`` gives it from the change's flags,
 and everything that shows or counts outcomes asks it: the COUNTED flag (``set_counted``), the
-report's counts and change list, and the pull-request comment. Its order is the precedence.
+report's counts and change list (``Judged``), and the pull-request comment. Its order is the
+precedence: trivial, reverted, revert, counted, pending, not_survived, unshipped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from scorer.model import HIGH
 from scorer.outcomes.flags import (
@@ -24,47 +25,65 @@ from scorer.outcomes.table import CommitTable
 
 
 class Outcome:
-    """The outcomes, in order of precedence. ``SURVIVED``: shipped by a survived deploy but not
-    AI-assisted at min_confidence; ``ROLLED_BACK``: shipped only by deploys that did not
-    survive."""
+    """The outcomes, in order of precedence (METRIC.md section 6, v2). ``REVERT``: the change
+    itself reverts another commit (it undoes work, so it never counts: section 6 says a revert
+    never counts itself). ``SURVIVED``: shipped by a survived deploy but not AI-assisted at
+    min_confidence (the report counts every change by outcome, not only AI ones).
+    ``NOT_SURVIVED``: shipped (or attempted) only by deploys that failed or were rolled back.
+    ``PENDING``: shipped by a deploy still inside its window, never by a survived one."""
 
-    REVERTED = "reverted"
     TRIVIAL = "trivial"
-    REVERT = "revert"  # itself a revert: undoes work, never counts
+    REVERTED = "reverted"
+    REVERT = "revert"
     COUNTED = "counted"
-    UNSHIPPED = "unshipped"
     SURVIVED = "survived"
     PENDING = "pending"
-    ROLLED_BACK = "rolled_back"
+    NOT_SURVIVED = "not_survived"
+    UNSHIPPED = "unshipped"
 
+
+ORDER = (
+    Outcome.TRIVIAL,
+    Outcome.REVERTED,
+    Outcome.REVERT,
+    Outcome.COUNTED,
+    Outcome.SURVIVED,
+    Outcome.PENDING,
+    Outcome.NOT_SURVIVED,
+    Outcome.UNSHIPPED,
+)
 
 # Why a change that would otherwise count does not, in a sentence (the PR comment).
 REASONS = {
-    Outcome.TRIVIAL: "trivial (empty, whitespace-only or excluded paths)",
+    Outcome.TRIVIAL: "trivial (empty, whitespace-only, rename-only, mode-only or excluded paths)",
     Outcome.REVERTED: "reverted",
     Outcome.REVERT: "a revert (undoes work; never counts)",
 }
 
 
 def change_outcome(
-    flags: int, *, is_revert: bool = False, pending: Callable[[], bool] | None = None
+    flags: int,
+    *,
+    is_revert: bool = False,
+    pending: Callable[[], bool] | None = None,
+    attempted: Callable[[], bool] | None = None,
 ) -> str:
-    """The outcome of a change with ``flags``. ``is_revert``: it reverts another commit;
-    ``pending``: asked only for a change shipped, never by a survived deploy, whether a
-    deploy of it is still inside its window (without it, such a change is ``rolled_back``)."""
-    if flags & REVERTED:
-        return Outcome.REVERTED
+    """The outcome of a change with ``flags``. ``is_revert``: it reverts another commit.
+    For a change no survived deploy shipped: ``pending()``, whether a deploy still inside its
+    window shipped it; ``attempted()``, whether a failed deploy tried to."""
     if flags & TRIVIAL:
         return Outcome.TRIVIAL
+    if flags & REVERTED:
+        return Outcome.REVERTED
     if is_revert:
         return Outcome.REVERT
-    if flags & (AI | SURVIVED_SHIP) == AI | SURVIVED_SHIP:
-        return Outcome.COUNTED
-    if not flags & SHIPPED:
-        return Outcome.UNSHIPPED
     if flags & SURVIVED_SHIP:
-        return Outcome.SURVIVED
-    return Outcome.PENDING if pending is not None and pending() else Outcome.ROLLED_BACK
+        return Outcome.COUNTED if flags & AI else Outcome.SURVIVED
+    if pending is not None and flags & SHIPPED and pending():
+        return Outcome.PENDING
+    if flags & SHIPPED or (attempted is not None and attempted()):
+        return Outcome.NOT_SURVIVED
+    return Outcome.UNSHIPPED
 
 
 def set_attribution(
@@ -93,11 +112,37 @@ def set_counted(outcomes: Outcomes, i: int) -> None:
         outcomes.flags[i] = f & ~COUNTED
 
 
-def outcome_of(outcomes: Outcomes, i: int) -> str:
-    """The outcome of row ``i`` of a run, telling pending from rolled back."""
-    deploys = outcomes.deploys
+class Judged:
+    """Asks ``change_outcome`` about rows of one run: knows which rows pending deploys
+    shipped and failed deploys attempted (a few deploys: sets made once), and which changes
+    are trivial beyond those with AI evidence (``verdicts``: every row judged)."""
 
-    def pending() -> bool:
-        return any(i in deploys.shipped_rows(p) for p in deploys.positions("pending"))
+    def __init__(self, outcomes: Outcomes, verdicts: Mapping[int, bool] | None = None):
+        self.outcomes = outcomes
+        self.verdicts = verdicts if verdicts is not None else outcomes.substantive
+        self._pending: set[int] | None = None
+        self._attempted: set[int] | None = None
 
-    return change_outcome(outcomes.flags[i], is_revert=i in outcomes.reverts, pending=pending)
+    def _rows(self, outcome: str) -> set[int]:
+        deploys = self.outcomes.deploys
+        return {c for p in deploys.positions(outcome) for c in deploys.shipped_rows(p)}
+
+    def pending(self, i: int) -> bool:
+        if self._pending is None:
+            self._pending = self._rows("pending")
+        return i in self._pending
+
+    def attempted(self, i: int) -> bool:
+        if self._attempted is None:
+            self._attempted = self._rows("failed")
+        return i in self._attempted
+
+    def __call__(self, i: int) -> str:
+        o = self.outcomes
+        f = o.flags[i] | (TRIVIAL if self.verdicts.get(i) is False else 0)
+        return change_outcome(
+            f,
+            is_revert=i in o.reverts,
+            pending=lambda: self.pending(i),
+            attempted=lambda: self.attempted(i),
+        )
