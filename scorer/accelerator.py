@@ -18,7 +18,7 @@ from scorer.config import Settings
 from scorer.deploys import kept_events, load_events, resolve_events
 from scorer.deploys.interface import SourceContext
 from scorer.git.diffs import Substance
-from scorer.git.log import Repo
+from scorer.git.log import Repo, commit_ids
 from scorer.model import DeployEvent
 from scorer.outcomes import compute_outcomes
 from scorer.outcomes.flags import Outcomes
@@ -91,6 +91,7 @@ class Accelerator:
     incremental (outcomes carried forward)."""
 
     use = "none"
+    _registry: Registry | None = None
 
     def prepare(self) -> None:
         """Called while git opens the repository: a head start on reading a cache."""
@@ -112,8 +113,39 @@ class Accelerator:
         commits = add_rows(CommitTable(), read_rows(repo, head, registry, progress))
         return ScannedHistory(commits, Graph(commits.shas, commits.parents, commits.index))
 
+    def deployed_history(
+        self,
+        history: ScannedHistory,
+        repo: Repo,
+        head: str,
+        read: EventsRead,
+        settings: Settings,
+        progress: bool,
+    ) -> EventsRead:
+        """Section 1 (v2): the history includes every commit reachable from a counted deploy's
+        commit, not only from ``head``: release and hotfix branches deployed but never merged.
+        Adds to ``history`` the commits of deployed SHAs it does not hold yet; returns the
+        events the outcomes are to be computed from (``read``)."""
+        commits = history.commits
+        unknown = resolve_events(read.kept, commits.shas, commits.index).unknown
+        if not unknown:
+            return read
+        found = commit_ids(repo, sorted({ev.sha.strip() for ev in unknown}))
+        tips = sorted({sha for sha in found.values() if sha not in commits.index})
+        if not tips:
+            return read
+        registry = self.registry(settings)
+        add_rows(commits, read_rows(repo, tips, registry, progress, (head,)))
+        history.graph = Graph(
+            commits.shas, commits.parents, commits.index, history.graph.generation
+        )
+        return read
+
     def registry(self, settings: Settings) -> Registry:
-        return load_registry(settings.config.agents)
+        """The agent registry (the shipped one and the config's), loaded once."""
+        if self._registry is None:
+            self._registry = load_registry(settings.config.agents)
+        return self._registry
 
     def events(self, settings: Settings, ctx: SourceContext, now: datetime) -> EventsRead:
         """Section 3: every deploy event of the configured sources that counts."""

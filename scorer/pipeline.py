@@ -92,10 +92,11 @@ def scan(options: ScanOptions, accelerator: Accelerator) -> ScanResult:
     shas = history.commits.shas
     unjudged = [shas[i] for i in recent if i not in history.verdicts]
     substance.feed([*history.unjudged_ai_changes(), *unjudged])
+    # Section 1 (v2): deployed branches that were never merged are history too.
+    read = events.result()
+    read = accelerator.deployed_history(history, repo, head, read, settings, options.progress)
     # Sections 4-6: what each deploy shipped, which survived, what each change came to.
-    outcomes, unknown, read = accelerator.outcomes(
-        history, events.result(), settings, now, substance
-    )
+    outcomes, unknown, read = accelerator.outcomes(history, read, settings, now, substance)
     history.judge(recent, substance)
     # Sections 7-9: the metric, with every numerator and denominator.
     commits = history.commits

@@ -4,7 +4,7 @@ AI-assisted (section 2), whether its author is a person, and the commits it says
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from scorer.attribution.detect import author_is_human, detect, reverted_shas
 from scorer.attribution.notes import read_ai_notes
@@ -39,14 +39,14 @@ def commit_row(raw: RawCommit, registry: Registry, note: str | None) -> CommitRo
 
 def read_rows(
     repo: Repo,
-    head: str,
+    head: str | Sequence[str],
     registry: Registry,
     progress: bool,
     exclude: tuple[str, ...] = (),
     log: subprocess.Popen | None = None,
 ) -> Iterator[CommitRow]:
-    """The rows of every commit reachable from ``head`` (and not from ``exclude``), newest
-    first (``log``: that ``git log``, already started)."""
+    """The rows of every commit reachable from ``head`` (one tip or several) and not from
+    ``exclude``, newest first (``log``: that ``git log``, already started)."""
     notes = read_ai_notes(repo.git_dir, tip=notes_tip(repo))
     show = tty_progress("scorer: reading") if progress else None
     try:
@@ -57,8 +57,11 @@ def read_rows(
 
 
 def add_rows(table: CommitTable, rows: Iterable[CommitRow]) -> CommitTable:
-    """``rows`` added to ``table``, their parents linked."""
+    """``rows`` added to ``table`` (those it does not hold yet: a deployed branch read
+    earlier may since have been merged), their parents linked."""
+    index = table.index
     for row in rows:
-        table.add(*row)
+        if row.sha not in index:
+            table.add(*row)
     table.link()
     return table

@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from scorer.errors import RepositoryError
@@ -310,16 +310,37 @@ def resolve_ref(repo: Repo, ref: str) -> str:
     return proc.stdout.strip()
 
 
+def commit_ids(repo: Repo, names: Sequence[str]) -> dict[str, str]:
+    """The full id of the commit each of ``names`` (SHAs, perhaps abbreviated) names, for
+    those that name one commit in the repository (one ``git cat-file --batch-check``)."""
+    names = [n for n in names if n and all(c in "0123456789abcdefABCDEF" for c in n)]
+    if not names:
+        return {}
+    proc = subprocess.run(
+        [*git_command(repo), "cat-file", "--batch-check=%(objectname) %(objecttype)"],
+        input="".join(f"{n}^{{commit}}\n" for n in names).encode("ascii"),
+        capture_output=True,
+        env=git_env(),
+        check=False,
+    )
+    found = {}
+    for name, line in zip(names, proc.stdout.decode("ascii", "replace").splitlines(), strict=False):
+        oid, _, kind = line.partition(" ")
+        if kind == "commit":
+            found[name] = oid
+    return found
+
+
 def iter_raw_commits(
     repo: Repo,
-    tip: str,
+    tip: str | Sequence[str],
     *,
     exclude: tuple[str, ...] = (),
     progress: Callable[[int], None] | None = None,
     proc: subprocess.Popen | None = None,
 ) -> Iterator[RawCommit]:
-    """Every commit reachable from ``tip`` (and not from ``exclude``), streamed from git log
-    (``proc``: one :func:`start_log` already started with the same arguments)."""
+    """Every commit reachable from ``tip`` (one or several) and not from ``exclude``, streamed
+    from git log (``proc``: one :func:`start_log` already started with the same arguments)."""
     if proc is None:
         proc = start_log(repo, tip, exclude)
     assert proc.stdout is not None
@@ -376,7 +397,9 @@ def iter_raw_commits(
         )
 
 
-def start_log(repo: Repo, tip: str, exclude: tuple[str, ...] = ()) -> subprocess.Popen:
+def start_log(
+    repo: Repo, tip: str | Sequence[str], exclude: tuple[str, ...] = ()
+) -> subprocess.Popen:
     """The ``git log`` process that :func:`iter_raw_commits` reads, started."""
     args = [
         *git_command(repo),
@@ -389,7 +412,7 @@ def start_log(repo: Repo, tip: str, exclude: tuple[str, ...] = ()) -> subprocess
         "--no-color",
         "--encoding=UTF-8",
         f"--format={_FORMAT}",
-        tip,
+        *([tip] if isinstance(tip, str) else tip),
         *(f"^{sha}" for sha in exclude),
         "--",
     ]

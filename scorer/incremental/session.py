@@ -229,6 +229,27 @@ class Session(Accelerator):
         kept, ignored = kept_events(events, settings.environments, now, unfinished)
         return _Events(kept, ignored, new_marks, (memos, was if same else ""))
 
+    def deployed_history(
+        self,
+        history: ScannedHistory,
+        repo: Repo,
+        head: str,
+        read: EventsRead,
+        settings: Settings,
+        progress: bool,
+    ) -> EventsRead:
+        """Only the new events can name a commit the cached history lacks, when the cached run
+        vouched for the rest; when it cannot (no cache after all, or other marks), every
+        event is read first."""
+        assert isinstance(read, _Events) and self._every_event is not None
+        prev = self.cached.outcomes if self.cached is not None else None
+        if read.appended:
+            if prev is None or prev.marks != read.based_on:
+                read = self._every_event()
+            else:
+                read.ignored = _sum_counts(prev.ignored, read.ignored)
+        return super().deployed_history(history, repo, head, read, settings, progress)
+
     # --- outcomes -----------------------------------------------------------------------
 
     def outcomes(
@@ -241,11 +262,6 @@ class Session(Accelerator):
     ):
         assert isinstance(read, _Events) and self._every_event is not None
         prev = self.cached.outcomes if self.cached is not None else None
-        if read.appended:
-            if prev is None or prev.marks != read.based_on:
-                read = self._every_event()
-            else:
-                read.ignored = _sum_counts(prev.ignored, read.ignored)
         if prev is not None:
             try:
                 outcomes, unknown, fragile, store = advance(

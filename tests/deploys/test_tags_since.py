@@ -417,8 +417,9 @@ def test_a_tag_later_than_now_makes_the_next_run_read_every_event(repo, tmp_path
 
 
 def test_a_tag_of_an_unmerged_commit_then_merged(repo, tmp_path):
-    """A new tag of a commit outside the scanned history is read as new (and not in the
-    history); once that commit is merged, the run recomputes outcomes."""
+    """A new tag of a commit outside HEAD's history is read as new, and (v2) its commit is
+    history too: what production ran. Once that commit is merged, the next run carries the
+    outcomes forward: the commit is already a row."""
     runs = Runs(repo, tmp_path)
     repo.commit(ai_msg("a"), when=T0, author=ANN)
     repo.tag("v1", when=T0 + timedelta(hours=1), message="one")
@@ -432,13 +433,17 @@ def test_a_tag_of_an_unmerged_commit_then_merged(repo, tmp_path):
     now += timedelta(days=1)
     report, use, read = runs.scan(now)
     assert (use, read) == ("incremental", "new")
-    assert report["history"]["deploys_not_in_history_sample"] == [
-        {"id": "v2", "sha": f, "where": "tag v2"}
+    assert report["history"]["deploys_not_in_history"] == 0
+    assert report["history"]["commits"] == 2
+    assert [(d["id"], d["sha"], d["shipped_changes"]) for d in report["deploys"]] == [
+        ("v1", repo.git("rev-parse", "v1^{commit}"), 1),
+        ("v2", f, 1),
     ]
     repo.merge("feature", when=now + timedelta(hours=1))
     now += timedelta(days=1)
     report, use, read = runs.scan(now)
-    assert (use, read) == ("history", "all")
+    assert (use, read) == ("incremental", "new")
+    assert report["history"]["commits"] == 3  # the merge; the feature commit once
     assert report["history"]["deploys_not_in_history"] == 0
     assert _outcomes(report) == {"v1": "pending", "v2": "pending"}
 

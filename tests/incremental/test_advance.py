@@ -156,17 +156,18 @@ def test_abbreviated_sha_a_new_commit_could_match(runs, repo):
 
 
 def test_trivial_burst_grows_across_runs(runs, repo):
-    """Two empty AI commits before the cached run, two after, same author and day: the burst
-    signal counts four and names the earliest, as a cold run does."""
+    """Two empty AI commits before the cached run, two after, same author and day (inside the
+    period: signals are the period's): the burst signal counts four and names the earliest,
+    as a cold run does."""
     for k in range(2):
         repo.commit(ai_msg(f"empty {k}"), when=T0 + timedelta(hours=k), author=BOB, empty=True)
-    report, _ = runs.scan(T0 + timedelta(hours=3))
+    report, _ = runs.scan(T0 + WINDOW + timedelta(hours=3))
     assert not [s for s in report["signals"] if s["kind"] == "trivial-ai-burst"]
     first = repo.git("rev-list", "--max-parents=0", "HEAD").strip()
     for k in range(2, 4):
         repo.commit(ai_msg(f"empty {k}"), when=T0 + timedelta(hours=k + 2), author=BOB, empty=True)
-    report, use = runs.scan(T0 + timedelta(hours=8))
+    report, use = runs.scan(T0 + WINDOW + timedelta(hours=8))
     assert use == "incremental"
     [burst] = [s for s in report["signals"] if s["kind"] == "trivial-ai-burst"]
-    assert burst["detail"].startswith("4 empty or whitespace-only AI-attributed changes")
+    assert burst["detail"].startswith("4 trivial (empty, whitespace-only, rename-only or")
     assert f"(e.g. {first[:12]})" in burst["detail"]

@@ -84,8 +84,10 @@ def build(repo, tmp_path, game: str) -> dict:
     b = r.commit(ai_msg("Add export"), when=T0 + 14 * D, author=BOB)
     sc.deploy(b, T0 + 15 * D)
     if game == "unshipped_ai_commits":
+        # In a week its author is active anyway: AI trailers on work that never ships (v2
+        # counts activity per developer-week, so new weeks of any work lower the rate).
         for i in range(5):
-            r.commit(ai_msg(f"Never shipped {i}"), when=T0 + 20 * D + hours(i), author=ANN)
+            r.commit(ai_msg(f"Never shipped {i}"), when=T0 + 14 * D + hours(i + 1), author=BOB)
     if game == "pending_deploy":
         x = r.commit(ai_msg("Brand new"), when=T0 + 36 * D, author=ANN)
         sc.deploy(x, T0 + 37 * D)
@@ -103,7 +105,9 @@ def baseline(tmp_path_factory):
 def test_baseline(baseline):
     m = baseline["metric"]
     assert (m["ai_deploys_survived"], m["deploys_survived"], m["contributors"]) == (2, 3, 2)
-    assert m["normalized_deployments"] == 0.25
+    # v2: Ann and Bob in the first week, Bob in the second: 3 developer-weeks (v1: 2 / 2 / 4)
+    assert m["developer_weeks"] == 3.0
+    assert m["normalized_deployments"] == 0.666667
 
 
 @pytest.mark.parametrize("game", GAMES[1:])

@@ -32,8 +32,10 @@ def test_one_ai_deploy_survives(sc):
     r = sc.scan(NOW)
     m = r["metric"]
     assert (m["ai_deploys_survived"], m["deploys_survived"], m["contributors"]) == (1, 1, 1)
-    assert m["normalized_deployments"] == 0.25
-    assert m["deploys_survived_per_dev_week"] == 0.25
+    # v2: one person active in one week of the period: 1 developer-week (v1: 1 / 1 / 4 weeks)
+    assert m["developer_weeks"] == 1.0
+    assert m["normalized_deployments"] == 1.0
+    assert m["deploys_survived_per_dev_week"] == 1.0
     assert m["ai_share_of_survived_deploys"] == 1.0
     assert r["history"]["counted_ai_changes"] == 1
     assert r["agents"] == {
@@ -289,7 +291,16 @@ def test_deploy_of_unknown_commit_is_reported_not_fatal(sc):
 def test_no_contributors_scores_zero_with_a_reason(sc):
     r = sc.scan(NOW)
     assert r["metric"]["normalized_deployments"] == 0.0
-    assert r["metric"]["why_zero"] == "no human authored a change in the period"
+    # v2: one line per cause, each saying what to change
+    newest = (T0).date().isoformat()
+    assert r["metric"]["why_zero"] == [
+        {
+            "kind": "no-changes",
+            "detail": f"no change was authored in the period; the newest change is from "
+            f"{newest}, 40 days before now; try --now 2026-09-09T00:00:00Z",
+        },
+        {"kind": "no-deploys-in-period", "detail": "no deploy in the period"},
+    ]
 
 
 def test_min_confidence_high_drops_medium_evidence(sc):
