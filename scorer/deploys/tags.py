@@ -145,7 +145,8 @@ class TagsSource(DeploySource):
 
     def why_none(self, ctx: SourceContext) -> str | None:
         """What tags there are, when none matched: the first thing to check."""
-        names = [r.removeprefix("refs/tags/") for r in _for_each_ref(ctx, "%(refname)", [])]
+        refs = _for_each_ref(ctx, "%(refname)", ["refs/tags/"])
+        names = [r.removeprefix("refs/tags/") for r in refs]
         if not names:
             return "the repository has no tags"
         return (

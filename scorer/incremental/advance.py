@@ -45,7 +45,7 @@ from scorer.outcomes.deploys import FAILED, PENDING, SURVIVED, DeployList, Deplo
 from scorer.outcomes.flags import AI, CHANGE, Outcomes
 from scorer.outcomes.graph import Graph
 from scorer.outcomes.linking import judge, mark_shipped, order_events, ship
-from scorer.outcomes.reverts import resolve_reverts, update_reverted
+from scorer.outcomes.reverts import resolve_reverts, revert_commits, update_reverted
 from scorer.outcomes.table import CommitTable
 from scorer.util.sha import sha256
 
@@ -153,7 +153,6 @@ def advance(
     deploys = DeployList.joined(parts)
 
     outcomes = Outcomes(deploys, flags, first, dict(prev.reverted), {}, set(), dict(prev.reverters))
-    outcomes.reverts = {y for ys in outcomes.reverters.values() for y in ys}
     # The new deploys in linking order, then those that survived only now (first deploys are
     # set already: only their survival is new).
     new_deploys = [d for _, d in deploys.made() if d.serial >= serial_start]
@@ -165,9 +164,10 @@ def advance(
     width = _hex_width(table)
     for x, ys in resolve_reverts(new_reverts, lambda name: sha_rows(table.shas, name)).items():
         outcomes.reverters.setdefault(x, []).extend(ys)
-        outcomes.reverts.update(ys)
+    outcomes.reverts = revert_commits(table, outcomes.reverters)
     ctime = table.committer_time
-    moving = {y for y in outcomes.reverts if y >= cached_rows or ctime[y] > then}
+    reverting = {y for ys in outcomes.reverters.values() for y in ys}
+    moving = {y for y in reverting if y >= cached_rows or ctime[y] > then}
     targets_of: dict[int, list[int]] = {}
     for x, ys in outcomes.reverters.items():
         for y in ys:

@@ -18,7 +18,12 @@ from scorer.outcomes.change import set_attribution
 from scorer.outcomes.flags import CHANGE, Outcomes
 from scorer.outcomes.graph import Graph
 from scorer.outcomes.linking import link_deploys, mark_shipped
-from scorer.outcomes.reverts import prefix_matcher, resolve_reverts, update_reverted
+from scorer.outcomes.reverts import (
+    prefix_matcher,
+    resolve_reverts,
+    revert_commits,
+    update_reverted,
+)
 from scorer.outcomes.table import CommitTable
 
 
@@ -39,7 +44,7 @@ def compute_outcomes(
     reverters = resolve_reverts(table.reverts.items(), prefix_matcher(graph))
     # A revert undoes work; it does not ship any. Counting one would let an AI change and its
     # AI-attributed revert, deployed together, add an AI deploy (METRIC.md section 9).
-    reverts = {y for ys in reverters.values() for y in ys}
+    reverts = revert_commits(table, reverters)
     outcomes = Outcomes(deploys, flags, first, {}, {}, reverts, reverters)
     mark_shipped(outcomes, outcomes.deploys)
     update_reverted(table, outcomes, sorted(reverters), window, now)

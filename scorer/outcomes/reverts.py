@@ -13,6 +13,15 @@ from scorer.outcomes.graph import Graph, PrefixIndex
 from scorer.outcomes.table import CommitTable
 
 
+def revert_commits(table: CommitTable, reverters: dict[int, list[int]]) -> set[int]:
+    """The commits that are reverts, and so never count (section 6, v2): their subject starts
+    with ``Revert "`` and they name a commit they revert. A squash whose body merely quotes a
+    revert line is not one (it still marks the named commit reverted: it is in
+    ``reverters``)."""
+    subjects = table.subjects
+    return {y for ys in reverters.values() for y in ys if subjects[y].startswith('Revert "')}
+
+
 def resolve_reverts(
     reverts: Iterable[tuple[int, Sequence[str]]], matches: Callable[[str], list[int]]
 ) -> dict[int, list[int]]:
