@@ -26,7 +26,9 @@ def test_debug_flag_in_either_place(argv, debug):
     assert args.debug is debug
 
 
-@pytest.mark.parametrize("before", [True, False], ids=["scorer --debug scan", "scorer scan --debug"])
+@pytest.mark.parametrize(
+    "before", [True, False], ids=["scorer --debug scan", "scorer scan --debug"]
+)
 def test_debug_prints_the_traceback(tmp_path, before):
     target = tmp_path / "not-a-repository"
     target.mkdir()
