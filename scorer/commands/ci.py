@@ -32,6 +32,7 @@ from scorer.github.comment import (
     classify,
     pr_commits,
     render_comment,
+    render_commit_list,
     upsert_comment,
 )
 from scorer.pipeline import ScanResult, run_scan
@@ -90,7 +91,10 @@ def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     report_path = _report_path(args, env)
     write_atomic(report_path, renderer("json")(report))
     write_outputs(args, report)
-    actions.write_summary(renderer("markdown")(report), env.get("GITHUB_STEP_SUMMARY"))
+    event = env.get("GITHUB_EVENT_NAME", "")
+    on_pr = event in PR_EVENTS and (args.comment == "on" or bool(env.get("GITHUB_EVENT_PATH")))
+    pull = pull_request_commits(result, env) if on_pr else None
+    _write_summary(renderer("markdown")(report), pull, env.get("GITHUB_STEP_SUMMARY"))
     m = report["metric"]
     actions.set_outputs(
         {
@@ -114,10 +118,27 @@ def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         f"{m['weeks']:g} weeks; report: {report_path}",
         flush=True,
     )
-    event = env.get("GITHUB_EVENT_NAME", "")
-    if event in PR_EVENTS and args.comment == "on":
-        comment_on_pr(result, env, authors=args.comment_author or list(DEFAULT_AUTHORS))
+    if pull is not None and args.comment == "on":
+        comment_on_pr(result, env, authors=args.comment_author or list(DEFAULT_AUTHORS), pull=pull)
+    elif event in PR_EVENTS and args.comment == "on":
+        actions.notice("scorer: the event payload names no pull request; no comment")
     return 0
+
+
+def _write_summary(
+    markdown: str, pull: tuple[PullRequest, PrCommits] | None, path: str | None
+) -> None:
+    """The report, then (on a pull request) every one of its commits, as much as the step
+    summary's 1 MiB leaves room for: the comment lists the AI commits and counts the rest."""
+    if pull is not None and path:
+        p = Path(path)
+        used = p.stat().st_size if p.exists() else 0
+        room = actions.SUMMARY_LIMIT - used - len(markdown.encode("utf-8")) - 256
+        if room > 0:
+            listing = render_commit_list(*pull, limit=room)
+            if listing:
+                markdown = markdown.rstrip("\n") + "\n\n" + listing
+    actions.write_summary(markdown, path)
 
 
 def _report_path(args: argparse.Namespace, env: Mapping[str, str]) -> Path:
@@ -140,37 +161,54 @@ def _event_payload(env: Mapping[str, str]) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def comment_on_pr(result: ScanResult, env: Mapping[str, str], *, authors: list[str]) -> str:
-    """Build and post (or update) the PR comment; returns what :func:`upsert_comment` did."""
+def pull_request_commits(
+    result: ScanResult, env: Mapping[str, str]
+) -> tuple[PullRequest, PrCommits] | None:
+    """The pull request of the event and its commits, judged; None if the payload names none."""
     pr = PullRequest.from_event(_event_payload(env))
     if pr is None:
+        return None
+    settings = result.settings
+    commits = pr_commits(result.history, pr.base_sha, pr.head_sha)
+    if commits is None:
+        return pr, PrCommits(
+            missing=f"the head {pr.head_sha[:12]} is not in the scanned history (check out the "
+            "pull request's merge commit, the default of actions/checkout on pull_request, "
+            "with fetch-depth: 0)"
+        )
+    # The pipeline judged every change with AI evidence (the only ones asked about here).
+    index = result.history.index
+    outcomes = result.outcomes
+    return pr, PrCommits(
+        rows=classify(
+            commits,
+            min_confidence=settings.min_confidence,
+            substantive=lambda sha: outcomes.substantive.get(index.get(sha, -1), True),
+            reverted=lambda sha: index.get(sha, -1) in outcomes.reverted,
+            is_revert=lambda sha: index.get(sha, -1) in outcomes.reverts,
+        )
+    )
+
+
+def comment_on_pr(
+    result: ScanResult,
+    env: Mapping[str, str],
+    *,
+    authors: list[str],
+    pull: tuple[PullRequest, PrCommits] | None = None,
+) -> str:
+    """Build and post (or update) the PR comment; returns what :func:`upsert_comment` did."""
+    if pull is None:
+        pull = pull_request_commits(result, env)
+    if pull is None:
         actions.notice("scorer: the event payload names no pull request; no comment")
         return "skipped"
+    pr, found = pull
     repository = env.get("GITHUB_REPOSITORY", "")
     if not env.get("GITHUB_TOKEN") and not env.get("GH_TOKEN"):
         actions.notice("scorer: no GITHUB_TOKEN, so no pull request comment")
         return "skipped"
     settings = result.settings
-    commits = pr_commits(result.history, pr.base_sha, pr.head_sha)
-    if commits is None:
-        found = PrCommits(
-            missing=f"the head {pr.head_sha[:12]} is not in the scanned history (check out the "
-            "pull request's merge commit, the default of actions/checkout on pull_request, "
-            "with fetch-depth: 0)"
-        )
-    else:
-        # The pipeline judged every change with AI evidence (the only ones asked about here).
-        index = result.history.index
-        outcomes = result.outcomes
-        found = PrCommits(
-            rows=classify(
-                commits,
-                min_confidence=settings.min_confidence,
-                substantive=lambda sha: outcomes.substantive.get(index.get(sha, -1), True),
-                reverted=lambda sha: index.get(sha, -1) in outcomes.reverted,
-                is_revert=lambda sha: index.get(sha, -1) in outcomes.reverts,
-            )
-        )
     body = render_comment(
         result.report,
         pr,

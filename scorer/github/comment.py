@@ -197,6 +197,30 @@ def _score_section(report: Mapping) -> list[str]:
     return [*out, ""]
 
 
+LISTED_OTHERS = 30  # commits without AI evidence listed in the comment, after the AI ones
+
+
+def _will_count(r: CommitRow) -> str:
+    return "yes" if r.counts else "no — " + md_text(r.reason, 80)
+
+
+def _comment_row(r: CommitRow) -> str:
+    c = r.commit
+    return (
+        f"| {md_code(c.sha[:10])} | {md_text(c.subject, 120)} | {_evidence_cell(c)} | "
+        f"{_will_count(r)} |"
+    )
+
+
+def _rest_line(ai_left: int, others_left: int) -> str:
+    """The count of the commits a list leaves out, AI ones said first."""
+    n = ai_left + others_left
+    what = f"*… and {n:,} more commit{'s' if n != 1 else ''}"
+    if ai_left and others_left:
+        return f"{what} ({ai_left:,} with AI evidence, {others_left:,} without)"
+    return f"{what} {'with' if ai_left else 'without'} AI evidence"
+
+
 def render_comment(
     report: Mapping,
     pr: PullRequest,
@@ -206,7 +230,11 @@ def render_comment(
     window_days: float,
     limit: int = COMMENT_LIMIT,
 ) -> str:
-    """The comment body (Markdown, starting with the hidden marker), at most ``limit`` chars."""
+    """The comment body (Markdown, starting with the hidden marker), at most ``limit`` chars.
+
+    The commits with AI evidence are listed first, then up to :data:`LISTED_OTHERS` of the
+    rest, then a count of what is left out (the job summary has the full list): on a PR of
+    thousands of commits the ones that matter for the score are the ones shown."""
     head = [
         MARKER,
         "### Normalized deployments — this pull request",
@@ -215,28 +243,32 @@ def render_comment(
         f"{md_code(pr.base_ref, 80)} · head {md_code(pr.head_sha[:12])}",
         "",
     ]
-    body: list[str] = []
+    intro: list[str] = []
+    listed: list[CommitRow] = []
+    ai_rows: list[CommitRow] = []
+    others: list[CommitRow] = []
     rows = commits.rows
     if commits.missing:
-        body += [f"This pull request's commits could not be read: {commits.missing}.", ""]
+        intro += [f"This pull request's commits could not be read: {commits.missing}.", ""]
     elif not rows:
-        body += ["This pull request has no commits of its own.", ""]
+        intro += ["This pull request has no commits of its own.", ""]
     else:
         ai_rows = [r for r in rows if r.commit.evidence]
+        others = [r for r in rows if not r.commit.evidence]
         counting = [r for r in rows if r.counts]
         agents: dict[str, int] = {}
         for r in ai_rows:
             for a in r.commit.agents("medium"):
                 agents[a] = agents.get(a, 0) + 1
         by_agent = ", ".join(f"{md_code(a, 40)} {n}" for a, n in sorted(agents.items()))
-        body += [
-            f"**{len(ai_rows)} of {len(rows)} commits** carry AI evidence"
+        intro += [
+            f"**{len(ai_rows):,} of {len(rows):,} commits** carry AI evidence"
             + (f" (by agent: {by_agent})" if by_agent else "")
             + ".",
             "",
         ]
         if counting:
-            body += [
+            intro += [
                 f"**Once deployed and surviving the {window_days:g}-day rollback window**, "
                 f"{len(counting)} AI-assisted change{'s' if len(counting) != 1 else ''} from this "
                 "pull request will count: the production deploy that ships "
@@ -246,23 +278,12 @@ def render_comment(
                 "",
             ]
         else:
-            body += [
+            intro += [
                 "Nothing in this pull request will count toward the score: no commit is an "
                 f"AI-assisted, substantive, unreverted change at {min_confidence} confidence.",
                 "",
             ]
-        table = [
-            "| Commit | Subject | AI evidence (agent — kind, confidence: text) | Will count |",
-            "|---|---|---|---|",
-        ]
-        for r in rows:
-            c = r.commit
-            table.append(
-                f"| {md_code(c.sha[:10])} | {md_text(c.subject, 120)} | {_evidence_cell(c)} | "
-                f"{'yes' if r.counts else 'no — ' + md_text(r.reason, 80)} |"
-            )
-        body += table
-        body.append("")
+        listed = ai_rows + others[:LISTED_OTHERS]
     tail = _score_section(report)
     tail += [
         f"<sub>Counts the deploys that shipped AI-assisted changes and stayed in production "
@@ -270,25 +291,70 @@ def render_comment(
         "Updated on every push by scorer.</sub>",
         "",
     ]
-    return _bounded(head, body, tail, limit)
-
-
-def _bounded(head: list[str], body: list[str], tail: list[str], limit: int) -> str:
-    text = "\n".join(head + body + tail)
-    if len(text) <= limit:
-        return text
-    fixed = len("\n".join(head + tail)) + 200
+    if not listed:
+        return "\n".join(head + intro + tail)[:limit]
+    table = [
+        "| Commit | Subject | AI evidence (agent — kind, confidence: text) | Will count |",
+        "|---|---|---|---|",
+    ]
+    # Room for the rows: what the rest leaves, less the count line at its longest.
+    room = limit - len("\n".join(head + intro + table + tail)) - 200
     kept: list[str] = []
-    used = 0
-    for line in body:
-        if used + len(line) + 1 > limit - fixed:
+    for r in listed:
+        line = _comment_row(r)
+        if len(line) + 1 > room:
             break
         kept.append(line)
-        used += len(line) + 1
-    dropped = len(body) - len(kept)
-    note = f"*… {dropped} more lines cut to fit GitHub's comment size limit; see the job summary.*"
-    text = "\n".join([*head, *kept, "", note, "", *tail])
-    return text[:limit]
+        room -= len(line) + 1
+    ai_left = max(0, len(ai_rows) - len(kept))
+    others_left = len(others) - max(0, len(kept) - len(ai_rows))
+    body = table + kept
+    if ai_left or others_left:
+        body += [
+            "",
+            _rest_line(ai_left, others_left)
+            + ": every commit is listed in this run's job summary.*",
+        ]
+    return "\n".join([*head, *intro, *body, "", *tail])[:limit]
+
+
+def render_commit_list(pr: PullRequest, commits: PrCommits, *, limit: int) -> str:
+    """Every commit of the pull request, newest first, for the job summary (the comment lists
+    the AI ones and counts the rest). At most ``limit`` bytes of UTF-8: what does not fit is
+    counted in a last line, never cut mid-row."""
+    if commits.missing or not commits.rows:
+        return ""
+    rows = commits.rows
+    head = [
+        f"### The commits of pull request {md_text(f'#{pr.number}')} ({len(rows):,})",
+        "",
+        "| Commit | Subject | Agents | Will count |",
+        "|---|---|---|---|",
+    ]
+    room = limit - len("\n".join(head).encode("utf-8")) - 200
+    out = list(head)
+    shown_ai = shown = 0
+    for r in rows:
+        c = r.commit
+        agents = ", ".join(md_code(a, 40) for a in c.agents("medium")) or "–"
+        line = (
+            f"| {md_code(c.sha[:10])} | {md_text(c.subject, 120)} | {agents} | {_will_count(r)} |"
+        )
+        size = len(line.encode("utf-8")) + 1
+        if size > room:
+            break
+        out.append(line)
+        room -= size
+        shown += 1
+        shown_ai += bool(c.evidence)
+    if shown < len(rows):
+        ai_total = sum(1 for r in rows if r.commit.evidence)
+        out += [
+            "",
+            _rest_line(ai_total - shown_ai, len(rows) - shown - (ai_total - shown_ai))
+            + " not listed: GitHub's step summary holds 1 MiB.*",
+        ]
+    return "\n".join(out) + "\n"
 
 
 # -- posting ------------------------------------------------------------------------------
