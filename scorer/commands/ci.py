@@ -24,6 +24,7 @@ from pathlib import Path
 from scorer.commands.scan import add_scan_arguments, options_from_args, write_outputs
 from scorer.errors import InputError, ScorerError
 from scorer.formats import renderer
+from scorer.formats.words import plural
 from scorer.github import actions
 from scorer.github.comment import (
     DEFAULT_AUTHORS,
@@ -114,8 +115,9 @@ def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         )
     print(
         f"scorer: normalized deployments {m['normalized_deployments']:.2f} = "
-        f"{m['ai_deploys_survived']} AI deploys survived / {m['contributors']} contributors / "
-        f"{m['weeks']:g} weeks; report: {report_path}",
+        f"{plural(m['ai_deploys_survived'], 'AI deploy')} survived / "
+        f"{plural(m['contributors'], 'contributor')} / {plural(m['weeks'], 'week')}; "
+        f"report: {report_path}",
         flush=True,
     )
     if pull is not None and args.comment == "on":

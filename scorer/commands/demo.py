@@ -8,9 +8,10 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
+from scorer.commands.scan import render_for_stdout
 from scorer.demo import build_demo
 from scorer.errors import InputError
-from scorer.formats import FORMATS, renderer
+from scorer.formats import FORMATS
 from scorer.pipeline import ScanOptions, run_scan
 
 
@@ -31,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
     repo, log = build_demo(root, now)
     result = run_scan(ScanOptions(path=repo, deploys=[f"log:{log}"], now=now, progress=False))
-    sys.stdout.write(renderer(args.format)(result.report))
+    sys.stdout.write(render_for_stdout(args.format, result.report))
     if args.format == "text":
         print(
             f"\nThe example repository is in {repo} and its deploy log in {log}.\n"

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import TextIO
 
 from scorer.errors import InputError
+from scorer.formats.words import plural
 from scorer.util.atomic import open_atomic
 from scorer.util.textsafe import one_line
 
@@ -76,8 +77,8 @@ def render_text(org: dict) -> str:
     )
     lines.append(
         f"normalized deployments: {fmt_num(org['normalized_deployments'])} = "
-        f"{t['ai_deploys_survived']} AI deploys survived / {t['contributors']} contributors / "
-        f"{weeks}"
+        f"{plural(t['ai_deploys_survived'], 'AI deploy')} survived / "
+        f"{plural(t['contributors'], 'contributor')} / {weeks}"
     )
     lines.append(
         f"deploys survived: {t['deploys_survived']} "

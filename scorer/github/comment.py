@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from scorer.formats.mdsafe import md_code, md_text
+from scorer.formats.words import plural
 from scorer.github import actions
 from scorer.model import Commit, History
 from scorer.outcomes.change import REASONS, Outcome, change_outcome
@@ -171,8 +172,9 @@ def _score_section(report: Mapping) -> list[str]:
         "#### The repository's score",
         "",
         f"**Normalized deployments: {m['normalized_deployments']:.2f}** = "
-        f"{m['ai_deploys_survived']} AI-assisted deploys survived / {m['contributors']} "
-        f"contributors / {m['weeks']:g} weeks ({p['since'][:10]} → {p['until'][:10]}"
+        f"{plural(m['ai_deploys_survived'], 'AI-assisted deploy')} survived / "
+        f"{plural(m['contributors'], 'contributor')} / {plural(m['weeks'], 'week')} "
+        f"({p['since'][:10]} → {p['until'][:10]}"
         + (", partial" if p.get("partial") else "")
         + f"). All deploys survived per dev-week: {m['deploys_survived_per_dev_week']:.2f}.",
     ]

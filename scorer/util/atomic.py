@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
 
 from scorer.errors import InputError
 
@@ -24,7 +24,7 @@ def _create_temp(directory: Path, name: str) -> tuple[int, str]:
 
 
 @contextlib.contextmanager
-def open_atomic(path: Path | str, *, make_dirs: bool = True) -> Iterator[TextIO]:
+def open_atomic(path: Path | str, *, make_dirs: bool = True) -> Iterator[io.TextIOWrapper]:
     """A text file to write ``path`` through: a temp file beside it, fsynced and renamed into
     place when the block ends, removed if it fails. Created 0o644 minus the umask, as a plain
     ``open()`` would (``tempfile.mkstemp`` makes 0600, and reports are meant to be shared)."""
