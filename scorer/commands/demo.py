@@ -37,6 +37,22 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"\nThe example repository is in {repo} and its deploy log in {log}.\n"
             f"Score it again yourself:\n"
-            f"  scorer scan {repo} --deploys log:{log} --now {now.strftime('%Y-%m-%dT%H:%M:%SZ')}"
+            f"  {_command()} scan {repo} --deploys log:{log} "
+            f"--now {now.strftime('%Y-%m-%dT%H:%M:%SZ')}"
         )
     return 0
+
+
+def _command() -> str:
+    """How to run scorer again as it was run: ``.venv/bin/scorer`` from a venv that is not
+    activated (the README's first command), else ``scorer``."""
+    import os
+    import shutil
+
+    argv0 = sys.argv[0] if sys.argv else ""
+    if os.path.basename(argv0) != "scorer" or os.sep not in argv0:
+        return "scorer"
+    found = shutil.which("scorer")
+    if found and os.path.realpath(found) == os.path.realpath(argv0):
+        return "scorer"
+    return argv0
