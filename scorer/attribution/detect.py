@@ -190,12 +190,13 @@ def _message_evidence(msg: str, registry: Registry, add, lowtext: str | None = N
             (m.start(), m.group(1).lower(), m.group(2), m.end())
             for m in registry._key_line_slow.finditer(msg)
         ]
-    quoted = (
-        registry._quoted_key_line_re.finditer(lowtext)
-        if same
-        else registry._quoted_key_line_slow.finditer(msg)
-    )
     quoted_lines = []
+    if "\n    " not in lowtext:
+        quoted = ()  # no line indented by four spaces (the common case)
+    elif same:
+        quoted = registry._quoted_key_line_re.finditer(lowtext)
+    else:
+        quoted = registry._quoted_key_line_slow.finditer(msg)
     for m in quoted:
         if same:
             start, key, value = m.start(), m.group(1), msg[m.start(2) - 1 : m.end(2) - 1]
