@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import pytest
 from gitbuild import GitRepo
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from scorer.attribution.detect import detect, quoted_message_lines
+from scorer.attribution.detect import _message_evidence, detect, quoted_message_lines
 from scorer.attribution.registry import Registry, load_registry
 from scorer.git.log import iter_raw_commits, open_repo, resolve_ref
 from scorer.model import Evidence, RawCommit
@@ -167,3 +169,25 @@ def test_quoted_message_lines():
     assert quoted_message_lines(msg) == frozenset({78, 90, 91})
     assert quoted_message_lines("Author: A\n\n") == frozenset()
     assert quoted_message_lines("") == frozenset()
+
+
+QUOTED_FRAGMENTS = st.sampled_from(
+    [
+        "commit 0123456789abcdef", "Author: A <a@b.c>", "Date:   today", "Merge: 1 2", "",
+        "    Subject", f"    {CLAUDE}", "    made-with: cursor", "      Made-with: Cursor",
+        "    Agent-Signature: codex-gpt-5", "plain words", "\tMade-with: Cursor", "\r", "İ",
+    ]
+)  # fmt: skip
+
+
+@given(st.lists(QUOTED_FRAGMENTS, max_size=10))
+@settings(max_examples=300, deadline=None)
+def test_prefilter_passes_quoted_messages(lines):
+    """The one-search prefilter passes every message whose quoted lines are evidence."""
+    reg = load_registry()
+    for sep in ("\n", "\r\n"):
+        msg = sep.join(lines)
+        found: list[tuple] = []
+        _message_evidence(msg, reg, lambda *a, found=found: found.append(a))
+        if found:
+            assert reg._prefilter.search("\n" + msg.lower()) is not None, msg
