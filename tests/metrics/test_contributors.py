@@ -47,14 +47,16 @@ def test_aider_author_and_agent_committer(sc):
     sc.deploy(c, T0 + 9 * D, ident="committer")
     rep = sc.scan(NOW)
     # aider: identity (high) + subject (medium); the person driving aider is a contributor.
-    # committer claude[bot]: identity evidence; bob stays the (human) author.
+    # committer claude[bot]: v2, a committer alone is no evidence (no shipped agent has
+    # `committer: true`); bob stays the (human) author of an ordinary change.
     assert rep["metric"]["contributors"] == 2  # cara, bob (ann's base is before the period)
-    assert rep["metric"]["ai_deploys_survived"] == 2
-    assert rep["metric"]["normalized_deployments"] == 0.25  # 2 / 2 / 4
+    assert rep["metric"]["ai_deploys_survived"] == 1
+    assert rep["metric"]["normalized_deployments"] == 0.125  # 1 / 2 / 4
     kinds = {row["sha"]: sorted({e["kind"] for e in row["evidence"]}) for row in rep["ai_changes"]}
-    assert kinds == {a: ["footer", "identity"], c: ["identity"]}
-    # --min-confidence high keeps both (identity is high)
-    assert sc.scan(NOW, min_confidence="high")["metric"]["ai_deploys_survived"] == 2
+    assert kinds == {a: ["footer", "identity"]}
+    assert c not in kinds
+    # --min-confidence high keeps aider's (identity is high)
+    assert sc.scan(NOW, min_confidence="high")["metric"]["ai_deploys_survived"] == 1
 
 
 def test_unicode_people_and_binary_junk_messages(sc):
