@@ -19,6 +19,7 @@ from pathlib import Path
 
 from scorer.errors import RepositoryError
 from scorer.model import RawCommit
+from scorer.util.times import parse_unix
 
 # Field order of one commit in the stream; each field ends with NUL (-z ends the record).
 _FORMAT = "%H%x00%P%x00%an%x00%ae%x00%aN%x00%aE%x00%cn%x00%ce%x00%at%x00%ct%x00%B"
@@ -354,8 +355,8 @@ def iter_raw_commits(
                     ame,
                     cn,
                     ce,
-                    int(at or 0),
-                    int(ct or 0),
+                    int(at or 0) if len(at) < 12 else parse_unix(at),  # 12 digits: year 9999+
+                    int(ct or 0) if len(ct) < 12 else parse_unix(ct),
                     msg,
                 )
             count += usable // _FIELDS
