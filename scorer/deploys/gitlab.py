@@ -20,7 +20,7 @@ from scorer.deploys.api import ApiSource
 from scorer.deploys.interface import SourceContext
 from scorer.errors import InputError, ServiceError
 from scorer.model import DeployEvent
-from scorer.rest import RestClient
+from scorer.rest import RestClient, max_wait_from
 from scorer.util.times import parse_instant
 
 STATUS = {"success": "success", "failed": "failure", "canceled": "error"}
@@ -42,7 +42,13 @@ def gitlab_client(env: Mapping[str, str]) -> RestClient:
         header, value = "JOB-TOKEN", token
     else:
         header, value = "PRIVATE-TOKEN", None
-    return RestClient(api, auth_header=header, auth_value=value, service="GitLab")
+    return RestClient(
+        api,
+        auth_header=header,
+        auth_value=value,
+        service="GitLab",
+        max_wait=max_wait_from(env),  # SCORER_HTTP_MAX_WAIT, as for GitHub
+    )
 
 
 class GitLabSource(ApiSource):
