@@ -266,6 +266,31 @@ def mailmap_bytes(repo: Repo) -> bytes:
     return b"\0".join(parts)
 
 
+def _common_dir(repo: Repo) -> Path:
+    """Where refs and info/ live: a linked worktree's ``commondir`` names it (as git reads it)."""
+    with contextlib.suppress(OSError):
+        text = Path(repo.git_dir, "commondir").read_text(encoding="utf-8").strip()
+        if text:
+            return Path(repo.git_dir, text)
+    return Path(repo.git_dir)
+
+
+def history_rewrites(repo: Repo) -> bytes:
+    """What makes ``git log`` show another history with HEAD unmoved: the replace refs
+    (``git replace``, under ``GIT_REPLACE_REF_BASE``), the grafts file (``info/grafts`` or
+    ``GIT_GRAFT_FILE``) and whether ``GIT_NO_REPLACE_OBJECTS`` turns replacements off. Part of
+    the cache key: a cache read through other replacements would report another history."""
+    base = os.environ.get("GIT_REPLACE_REF_BASE") or "refs/replace/"
+    refs = _git(repo.git_dir, "for-each-ref", "--format=%(refname) %(objectname)", base)
+    graft_file = os.environ.get("GIT_GRAFT_FILE") or str(_common_dir(repo) / "info" / "grafts")
+    try:
+        grafts = Path(graft_file).read_bytes()
+    except OSError:
+        grafts = b""
+    off = b"1" if "GIT_NO_REPLACE_OBJECTS" in os.environ else b"0"
+    return b"\0".join([off, refs.stdout.encode("utf-8", "surrogateescape"), grafts])
+
+
 def notes_tip(repo: Repo, ref: str = NOTES_REF) -> str:
     """The commit the git-ai notes ref points at, or "" (notes shape evidence: cache key).
 
