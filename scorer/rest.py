@@ -58,6 +58,7 @@ import requests.auth
 
 from scorer import __version__
 from scorer.errors import InputError, ServiceError
+from scorer.util.textsafe import one_line
 
 DEFAULT_GITHUB_API = "https://api.github.com"
 DEFAULT_TIMEOUT = (10.0, 60.0)  # connect, read (seconds)
@@ -129,7 +130,8 @@ class APIError(ServiceError):
 
 
 def _stderr_line(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    """One line, whatever the server put in what it names (a path, a reason)."""
+    print(one_line(line), file=sys.stderr, flush=True)
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TextIO
 
 from scorer.errors import InputError
+from scorer.util.atomic import write_atomic
 from scorer.util.textsafe import one_line
 
 
@@ -52,20 +52,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _atomic_write(path: str, write: Callable[[object], None]) -> None:
+def _atomic_write(path: str, write: Callable[[TextIO], object]) -> None:
+    """One output file, through the one atomic writer (a failure is one line)."""
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
         raise InputError("the directory to write into does not exist", path=path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            write(fh)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_atomic(target, write)
 
 
 def _text_safe(value: object) -> str:
