@@ -14,14 +14,21 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def scorer_child(
-    *args: str, fsize: int | None = None, env: dict[str, str] | None = None, timeout: float = 60
+    *args: str,
+    fsize: int | None = None,
+    memory: int | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
 ) -> subprocess.CompletedProcess[str]:
     """``scorer ARGS`` with this worktree's package; every file it writes is cut at ``fsize``
-    bytes (the write fails) when given."""
+    bytes (the write fails), and its address space at ``memory`` bytes, when given. A child
+    that hangs is killed at ``timeout`` (subprocess.TimeoutExpired)."""
 
     def limit() -> None:
         if fsize is not None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+        if memory is not None:
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
 
     full_env = dict(os.environ if env is None else env)
     full_env["PYTHONPATH"] = str(ROOT)

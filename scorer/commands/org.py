@@ -134,7 +134,7 @@ def collect(args: argparse.Namespace, outputs: Iterable[str], env=os.environ):
     def feed(items):
         for item in items:
             if item.ok:
-                merger.add(item.report, item.source)
+                merger.add(item.report, item.source, item.repository)
             else:
                 merger.add_unreadable(item.kind, item.source, item.detail)
 
