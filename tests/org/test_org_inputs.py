@@ -68,7 +68,6 @@ def _poisoned(**changes) -> dict:
             "period.attribution_coverage is 7, but the report's own counts give 0.3",
         ),
         ({"period__ai_changes": 11}, "period.ai_changes exceeds period.changes"),
-        ({"metric__weeks": float("nan")}, "metric.weeks is not finite"),
     ],
 )
 def test_a_report_whose_numbers_disagree_is_a_problem_not_merged(changes, detail):
