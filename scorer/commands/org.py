@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TextIO
 
 from scorer.errors import InputError
 from scorer.util.atomic import write_atomic
@@ -52,7 +52,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _atomic_write(path: str, write: Callable[[TextIO], object]) -> None:
+def _atomic_write(path: str, write: Callable[[io.TextIOWrapper], object]) -> None:
     """One output file, through the one atomic writer (a failure is one line)."""
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")

@@ -29,7 +29,6 @@ import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from scorer.errors import InputError, ServiceError
 
@@ -67,7 +66,7 @@ def _parse(data: bytes, source: str) -> Loaded:
         return Loaded(source, kind="corrupt", detail="JSON nested too deeply")
 
 
-def _open_regular(path: Path, source: str, limit: int) -> BinaryIO | Loaded:
+def _open_regular(path: Path, source: str, limit: int) -> io.BufferedReader | Loaded:
     """``path`` opened for reading when it is (or links to) a regular file of at most
     ``limit`` bytes, else the problem. Opened without blocking and checked on the open file:
     a FIFO would hang a plain open, /dev/zero or a sparse file read until memory runs out."""

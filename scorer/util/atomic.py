@@ -17,7 +17,6 @@ import io
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO, TextIO
 
 from scorer.errors import InputError
 
@@ -40,7 +39,7 @@ def _create_temp(path: Path) -> tuple[int, Path]:
 
 
 def replace_file(
-    path: str | os.PathLike, fill: Callable[[BinaryIO], object], *, sync: bool = True
+    path: str | os.PathLike, fill: Callable[[io.BufferedWriter], object], *, sync: bool = True
 ) -> None:
     """Write ``path`` as ``fill(binary file)`` writes it, all or nothing. ``sync``: fsync
     before the rename (reports; a cache, checked by its checksums, skips the cost)."""
@@ -62,11 +61,11 @@ def replace_file(
         raise
 
 
-def write_atomic(path: str | os.PathLike, text: str | Callable[[TextIO], object]) -> None:
+def write_atomic(path: str | os.PathLike, text: str | Callable[[io.TextIOWrapper], object]) -> None:
     """Write a report file: ``text``, or what ``text(file)`` writes to a UTF-8 text file. A
     failure is one line (InputError naming the file); the old file is left intact."""
 
-    def fill(fh: BinaryIO) -> None:
+    def fill(fh: io.BufferedWriter) -> None:
         if isinstance(text, str):
             fh.write(text.encode("utf-8"))
             return

@@ -13,7 +13,6 @@ from gitbuild import GitRepo
 from werkzeug import Response
 
 from scorer.cli import main
-from scorer.deploys.api import ApiSource
 from scorer.deploys.github import GitHubSource
 from scorer.deploys.gitlab import GitLabSource
 from scorer.deploys.interface import SourceContext
@@ -109,8 +108,7 @@ def test_gitlab_wrong_types_are_one_line(httpserver):
 
 
 def test_skipped_deployment_ids_on_stderr_are_escaped(capsys):
-    src = ApiSource(None, None)
-    src.scheme = "gitlab"
+    src = GitLabSource(None, None)  # the shared ApiSource log, by default to stderr
     src.skip(FORGED)
     src.report_skipped("created")
     err = capsys.readouterr().err
