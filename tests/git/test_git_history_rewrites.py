@@ -72,8 +72,11 @@ def test_no_replace_objects_is_part_of_the_key(tmp_path, monkeypatch):
     monkeypatch.setenv("GIT_NO_REPLACE_OBJECTS", "1")
     assert history_rewrites(repo) != with_replace
     monkeypatch.delenv("GIT_NO_REPLACE_OBJECTS")
+    r.git("pack-refs", "--all")  # packed, the replace ref is still seen
+    packed = history_rewrites(repo)
+    assert c["c4"].encode() in packed and packed != b"0\0\0"
     r.git("replace", "-d", c["c4"])
-    assert history_rewrites(repo) == b"0\0\0"
+    assert history_rewrites(repo) == b"0\0\0"  # no replace ref, no grafts
 
 
 def test_a_cached_scan_without_rewrites_reads_its_cache(tmp_path):
