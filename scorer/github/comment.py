@@ -12,7 +12,10 @@ posted while ours exists. Every attacker-controlled string (commit subjects, evi
 branch names, the PR title) goes through :mod:`scorer.formats.mdsafe`, so nobody can forge
 the marker, mention people, or inject HTML or links. The body is bounded to GitHub's 65,536
 characters. On a read-only token (a pull request from a fork: 403 on POST/PATCH) the comment is
-skipped with a ``::notice::`` and the step still succeeds.
+skipped with a ``::notice::`` and the step still succeeds. A POST answered 5xx (or not at all)
+may have created the comment: the comments are listed again, and it is posted again only when
+ours is not there (POST_TRIES in all); ``scorer ci`` turns a comment that still cannot be
+written into a ``::warning::``. A listing of other JSON types (an id ``"abc"``) is one line.
 """
 
 from __future__ import annotations
