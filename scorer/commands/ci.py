@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from scorer.commands.scan import add_scan_arguments, options_from_args, write_outputs
-from scorer.errors import InputError, ScorerError
+from scorer.errors import InputError, ScorerError, ServiceError
 from scorer.formats import renderer
 from scorer.formats.words import plural
 from scorer.github import actions
@@ -39,6 +39,7 @@ from scorer.github.comment import (
 from scorer.pipeline import ScanResult, run_scan
 from scorer.rest import RestClient
 from scorer.util.atomic import write_atomic
+from scorer.util.textsafe import one_line
 
 PR_EVENTS = ("pull_request", "pull_request_target")
 REPORT_NAME = "normalized-deployments.json"
@@ -89,21 +90,34 @@ def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     result = run_scan(options)
     report = result.report
 
+    # Each sink is written on its own: one that fails (full disk, a directory in the way, an
+    # unwritable GITHUB_OUTPUT) is one ::error:: line, and the others are still written.
+    failed: list[ScorerError] = []
     report_path = _report_path(args, env)
-    write_atomic(report_path, renderer("json")(report))
-    write_outputs(args, report)
+    report_ok = _sink(failed, env, write_atomic, report_path, renderer("json")(report))
+    _sink(failed, env, write_outputs, args, report)
     event = env.get("GITHUB_EVENT_NAME", "")
     on_pr = event in PR_EVENTS and (args.comment == "on" or bool(env.get("GITHUB_EVENT_PATH")))
     pull = pull_request_commits(result, env) if on_pr else None
-    _write_summary(renderer("markdown")(report), pull, env.get("GITHUB_STEP_SUMMARY"))
+    _sink(
+        failed,
+        env,
+        _write_summary,
+        renderer("markdown")(report),
+        pull,
+        env.get("GITHUB_STEP_SUMMARY"),
+    )
     m = report["metric"]
-    actions.set_outputs(
+    _sink(
+        failed,
+        env,
+        actions.set_outputs,
         {
             "normalized-deployments": f"{m['normalized_deployments']:.4f}",
             "ai-deploys-survived": m["ai_deploys_survived"],
             "deploys-survived": m["deploys_survived"],
             "contributors": m["contributors"],
-            "report-path": str(report_path),
+            "report-path": str(report_path) if report_ok else "",
         },
         env.get("GITHUB_OUTPUT"),
     )
@@ -121,10 +135,36 @@ def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         flush=True,
     )
     if pull is not None and args.comment == "on":
-        comment_on_pr(result, env, authors=args.comment_author or list(DEFAULT_AUTHORS), pull=pull)
+        try:
+            comment_on_pr(
+                result, env, authors=args.comment_author or list(DEFAULT_AUTHORS), pull=pull
+            )
+        except ServiceError as err:
+            # The score, report, summary and outputs are what the step is for: a comment the
+            # API will not take is a warning, and the step succeeds.
+            _warn(env, f"scorer: the pull request comment was not written: {err}")
     elif event in PR_EVENTS and args.comment == "on":
         actions.notice("scorer: the event payload names no pull request; no comment")
-    return 0
+    return max((err.exit_code for err in failed), default=0)
+
+
+def _sink(failed: list[ScorerError], env: Mapping[str, str], write, *args: object) -> bool:
+    """``write(*args)``; a ScorerError is one ::error:: (in Actions) and one stderr line."""
+    try:
+        write(*args)
+    except ScorerError as err:
+        failed.append(err)
+        if actions.in_actions(env):
+            actions.error(str(err), title="scorer")
+        print(f"scorer: error: {one_line(err)}", file=sys.stderr, flush=True)
+        return False
+    return True
+
+
+def _warn(env: Mapping[str, str], message: str) -> None:
+    if actions.in_actions(env):
+        actions.warning(message, title="scorer")
+    print(one_line(message), file=sys.stderr, flush=True)
 
 
 def _write_summary(

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
 from collections.abc import Callable, Iterable
-from typing import TextIO
+from pathlib import Path
 
 from scorer.errors import InputError
 from scorer.formats.words import plural
-from scorer.util.atomic import open_atomic
+from scorer.util.atomic import write_atomic
 from scorer.util.textsafe import one_line
 
 
@@ -52,10 +53,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _atomic_write(path: str, write: Callable[[TextIO], object]) -> None:
-    """Stream an output file into place atomically, with the mode a plain file would get."""
-    with open_atomic(path, make_dirs=False) as fh:
-        write(fh)
+def _atomic_write(path: str, write: Callable[[io.TextIOWrapper], object]) -> None:
+    """One output file, through the one atomic writer (a failure is one line)."""
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    if not directory.is_dir():
+        raise InputError("the directory to write into does not exist", path=path)
+    write_atomic(target, write)
 
 
 def _text_safe(value: object) -> str:
@@ -131,7 +135,7 @@ def collect(args: argparse.Namespace, outputs: Iterable[str], env=os.environ):
     def feed(items):
         for item in items:
             if item.ok:
-                merger.add(item.report, item.source)
+                merger.add(item.report, item.source, item.repository)
             else:
                 merger.add_unreadable(item.kind, item.source, item.detail)
 

@@ -12,7 +12,10 @@ posted while ours exists. Every attacker-controlled string (commit subjects, evi
 branch names, the PR title) goes through :mod:`scorer.formats.mdsafe`, so nobody can forge
 the marker, mention people, or inject HTML or links. The body is bounded to GitHub's 65,536
 characters. On a read-only token (a pull request from a fork: 403 on POST/PATCH) the comment is
-skipped with a ``::notice::`` and the step still succeeds.
+skipped with a ``::notice::`` and the step still succeeds. A POST answered 5xx (or not at all)
+may have created the comment: the comments are listed again, and it is posted again only when
+ours is not there (POST_TRIES in all); ``scorer ci`` turns a comment that still cannot be
+written into a ``::warning::``. A listing of other JSON types (an id ``"abc"``) is one line.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from scorer.outcomes.flags import AI, REVERTED, SHIPPED, SURVIVED_SHIP, TRIVIAL
 from scorer.outcomes.graph import Graph
 from scorer.outcomes.table import CommitTable
 from scorer.rest import APIError, RestClient
+from scorer.util.textsafe import one_line
 
 MARKER = "<!-- scorer:pr-comment -->"
 COMMENT_LIMIT = 65_536  # characters; GitHub rejects a longer comment body
@@ -379,6 +383,26 @@ def _read_only(err: APIError) -> bool:
     return err.status == 403
 
 
+POST_TRIES = 3  # a comment POST answered 5xx (or not at all) is checked, then sent again
+
+
+def _list_ours(client: RestClient, repo: str, number: int, authors: Sequence[str]) -> list[dict]:
+    """Our comments on the pull request; a listing of other JSON types is one APIError line."""
+    ours = []
+    for c in client.paginate(f"/repos/{repo}/issues/{number}/comments", {"per_page": 100}):
+        if not isinstance(c, Mapping):
+            raise APIError(f"GitHub API: a comment of pull request #{number} is not an object")
+        if is_ours(c, authors):
+            cid = c.get("id")
+            if not isinstance(cid, int) or isinstance(cid, bool):
+                raise APIError(
+                    f"GitHub API: our comment on pull request #{number} has the id "
+                    f"{one_line(repr(cid))[:60]}, not an integer"
+                )
+            ours.append(dict(c))
+    return ours
+
+
 def upsert_comment(
     client: RestClient,
     repository: str,
@@ -389,14 +413,14 @@ def upsert_comment(
     notice: Callable[[str], object] = actions.notice,
 ) -> str:
     """Create or update our one comment. Returns ``created``, ``updated``, ``unchanged`` or
-    ``skipped`` (read-only token)."""
+    ``skipped`` (read-only token).
+
+    A POST answered 5xx, or not at all, may still have created the comment: the comments are
+    listed again, and only when ours is not there is it posted again (POST_TRIES in all), so a
+    flaky API neither loses the comment nor doubles it."""
     repo = quote(repository, safe="/")
     try:
-        ours = [
-            c
-            for c in client.paginate(f"/repos/{repo}/issues/{number}/comments", {"per_page": 100})
-            if is_ours(c, authors)
-        ]
+        ours = _list_ours(client, repo, number, authors)
     except APIError as err:
         if _read_only(err):
             notice(
@@ -407,13 +431,22 @@ def upsert_comment(
         raise
     try:
         if ours:
-            first = min(ours, key=lambda c: c.get("id") or 0)
+            first = min(ours, key=lambda c: c["id"])
             if first.get("body") == body:
                 return "unchanged"
-            client.patch(f"/repos/{repo}/issues/comments/{int(first['id'])}", {"body": body})
+            client.patch(f"/repos/{repo}/issues/comments/{first['id']}", {"body": body})
             return "updated"
-        client.post(f"/repos/{repo}/issues/{number}/comments", {"body": body})
-        return "created"
+        tries = 0
+        while True:
+            tries += 1
+            try:
+                client.post(f"/repos/{repo}/issues/{number}/comments", {"body": body})
+                return "created"
+            except APIError as err:
+                if (err.status is not None and err.status < 500) or tries >= POST_TRIES:
+                    raise
+            if _list_ours(client, repo, number, authors):  # the failed POST went through
+                return "created"
     except APIError as err:
         if _read_only(err):
             notice(

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 
 from scorer.outcomes.change import change_outcome, outcome_of
 from scorer.outcomes.flags import Outcomes
-from scorer.util.times import iso
+from scorer.util.times import from_unix, iso
 
 AI_CHANGE_LIST_LIMIT = 200
 # The report's buckets of changes, and the outcomes each holds (v1 names).
@@ -38,7 +38,7 @@ def changes_by_outcome(ids: Sequence[int], flags: bytearray) -> dict[str, int]:
 
 
 def _utc(ts: int) -> datetime:
-    return datetime.fromtimestamp(ts, tz=timezone.utc)
+    return from_unix(ts)  # clamps what datetime cannot hold (a commit "dated" year 10000)
 
 
 def ai_change_rows(commits, outcomes: Outcomes, in_period, min_confidence) -> list[dict]:

@@ -4,10 +4,11 @@ deploys of unknown commits, changes judged without their objects."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from scorer.outcomes.flags import AI, Outcomes
 from scorer.util.sha import sha256
+from scorer.util.times import from_unix, odd_dates_signal
 
 BURST_MIN = 3  # trivial AI changes by one author in one UTC day that make a burst
 
@@ -17,7 +18,7 @@ def contributor_hash(email: str) -> str:
 
 
 def _utc(ts: int) -> datetime:
-    return datetime.fromtimestamp(ts, tz=timezone.utc)
+    return from_unix(ts)  # clamps what datetime cannot hold (a commit "dated" year 10000)
 
 
 def trivial_rows(outcomes: Outcomes, start: int = 0) -> list[int]:
@@ -83,6 +84,7 @@ def signals(commits, outcomes: Outcomes, unknown_deploys, missing_objects) -> li
                 f"scanned history and were ignored: {sample}",
             }
         )
+    signals += odd_dates_signal(commits.author_time, commits.committer_time, commits.shas)
     if missing_objects:
         signals.append(
             {

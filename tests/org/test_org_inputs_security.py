@@ -219,7 +219,12 @@ def test_org_artifact_redirect_to_storage_gets_no_token_and_hostile_names_are_es
         def blob(request):
             seen.append(dict(request.headers))
             evil = org_report("acme/<script>alert(1)</script>@octocat")
-            return Response(zip_bytes({"x/r.json": evil}), content_type="application/zip")
+            # acme/api's own report is merged; the hostile name, another repository's, is a
+            # problem line (issue 13: not merged), rendered escaped like every name
+            own = org_report("acme/api")
+            return Response(
+                zip_bytes({"x/a.json": own, "x/r.json": evil}), content_type="application/zip"
+            )
 
         storage.expect_request("/blob/5").respond_with_handler(blob)
         gh = Artifacts(fake)
