@@ -83,7 +83,10 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text, formatter_class=_Formatter)
         if name == chosen:
             module = importlib.import_module(f"scorer.commands.{name}")
-            p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+            # SUPPRESS: no default of its own, or it would overwrite ``scorer --debug CMD``'s.
+            p.add_argument(
+                "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+            )
             module.add_arguments(p)
             p.set_defaults(_run=module.run)
     return parser

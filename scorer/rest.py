@@ -11,7 +11,10 @@ The API, on purpose small::
 
 What it does for every request:
 
-* **Timeouts**: every request has a connect and a read timeout.
+* **Timeouts**: every request has a connect and a read timeout, and one total deadline
+  (``deadline``, default 120 s) for the whole exchange, headers and body: a server that
+  trickles one byte every few seconds, or never answers, is cut off there. Each attempt that
+  ends that way (or with a connection error) counts its time against the wait budget below.
 * **Rate limits**: a 403/429 with ``x-ratelimit-remaining: 0`` waits until ``x-ratelimit-reset``;
   a ``Retry-After`` (secondary limits) is honoured; a 429, or a 403 whose message says "rate
   limit", without either header waits a minute, then longer.
@@ -20,8 +23,14 @@ What it does for every request:
   after a rate-limit answer (the request was refused, so it cannot have been applied): a POST that
   met a 502 may have created its object, and retrying it could create a second one.
 * **A bounded total wait**: all waits of one client add up to at most ``max_wait`` seconds (default
-  600; ``SCORER_HTTP_MAX_WAIT`` in the environment). A wait that would go past it is not started:
-  the request fails at once with a :class:`APIError` that says how long the service asked to wait.
+  600; ``SCORER_HTTP_MAX_WAIT`` in the environment): sleeps before a retry, and the time of
+  attempts that got no complete answer. A wait that would go past it is not started: the request
+  fails at once with a :class:`APIError` that says how long the service asked to wait. An
+  attempt's deadline is also cut to what is left of the budget (but at least
+  ``MIN_ATTEMPT`` seconds), so a silent server costs a run about ``max_wait``, not
+  ``max_tries`` read timeouts.
+* **Pagination ends**: a ``Link: rel="next"`` (or ``x-next-page``) that leads back to a page
+  already read, or more than ``page_cap`` pages (default 1000), is an :class:`APIError`.
 * **One line per wait** to the log (stderr by default), naming the method, the path and the
   reason — never a header, never the token.
 * **The token goes only to the configured API origin** (scheme, host and port). Redirects are
@@ -37,6 +46,7 @@ import email.utils
 import os
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -48,12 +58,16 @@ import requests.auth
 
 from scorer import __version__
 from scorer.errors import InputError, ServiceError
+from scorer.util.textsafe import one_line
 
 DEFAULT_GITHUB_API = "https://api.github.com"
 DEFAULT_TIMEOUT = (10.0, 60.0)  # connect, read (seconds)
 DEFAULT_MAX_TRIES = 5
 DEFAULT_MAX_WAIT = 600.0
 MAX_REDIRECTS = 5
+DEFAULT_DEADLINE = 120.0  # seconds for one attempt, headers and body
+MIN_ATTEMPT = 5.0  # an attempt's deadline is never cut below this by the wait budget
+DEFAULT_PAGE_CAP = 1000  # pages of one listing: 100k items at per_page=100
 _RETRY_STATUSES = frozenset({500, 502, 503, 504})
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
@@ -77,6 +91,34 @@ class _HeaderAuth(requests.auth.AuthBase):
 _NO_AUTH = _HeaderAuth({})
 
 
+class _Deadline(Exception):
+    """An attempt that did not finish within its deadline (the worker thread is abandoned)."""
+
+
+def _bounded(seconds: float, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)``, or :class:`_Deadline` after ``seconds``. Socket timeouts bound
+    each read, not a whole answer (one byte every 2 s never trips them), so the call runs in a
+    daemon thread that is left behind when it overruns; its socket times out, or the process
+    ends."""
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            box["value"] = fn(*args, **kwargs)
+        except BaseException as err:  # handed to the caller below
+            box["error"] = err
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="scorer-http", daemon=True).start()
+    if not done.wait(max(0.0, seconds)):
+        raise _Deadline()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
 class APIError(ServiceError):
     """A request that failed for good. ``status`` is None when no answer came at all."""
 
@@ -88,7 +130,8 @@ class APIError(ServiceError):
 
 
 def _stderr_line(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    """One line, whatever the server put in what it names (a path, a reason)."""
+    print(one_line(line), file=sys.stderr, flush=True)
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -118,6 +161,8 @@ class RestClient:
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
         max_tries: int = DEFAULT_MAX_TRIES,
         max_wait: float = DEFAULT_MAX_WAIT,
+        deadline: float = DEFAULT_DEADLINE,
+        page_cap: int = DEFAULT_PAGE_CAP,
         backoff: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
@@ -131,6 +176,8 @@ class RestClient:
         self.timeout = timeout
         self.max_tries = max(1, max_tries)
         self.max_wait = max(0.0, max_wait)
+        self.deadline = max(0.001, deadline)
+        self.page_cap = max(1, page_cap)
         self.backoff = backoff
         self.waited = 0.0  # seconds spent waiting so far, against max_wait
         self._sleep = sleep
@@ -151,7 +198,7 @@ class RestClient:
         """The GitHub client the Actions environment describes: ``GITHUB_API_URL`` (GitHub
         Enterprise Server works), ``GITHUB_TOKEN`` or ``GH_TOKEN``, ``SCORER_HTTP_MAX_WAIT``."""
         token = env.get("GITHUB_TOKEN") or env.get("GH_TOKEN")
-        kwargs.setdefault("max_wait", _max_wait_from(env))
+        kwargs.setdefault("max_wait", max_wait_from(env))
         return cls(
             env.get("GITHUB_API_URL") or DEFAULT_GITHUB_API,
             auth_value=f"Bearer {token}" if token else None,
@@ -182,12 +229,30 @@ class RestClient:
     ) -> Iterator[Any]:
         """Yield the items of every page, following ``Link: rel="next"`` (GitHub, GitLab) or
         GitLab's ``x-next-page``. A page is a JSON list, or an object whose ``items_key`` holds
-        the list (e.g. ``"artifacts"``)."""
+        the list (e.g. ``"artifacts"``). A next link back to a page already read, or more
+        than ``page_cap`` pages, is an APIError: a hostile or broken server cannot loop."""
         url: str | None = self._url(path)
         page_params: dict[str, Any] | None = dict(params or {})
         pages = 0
+        seen: set[str] = set()
         while url is not None:
+            if pages >= self.page_cap:
+                raise APIError(
+                    f"{self.service} API: GET {self._show(url)}: more than {self.page_cap} "
+                    "pages; stopped (the listing does not end)",
+                    method="GET",
+                    url=self._show(url),
+                )
             resp = self.request("GET", url, params=page_params)
+            if resp.url in seen:
+                resp.close()
+                raise APIError(
+                    f"{self.service} API: GET {self._show(url)}: the next page link leads back "
+                    f"to a page already read (after {pages} pages); stopped",
+                    method="GET",
+                    url=self._show(url),
+                )
+            seen.add(resp.url)
             data = self._json(resp)
             items = data.get(items_key) if items_key and isinstance(data, dict) else data
             if not isinstance(items, list):
@@ -220,13 +285,15 @@ class RestClient:
     def download(self, path: str, dest: Path, *, max_bytes: int | None = None) -> Path:
         """Stream a GET to ``dest`` (written atomically), following redirects; the token is
         dropped as soon as a redirect leaves the API origin."""
+        started = time.monotonic()
         resp = self.request("GET", path, stream=True, headers={"Accept": "*/*"})
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.")
-        total = 0
-        try:
-            with os.fdopen(fd, "wb") as out:
+
+        def copy() -> None:  # closes what it uses: past the deadline it is left running
+            total = 0
+            with os.fdopen(fd, "wb") as out, resp:
                 for chunk in resp.iter_content(chunk_size=1 << 16):
                     total += len(chunk)
                     if max_bytes is not None and total > max_bytes:
@@ -237,12 +304,21 @@ class RestClient:
                             url=self._show(path),
                         )
                     out.write(chunk)
+
+        try:
+            try:
+                _bounded(self.deadline - (time.monotonic() - started), copy)
+            except _Deadline:
+                raise APIError(
+                    f"{self.service} API: download {self._show(path)} did not finish within "
+                    f"{self.deadline:.0f}s",
+                    method="GET",
+                    url=self._show(path),
+                ) from None
             os.replace(tmp, dest)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        finally:
-            resp.close()
         return dest
 
     def request(
@@ -263,25 +339,37 @@ class RestClient:
         redirects = 0
         while True:
             tries += 1
+            limit = min(self.deadline, max(self.max_wait - self.waited, MIN_ATTEMPT))
+            started = time.monotonic()
             try:
-                resp = self._session.request(
+                resp = _bounded(
+                    limit,
+                    self._session.request,
                     method,
                     url,
                     params=params,
                     json=json,
                     headers=headers,
                     auth=self._auth_for(url),
-                    timeout=self.timeout,
+                    timeout=self._timeouts(limit),
                     allow_redirects=False,
                     stream=stream,
                 )
-            except requests.RequestException as err:
-                reason = f"{type(err).__name__}"
-                if method not in _IDEMPOTENT or tries >= self.max_tries:
+            except (requests.RequestException, _Deadline) as err:
+                spent = ""
+                if isinstance(err, (_Deadline, requests.Timeout)):
+                    self.waited += time.monotonic() - started  # no answer: a wait, too
+                    if self.waited >= self.max_wait:
+                        spent = f"; the {self.max_wait:.0f}s wait budget is spent"
+                if isinstance(err, _Deadline):
+                    reason = f"no complete answer within {limit:.0f}s"
+                else:
+                    reason = f"{type(err).__name__}"
+                if method not in _IDEMPOTENT or tries >= self.max_tries or spent:
                     raise APIError(
                         f"{self.service} API: {method} {self._show(url)} failed after "
-                        f"{tries} tr{'y' if tries == 1 else 'ies'}: {reason}; check the network "
-                        "and the API URL",
+                        f"{tries} tr{'y' if tries == 1 else 'ies'}: {reason}{spent}; check the "
+                        "network and the API URL (SCORER_HTTP_MAX_WAIT bounds the waits)",
                         method=method,
                         url=self._show(url),
                     ) from None
@@ -322,6 +410,12 @@ class RestClient:
             raise self._error(resp, method, url, tries)
 
     # -- internals ------------------------------------------------------------------------
+
+    def _timeouts(self, limit: float) -> float | tuple[float, float]:
+        """The socket timeouts of one attempt, none longer than its deadline ``limit``."""
+        if isinstance(self.timeout, tuple):
+            return (min(self.timeout[0], limit), min(self.timeout[1], limit))
+        return min(self.timeout, limit)
 
     def _url(self, path: str) -> str:
         if path.startswith(("https://", "http://")):
@@ -451,7 +545,8 @@ def _parse_retry_after(value: str | None, now: float) -> float | None:
     return max(0.0, when.timestamp() - now)
 
 
-def _max_wait_from(env: Mapping[str, str]) -> float:
+def max_wait_from(env: Mapping[str, str]) -> float:
+    """``SCORER_HTTP_MAX_WAIT`` (seconds), else the default."""
     raw = env.get("SCORER_HTTP_MAX_WAIT", "").strip()
     if not raw:
         return DEFAULT_MAX_WAIT

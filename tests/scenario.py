@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from gitbuild import GitRepo
 
+from scorer.cli import main
 from scorer.pipeline import ScanOptions, run_scan
 from scorer.util.times import iso
 
 CLAUDE = "Co-authored-by: Claude <noreply@anthropic.com>"
 ANN = ("Ann Lee", "ann@example.com")
 BOB = ("Bob Roy", "bob@example.com")
+CARA = ("Cara Diaz", "cara@example.com")
 
 
 def ai_msg(subject: str) -> str:
@@ -60,6 +64,31 @@ class Scenario:
 
 def hours(n: float) -> timedelta:
     return timedelta(hours=n)
+
+
+def git_env(when: datetime, person: tuple[str, str] = ANN) -> dict[str, str]:
+    """Author and committer for a raw ``git`` call (merge, revert -m, octopus)."""
+    return {
+        "GIT_AUTHOR_NAME": person[0],
+        "GIT_AUTHOR_EMAIL": person[1],
+        "GIT_COMMITTER_NAME": person[0],
+        "GIT_COMMITTER_EMAIL": person[1],
+        "GIT_AUTHOR_DATE": iso(when),
+        "GIT_COMMITTER_DATE": iso(when),
+    }
+
+
+def shipped(report: dict) -> dict[str, int]:
+    """How many changes each deploy shipped, by deploy id."""
+    return {d["id"]: d["shipped_changes"] for d in report["deploys"]}
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    """``scorer ARGS`` in this process: (exit code, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return code, out.getvalue(), err.getvalue()
 
 
 def cold_and_cached(path, cache: Path, *, events_read: bool = False, **options) -> tuple:

@@ -63,10 +63,14 @@ def test_workflows_pass_the_schemastore_schema():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-@pytest.mark.skipif(not shutil.which("zizmor"), reason="zizmor is not installed")
+# In the README's venv (.venv/bin/python -m pytest) the venv's scripts are not on the PATH.
+ZIZMOR = shutil.which("zizmor") or shutil.which("zizmor", path=str(Path(sys.executable).parent))
+
+
+@pytest.mark.skipif(not ZIZMOR, reason="zizmor is not installed")
 def test_zizmor_finds_nothing_at_medium_or_above():
     proc = subprocess.run(
-        ["zizmor", "--offline", "--min-severity", "medium", str(ACTION), *map(str, WORKFLOWS)],
+        [ZIZMOR, "--offline", "--min-severity", "medium", str(ACTION), *map(str, WORKFLOWS)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -207,12 +211,13 @@ def test_cache_steps_restore_the_newest_and_save_a_new_one():
     restore = next(s for s in steps if s.get("uses", "").startswith("actions/cache/restore@"))
     save = next(s for s in steps if s.get("uses", "").startswith("actions/cache/save@"))
     names = [s.get("id") or s.get("uses", "").split("@")[0] for s in steps]
-    assert names.index("actions/cache/restore") < names.index("scorer")
-    assert names.index("scorer") < names.index("actions/cache/save")
+    assert names.index("cache-name") < names.index("cache-restore") < names.index("scorer")
+    assert names.index("scorer") < names.index("cache-key") < names.index("actions/cache/save")
     for step in (restore, save):
-        assert step["if"] == "inputs.cache == 'on'"
+        assert step["if"].startswith("inputs.cache == 'on'")
         assert step["with"]["path"] == "${{ runner.temp }}/scorer-cache"
-    # a unique key per run, restored by prefix: each run gets the newest earlier cache
-    assert restore["with"]["key"] == save["with"]["key"]
-    assert "github.run_id" in save["with"]["key"]
-    assert save["with"]["key"].startswith(restore["with"]["restore-keys"])
+    # a key per ref and contents, restored by the ref's prefix (then any of this OS): each run
+    # gets the newest cache it may read, and saves only a cache whose contents are new
+    assert "run_id" not in str(restore) + str(save)
+    assert save["with"]["key"] == "${{ steps.cache-key.outputs.key }}"
+    assert "steps.cache-restore.outputs.cache-matched-key" in save["if"]

@@ -3,15 +3,19 @@ flags win over the file, the file over the defaults."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 from conftest import T0
+from gitbuild import GitRepo
 from scenario import ANN, Scenario, ai_msg
+from untrusted import ESC, NOW, day
 
 from scorer.cli import main
 from scorer.config import load_config
 from scorer.errors import InputError
+from scorer.util.times import iso
 
 CASES = [
     ("window: 7d\nenviroments: [prod]\n", 2, "unknown key 'enviroments'"),
@@ -134,3 +138,29 @@ def test_the_readme_config_example_is_valid(tmp_path):
     assert cfg.window == timedelta(days=7)
     assert [s.text for s in cfg.deploys] == ["tags:v*", "log:ops/deploys.csv"]
     assert [a["id"] for a in cfg.agents] == ["acme-bot"]
+
+
+def test_error_text_from_config_agent_keys_has_no_terminal_escapes(tmp_path, capsys):
+    r = GitRepo(tmp_path / "repo")
+    config = 'agents:\n  - id: acme\n    name: Acme\n    "\\e]0;owned\\a\\e[2J": 1\n'
+    r.commit("Initial", when=day(0), files={".normalized-deployments.yml": config})
+    assert main(["scan", str(r.path), "--now", iso(NOW)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown key" in err
+    assert ESC not in err and "\x07" not in err
+
+
+def test_deploy_log_named_by_the_repository_config_stays_inside_it(tmp_path, capsys):
+    r = GitRepo(tmp_path / "repo")
+    c1 = r.commit("Initial", when=day(0), author=ANN)
+    outside = tmp_path / "outside.jsonl"
+    outside.write_text(json.dumps({"id": "RUNNER-SECRET", "sha": c1, "time": iso(day(0.5))}) + "\n")
+    r.commit(
+        "Config",
+        when=day(1),
+        files={".normalized-deployments.yml": "deploys:\n  - log:../outside.jsonl\n"},
+    )
+    out = tmp_path / "report.json"
+    code = main(["scan", str(r.path), "--now", iso(NOW), "--json", str(out), "--quiet"])
+    assert "RUNNER-SECRET" not in (out.read_text() if out.exists() else "")
+    assert code == 2

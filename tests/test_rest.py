@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import requests
-from gh_fake import BOT, FakeGitHub, Fault, bot_user, user
+from gh_fake import BOT, FakeGitHub, Fault, _json, bot_user, user
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
@@ -355,3 +355,60 @@ def test_patch_returns_json(fake, clock, logs):
 def test_base_url_must_be_http():
     with pytest.raises(ServiceError):
         RestClient("file:///etc/passwd")
+
+
+def test_token_reflected_by_the_server_is_never_printed(fake, capsys):
+    """Error messages, wait-log lines and Location URLs that echo the token show ***."""
+    logs: list[str] = []
+    client = RestClient.from_github_env(
+        {"GITHUB_API_URL": fake.base_url, "GITHUB_TOKEN": TOKEN},
+        sleep=lambda s: None,
+        log=logs.append,
+    )
+
+    def reflect(request, m):
+        return _json({"message": f"bad token {TOKEN}\n::add-mask::x"}, 418)
+
+    def loop(request, m):
+        return Response("", status=302, headers={"Location": f"/loop/{TOKEN}"})
+
+    fake.route("GET", r"/reflect", reflect)
+    fake.route("GET", r"/loop/.*", loop)
+    fake.route("GET", r"/ratelimited/.*", lambda r, m: _json({}, 429, {"Retry-After": "1"}))
+    errors = []
+    for path in ("/reflect", "/loop/x", f"/ratelimited/{TOKEN}"):
+        with pytest.raises(APIError) as err:
+            client.request("GET", path)
+        errors.append(str(err.value) + " " + err.value.url)
+    text = " ".join(errors + logs) + repr(client)
+    assert TOKEN not in text
+    assert "***" in text
+    assert "\n" not in errors[0]  # the server's message is one line: no command injected
+
+
+def test_link_next_to_another_origin_gets_no_token(fake, capsys):
+    other = HTTPServer(port=0)
+    other.start()
+    try:
+        seen: list[dict] = []
+
+        def page2(request):
+            seen.append(dict(request.headers))
+            return Response("[]", content_type="application/json")
+
+        other.expect_request("/page2").respond_with_handler(page2)
+        # same host name and scheme, another port: another origin
+        nxt = other.url_for("/page2")
+
+        def page1(request, m):
+            return _json([{"id": 1}], 200, {"Link": f'<{nxt}>; rel="next"'})
+
+        fake.route("GET", r"/items", page1)
+        client = RestClient.from_github_env(
+            {"GITHUB_API_URL": fake.base_url, "GITHUB_TOKEN": TOKEN}, sleep=lambda s: None
+        )
+        assert [x["id"] for x in client.paginate("/items")] == [1]
+        assert len(seen) == 1 and "Authorization" not in seen[0]
+    finally:
+        other.clear()
+        other.stop()

@@ -18,13 +18,34 @@
       or whose identity/pattern it matches; any other value is agent ``other``, except a
       negative one (first word no, false, none, 0, n/a, off, …), which is not evidence.
     - ``Made-with:`` needs a known agent (``Made-with: Cursor``); anything else is nothing.
-    - An agent-specific key (``Claude-Session``, ``Amp-Thread-ID``, …) names its agent
-      whatever the value (unless the registry restricts the value).
+    - ``Agent-Signature: WORD …`` names the agent of its first word (``claude-opus-4-8-max on
+      behalf of maphew`` is claude-code, ``codex-gpt-5.5-high`` codex: the longest run of the
+      word's ``-``-separated parts that is an alias), else agent ``other``; a negative word is
+      nothing.
+    - An agent-specific key (``Claude-Session``, ``Copilot-Session``, ``Amp-Thread-ID``, …)
+      names its agent whatever the value (unless the registry restricts the value).
+
+    **The most specific match wins.** One value may name several agents (``Assisted-by:
+    Claude Opus 4.5 via Crush``: the model's maker and the tool it ran in). It credits only
+    the agents found by the first of these rules that finds a known agent:
+
+    1. ``via``: in a tool-name value (every key above but ``Co-authored-by``), the text after
+       the last word ``via`` starts with an agent alias — the tool (``… via Crush`` is crush);
+    2. identity: the value's ``Name <email>``, or the bare value as a name, is an agent
+       identity;
+    3. pattern: an agent's ``values`` regular expression matches the value;
+    4. alias: in a tool-name value without ``<email>``, the alias the value starts with,
+       longest alias first (``Claude Code (opus)`` is claude-code before ``claude``).
+
+    Every agent found by the deciding rule counts. When no rule finds one, the fallbacks
+    above apply (``other``, or nothing). An agent-specific key credits its agent in any case.
 
 ``identity`` (high)
-    The author (as recorded, and after ``.mailmap`` when that differs) or the committer is an
-    agent identity (``claude[bot]``, ``Cursor Agent <cursoragent@cursor.com>``,
-    ``Jane Doe (aider)``, …).
+    The author (as recorded, and after ``.mailmap`` when that differs) is an agent identity
+    (``claude[bot]``, ``Cursor Agent <cursoragent@cursor.com>``, ``Jane Doe (aider)``, …).
+    The committer alone counts only for agents with ``committer: true`` in the registry
+    (METRIC.md v2): aider commits the user's own pending edits with ``Name (aider)`` as
+    committer, and an agent that rebases a person's commits becomes their committer.
 
 ``note`` (high)
     A git-ai authorship log under ``refs/notes/ai`` that attributes lines to an AI session
@@ -32,8 +53,13 @@
 
 ``line`` (medium)
     A line anywhere in the message, outside the trailer block, that would be an attribution
-    trailer naming an agent by the rules above (key at the start of the line), e.g. a
-    ``Co-Authored-By: Claude <noreply@anthropic.com>`` followed by another paragraph.
+    trailer naming an agent by the rules above, e.g. a ``Co-Authored-By: Claude
+    <noreply@anthropic.com>`` followed by another paragraph. The key starts the line: an
+    indented line is a quoted example, a code block or a continuation line. The one exception
+    is a line indented by exactly four spaces inside a quoted commit message — after a git
+    commit header (``commit <hex>``/``Author:``/``Date:`` lines, then a blank line), as in
+    ``git merge --squash`` messages and git-log output in squash bodies; see
+    ``quoted_message_lines``. GitHub's own squash bodies do not indent the squashed messages.
 
 ``footer`` (medium)
     A footer convention (a line starting, after emoji or punctuation, with e.g.
@@ -55,6 +81,7 @@ import re
 from scorer.attribution.notes import note_evidence
 from scorer.attribution.registry import (
     AGENT,
+    AGENT_SIGNATURE,
     ASSISTED_BY,
     ATTRIBUTION_KEYS,
     CO_AUTHORED_BY,
@@ -75,6 +102,8 @@ _IDENT_RE = re.compile(r"(.*?)\s*<([^<>]*)>\s*\Z", re.DOTALL)
 _REVERT_RE = re.compile(r"[Tt]his\s+reverts\s+commit\s+([0-9a-fA-F]{7,40})(?![0-9A-Za-z])")
 _WORD = re.compile(r"\w")
 _WORDS_RE = re.compile(r"[^\s(),;]+")
+# "Claude Opus 4.5 via Crush": the tool after the last " via " (a word, any case).
+_VIA_RE = re.compile(r".*\s[Vv][Ii][Aa]\s+(\S.*)", re.DOTALL)
 _NONE: tuple[Evidence, ...] = ()
 
 
@@ -113,23 +142,31 @@ def _value_agents(registry: Registry, key: str, value: str) -> tuple[str, ...]:
             found.setdefault(agent.id)
     if key not in ATTRIBUTION_KEYS or _is_negative(value):
         return tuple(found)
-    ident = _IDENT_RE.match(value)
-    if ident is not None:
-        _verdict, ids = registry.identity(ident.group(1).strip(), ident.group(2).strip())
-    else:  # a bare name: "Co-authored-by: Copilot", "Co-authored-by: claude[bot]"
-        _verdict, ids = registry.identity(value, "")
-    for i in ids:
-        found.setdefault(i)
-    for agent in registry.agents:
-        if agent._values_res and agent.matches_value(value):
-            found.setdefault(agent.id)
-    if key == CO_AUTHORED_BY:
+    if key == AGENT_SIGNATURE:  # the first word names the agent; any other is `other`
+        found.setdefault(registry.lookup_word(value.split(None, 1)[0]) or OTHER)
         return tuple(found)
-    if ident is None:
-        named = registry.lookup_name(value)
-        if named is not None:
-            found.setdefault(named)
-    if found:
+    tool_key = key != CO_AUTHORED_BY  # a tool-name value: Assisted-by, Generated-by, …
+    ident = _IDENT_RE.match(value)
+    # The most specific rule that names a known agent decides (module docstring).
+    named: tuple[str, ...] = ()
+    if tool_key:
+        via = _VIA_RE.search(value)
+        if via is not None:
+            agent = registry.lookup_name(via.group(1))
+            named = (agent,) if agent is not None else ()
+    if not named:
+        if ident is not None:
+            named = registry.identity(ident.group(1).strip(), ident.group(2).strip())[1]
+        else:  # a bare name: "Co-authored-by: Copilot", "Co-authored-by: claude[bot]"
+            named = registry.identity(value, "")[1]
+    if not named:
+        named = tuple(a.id for a in registry.agents if a._values_res and a.matches_value(value))
+    if not named and tool_key and ident is None:
+        agent = registry.lookup_name(value)
+        named = (agent,) if agent is not None else ()
+    for i in named:
+        found.setdefault(i)
+    if found or not tool_key:
         return tuple(found)
     if key == MADE_WITH or (key == ASSISTED_BY and ident is not None):
         return ()
@@ -153,6 +190,23 @@ def _message_evidence(msg: str, registry: Registry, add, lowtext: str | None = N
             (m.start(), m.group(1).lower(), m.group(2), m.end())
             for m in registry._key_line_slow.finditer(msg)
         ]
+    quoted_lines = []
+    if "\n    " not in lowtext:
+        quoted = ()  # no line indented by four spaces (the common case)
+    elif same:
+        quoted = registry._quoted_key_line_re.finditer(lowtext)
+    else:
+        quoted = registry._quoted_key_line_slow.finditer(msg)
+    for m in quoted:
+        if same:
+            start, key, value = m.start(), m.group(1), msg[m.start(2) - 1 : m.end(2) - 1]
+            end = m.end() - 1
+        else:
+            start, key, value, end = m.start(), m.group(1).lower(), m.group(2), m.end()
+        quoted_lines.append((start, key, value, end))
+    if quoted_lines:
+        inside = quoted_message_lines(msg)
+        key_lines += [(s + 4, k, v, e) for s, k, v, e in quoted_lines if s in inside]
     if key_lines:
         # Every line of the trailer block that starts with a key is one of its trailers, so
         # a key line is outside the block exactly when no trailer starts there.
@@ -192,6 +246,54 @@ def _message_evidence(msg: str, registry: Registry, add, lowtext: str | None = N
                 add(agent, FOOTER, _bounded(_line_at(msg, low, same, start)), MEDIUM)
 
 
+# A commit header as git prints it (git log, git merge --squash's "Squashed commit of the
+# following:"): the lines before a commit's message, which follows indented by four spaces.
+_HEADER_RE = re.compile(
+    r"(?:commit [0-9a-f]{7,40}(?:[ \t].*)?|Merge:[ \t].*|Author:[ \t].*|AuthorDate:[ \t].*"
+    r"|Commit:[ \t].*|CommitDate:[ \t].*|Date:[ \t].*)\Z"
+)
+
+
+def quoted_message_lines(msg: str) -> frozenset[int]:
+    """Offsets of the lines of ``msg`` that belong to a quoted commit message, where a line
+    indented by exactly four spaces is read as if it were not indented (``line`` evidence).
+
+    A quoted commit message is what git prints for a commit: a header — consecutive lines
+    ``commit <7-40 hex>…``, ``Merge:``, ``Author:``, ``AuthorDate:``, ``Commit:``,
+    ``CommitDate:``, ``Date:``, at least one of them ``Author:`` — then one blank line, then
+    the message, every line indented by four spaces. The message runs up to the first line
+    that is neither blank nor indented by four spaces. That is the body of ``git merge
+    --squash`` ("Squashed commit of the following:"), and of GitHub squash bodies that hold
+    such a log (a squashed commit's "Detailed commits:", a description pasted from ``git
+    log``). Every other indented line is a quoted example, a code block or a continuation
+    line, and no evidence.
+    """
+    lines = msg.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # nothing after the last newline
+    inside: list[int] = []
+    offsets = []
+    pos = 0
+    for line in lines:
+        offsets.append(pos)
+        pos += len(line) + 1
+    i, n = 0, len(lines)
+    while i < n:
+        j, author = i, False
+        while j < n and _HEADER_RE.match(lines[j].rstrip("\r")):
+            author = author or lines[j].startswith("Author:")
+            j += 1
+        if j == i or not author or j >= n or lines[j].strip(" \t\r"):
+            i = max(j, i + 1)
+            continue
+        j += 1  # the blank line after the header
+        while j < n and (not lines[j].strip(" \t\r") or lines[j].startswith("    ")):
+            inside.append(offsets[j])
+            j += 1
+        i = j
+    return frozenset(inside)
+
+
 def _line_at(msg: str, low: str, same: bool, pos: int) -> str:
     """The line of ``msg`` that starts at ``pos`` in its lower-cased form ``low``."""
     if not same:
@@ -213,7 +315,12 @@ def detect(raw: RawCommit, registry: Registry, note: str | None = None) -> tuple
     hit = cache.get((raw.committer_name, raw.committer_email)) or registry.identity(
         raw.committer_name, raw.committer_email
     )
+    # A committer alone is evidence only for agents that say so (``committer: true``): aider
+    # commits the user's own pending edits with "Name (aider)" as committer, and an agent
+    # that rebases or amends a person's commits becomes their committer.
     ids_committer = hit[1]
+    if ids_committer:
+        ids_committer = tuple(i for i in ids_committer if i in registry.committer_ids)
     ids_mailmap: tuple[str, ...] = ()
     if (raw.mailmap_email != email or raw.mailmap_name != name) and (
         raw.mailmap_name or raw.mailmap_email

@@ -18,6 +18,16 @@ the registry's aliases (``claude`` is Claude Code, ``github-copilot`` Copilot, `
 Factory); an unknown tool is agent ``other``. A note that does not have this shape — no
 divider, invalid JSON, no attested session with a record naming a tool — is not evidence,
 and never an error.
+
+Both published forms are read, alone or mixed in one note (git-ai writes mixed notes while a
+repository moves from one to the other). The source of truth is git-ai itself
+(github.com/git-ai-project/git-ai): ``src/authorship/authorship_log_serialization.rs`` (an
+``s_`` key is split on ``::`` and looked up in ``sessions``, ``h_`` in ``humans``, anything
+else in ``prompts``) and ``docs/migrations/sessions-v2-note-format.md`` ("Attribution Note
+Format: Sessions & Trace IDs", git-ai 1.4.0: ``s_`` + 14 hex digits ``::`` ``t_`` + 14 hex
+digits per checkpoint; ``sessions`` may be absent from older notes; ``h_<id>::t_<id>`` may
+come for people, which the ``h_`` prefix already covers). The 3.0.0 form without sessions
+is git-ai's ``tests/integration/sessions_backwards_compat.rs``.
 """
 
 from __future__ import annotations

@@ -24,8 +24,11 @@ if TYPE_CHECKING:
 # rebuild the registry from its data (Registry.from_data), keyed by registry_source_digest().
 
 __all__ = [
+    "AGENT_KIND",
     "ATTRIBUTION_KEYS",
+    "KINDS",
     "OTHER",
+    "REVIEW_BOT",
     "Agent",
     "KeyRule",
     "Registry",
@@ -43,12 +46,28 @@ ASSISTED_BY = "assisted-by"
 GENERATED_BY = "generated-by"
 MADE_WITH = "made-with"
 AI_ASSISTED = "ai-assisted"
-ATTRIBUTION_KEYS = (CO_AUTHORED_BY, ASSISTED_BY, GENERATED_BY, MADE_WITH, AI_ASSISTED)
+# "Agent-Signature: claude-opus-4-8-max on behalf of maphew" (steveyegge/beads): the agent is
+# named by the value's first word (Registry.lookup_word).
+AGENT_SIGNATURE = "agent-signature"
+ATTRIBUTION_KEYS = (
+    CO_AUTHORED_BY,
+    ASSISTED_BY,
+    GENERATED_BY,
+    MADE_WITH,
+    AI_ASSISTED,
+    AGENT_SIGNATURE,
+)
+
+# What an agent is (the `kind` field): a coding agent, or a review bot whose suggestions are
+# committed (as co-author, or as author of the fix). Both are evidence with their agent id; a
+# report can tell them apart with Registry.kind_of().
+AGENT_KIND = "agent"
+REVIEW_BOT = "review-bot"
+KINDS = (AGENT_KIND, REVIEW_BOT)
 
 SCHEMA_VERSION = 1
-AGENT_FIELDS = (
-    "id",
-    "name",
+# The list-valued fields of an agent entry, in the order of agents.yml.
+LIST_FIELDS = (
     "aliases",
     "names",
     "emails",
@@ -59,6 +78,7 @@ AGENT_FIELDS = (
     "footers",
     "subjects",
 )
+AGENT_FIELDS = ("id", "name", "kind", "committer", *LIST_FIELDS)
 BOT_FIELDS = ("names", "emails", "identities")
 
 _ID_RE = re.compile(r"[a-z0-9][a-z0-9._-]*\Z")
@@ -112,6 +132,8 @@ class Agent(FrozenRecord):
         self,
         id: str,
         name: str,
+        kind: str = AGENT_KIND,
+        committer: bool = False,
         aliases: tuple[str, ...] = (),
         names: tuple[str, ...] = (),
         emails: tuple[str, ...] = (),
@@ -131,6 +153,8 @@ class Agent(FrozenRecord):
     ) -> None:
         self.id = id
         self.name = name
+        self.kind = kind  # AGENT_KIND or REVIEW_BOT
+        self.committer = committer  # is a committer alone (not the author) evidence?
         self.aliases = aliases
         self.names = names
         self.emails = emails
@@ -183,9 +207,14 @@ class Agent(FrozenRecord):
         return tuple(kinds)
 
     def to_data(self) -> dict[str, Any]:
-        """The entry as registry data (the schema of agents.yml), empty fields left out."""
+        """The entry as registry data (the schema of agents.yml), empty fields and defaults
+        (``kind: agent``, ``committer: false``) left out."""
         data: dict[str, Any] = {"id": self.id, "name": self.name}
-        for key in AGENT_FIELDS[2:]:
+        if self.kind != AGENT_KIND:
+            data["kind"] = self.kind
+        if self.committer:
+            data["committer"] = True
+        for key in LIST_FIELDS:
             value = getattr(self, key)
             if value:
                 data[key] = [k.to_data() for k in value] if key == "keys" else list(value)
@@ -377,7 +406,13 @@ def agent_from_mapping(entry: Mapping[str, Any], *, source: str = "config") -> A
     if not isinstance(name, str) or not name.strip():
         raise _fail("name", f"must be a non-empty string, not {name!r}")
     exact = ("values", "footers", "subjects")  # kept as written: "aider: " ends in a space
-    lists = {k: _strings(entry, k, strip=k not in exact) for k in AGENT_FIELDS[2:] if k != "keys"}
+    kind = entry.get("kind", AGENT_KIND)
+    if kind not in KINDS:
+        raise _fail("kind", f"must be one of {', '.join(KINDS)}, not {kind!r}")
+    committer = entry.get("committer", False)
+    if not isinstance(committer, bool):
+        raise _fail("committer", f"must be true or false, not {committer!r}")
+    lists = {k: _strings(entry, k, strip=k not in exact) for k in LIST_FIELDS if k != "keys"}
     for k in ("names", "emails", "identities", "driven_names"):
         for i, g in enumerate(lists[k], 1):
             if not g.strip("*"):
@@ -392,6 +427,8 @@ def agent_from_mapping(entry: Mapping[str, Any], *, source: str = "config") -> A
     return Agent(
         id=agent_id,
         name=name.strip(),
+        kind=kind,
+        committer=committer,
         aliases=lists["aliases"],
         names=lists["names"],
         emails=lists["emails"],
@@ -432,6 +469,8 @@ class Registry:
             raise ValueError(f"id: duplicate agent id {dupes[0]!r}")
         self.agents: tuple[Agent, ...] = tuple(agents)
         self._by_id = {a.id: a for a in self.agents}
+        # Agents whose identity counts as the committer alone (``committer: true``).
+        self.committer_ids = frozenset(a.id for a in self.agents if a.committer)
         self.bots = {k: tuple((bots or {}).get(k, ())) for k in BOT_FIELDS}
         self._bot_names = glob_regex((*self.bots["names"], "*[bot]"))
         self._bot_emails = glob_regex(self.bots["emails"])
@@ -468,6 +507,12 @@ class Registry:
         self._key_line_slow = LazyPattern(
             rf"^({key_trie})[ \t]*:[ \t]*([^\n]*)", re.IGNORECASE | re.MULTILINE
         )
+        # The same, indented by exactly four spaces: such a line counts only inside a quoted
+        # commit message (detect.quoted_message_lines); group 1 is the key, group 2 the value.
+        self._quoted_key_line_re = LazyPattern(rf"\n {{4}}({key_trie})[ \t]*:[ \t]*([^\n]*)", 0)
+        self._quoted_key_line_slow = LazyPattern(
+            rf"^ {{4}}({key_trie})[ \t]*:[ \t]*([^\n]*)", re.IGNORECASE | re.MULTILINE
+        )
 
         # Footers and subjects: lower-cased text, with the agents that use it.
         self._footers: list[tuple[str, str]] = [
@@ -491,6 +536,7 @@ class Registry:
         # (and a few more: subjects are looked for at every line start); identity and note
         # evidence do not depend on the message.
         branches = _trie_branches([(k, r"[ \t]*:") for k in keys] + [(t, "") for t in texts])
+        branches.append(rf" {{4}}{key_trie}[ \t]*:")  # a key line of a quoted commit message
         if texts:  # a footer after leading emoji or punctuation
             branches.append(rf"[^\w\n][^\w\n]*(?:{text_trie})")
         self._prefilter = re.compile(r"\n(?:" + "|".join(branches) + ")")
@@ -509,6 +555,34 @@ class Registry:
 
     def __len__(self) -> int:
         return len(self.agents)
+
+    def kind_of(self, agent_id: str) -> str:
+        """The ``kind`` of an agent id: ``agent`` or ``review-bot`` (``other`` and ids the
+        registry does not know are ``agent``)."""
+        agent = self._by_id.get(agent_id)
+        return agent.kind if agent else AGENT_KIND
+
+    def ids_of_kind(self, kind: str) -> frozenset[str]:
+        """The agent ids of one ``kind`` (e.g. the review bots, reported separately)."""
+        return frozenset(a.id for a in self.agents if a.kind == kind)
+
+    def lookup_word(self, word: str) -> str | None:
+        """The agent id a single word names, for ``Agent-Signature: claude-opus-4-8-max``:
+        the word is cut at the first space, tab or one of ( : / [ < , ; and then the longest
+        run of its ``-``-separated parts, from its start, that is an alias wins
+        ("claude-code-opus" is claude-code, "claude-opus-4-8-max" claude, "codex-gpt-5.5"
+        codex; "claudette" is nothing)."""
+        cut = len(word)
+        for ch in ALIAS_END:
+            i = word.find(ch)
+            if 0 <= i < cut:
+                cut = i
+        parts = word[:cut].lower().split("-")
+        for n in range(len(parts), 0, -1):
+            agent = self._alias_map.get("-".join(parts[:n]))
+            if agent is not None:
+                return agent
+        return None
 
     def lookup_name(self, text: str) -> str | None:
         """The agent id whose alias starts ``text`` ("Claude Code (opus 4)", "crush"), or None."""

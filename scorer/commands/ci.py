@@ -22,8 +22,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from scorer.commands.scan import add_scan_arguments, options_from_args, write_outputs
-from scorer.errors import InputError, ScorerError
+from scorer.errors import InputError, ScorerError, ServiceError
 from scorer.formats import renderer
+from scorer.formats.words import plural
 from scorer.github import actions
 from scorer.github.comment import (
     DEFAULT_AUTHORS,
@@ -32,11 +33,13 @@ from scorer.github.comment import (
     classify,
     pr_commits,
     render_comment,
+    render_commit_list,
     upsert_comment,
 )
 from scorer.pipeline import ScanResult, run_scan
 from scorer.rest import RestClient
 from scorer.util.atomic import write_atomic
+from scorer.util.textsafe import one_line
 
 PR_EVENTS = ("pull_request", "pull_request_target")
 REPORT_NAME = "normalized-deployments.json"
@@ -87,18 +90,34 @@ def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     result = run_scan(options)
     report = result.report
 
+    # Each sink is written on its own: one that fails (full disk, a directory in the way, an
+    # unwritable GITHUB_OUTPUT) is one ::error:: line, and the others are still written.
+    failed: list[ScorerError] = []
     report_path = _report_path(args, env)
-    write_atomic(report_path, renderer("json")(report))
-    write_outputs(args, report)
-    actions.write_summary(renderer("markdown")(report), env.get("GITHUB_STEP_SUMMARY"))
+    report_ok = _sink(failed, env, write_atomic, report_path, renderer("json")(report))
+    _sink(failed, env, write_outputs, args, report)
+    event = env.get("GITHUB_EVENT_NAME", "")
+    on_pr = event in PR_EVENTS and (args.comment == "on" or bool(env.get("GITHUB_EVENT_PATH")))
+    pull = pull_request_commits(result, env) if on_pr else None
+    _sink(
+        failed,
+        env,
+        _write_summary,
+        renderer("markdown")(report),
+        pull,
+        env.get("GITHUB_STEP_SUMMARY"),
+    )
     m = report["metric"]
-    actions.set_outputs(
+    _sink(
+        failed,
+        env,
+        actions.set_outputs,
         {
             "normalized-deployments": f"{m['normalized_deployments']:.4f}",
             "ai-deploys-survived": m["ai_deploys_survived"],
             "deploys-survived": m["deploys_survived"],
             "contributors": m["contributors"],
-            "report-path": str(report_path),
+            "report-path": str(report_path) if report_ok else "",
         },
         env.get("GITHUB_OUTPUT"),
     )
@@ -110,14 +129,58 @@ def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         )
     print(
         f"scorer: normalized deployments {m['normalized_deployments']:.2f} = "
-        f"{m['ai_deploys_survived']} AI deploys survived / {m['contributors']} contributors / "
-        f"{m['weeks']:g} weeks; report: {report_path}",
+        f"{plural(m['ai_deploys_survived'], 'AI deploy')} survived / "
+        f"{plural(m['contributors'], 'contributor')} / {plural(m['weeks'], 'week')}; "
+        f"report: {report_path}",
         flush=True,
     )
-    event = env.get("GITHUB_EVENT_NAME", "")
-    if event in PR_EVENTS and args.comment == "on":
-        comment_on_pr(result, env, authors=args.comment_author or list(DEFAULT_AUTHORS))
-    return 0
+    if pull is not None and args.comment == "on":
+        try:
+            comment_on_pr(
+                result, env, authors=args.comment_author or list(DEFAULT_AUTHORS), pull=pull
+            )
+        except ServiceError as err:
+            # The score, report, summary and outputs are what the step is for: a comment the
+            # API will not take is a warning, and the step succeeds.
+            _warn(env, f"scorer: the pull request comment was not written: {err}")
+    elif event in PR_EVENTS and args.comment == "on":
+        actions.notice("scorer: the event payload names no pull request; no comment")
+    return max((err.exit_code for err in failed), default=0)
+
+
+def _sink(failed: list[ScorerError], env: Mapping[str, str], write, *args: object) -> bool:
+    """``write(*args)``; a ScorerError is one ::error:: (in Actions) and one stderr line."""
+    try:
+        write(*args)
+    except ScorerError as err:
+        failed.append(err)
+        if actions.in_actions(env):
+            actions.error(str(err), title="scorer")
+        print(f"scorer: error: {one_line(err)}", file=sys.stderr, flush=True)
+        return False
+    return True
+
+
+def _warn(env: Mapping[str, str], message: str) -> None:
+    if actions.in_actions(env):
+        actions.warning(message, title="scorer")
+    print(one_line(message), file=sys.stderr, flush=True)
+
+
+def _write_summary(
+    markdown: str, pull: tuple[PullRequest, PrCommits] | None, path: str | None
+) -> None:
+    """The report, then (on a pull request) every one of its commits, as much as the step
+    summary's 1 MiB leaves room for: the comment lists the AI commits and counts the rest."""
+    if pull is not None and path:
+        p = Path(path)
+        used = p.stat().st_size if p.exists() else 0
+        room = actions.SUMMARY_LIMIT - used - len(markdown.encode("utf-8")) - 256
+        if room > 0:
+            listing = render_commit_list(*pull, limit=room)
+            if listing:
+                markdown = markdown.rstrip("\n") + "\n\n" + listing
+    actions.write_summary(markdown, path)
 
 
 def _report_path(args: argparse.Namespace, env: Mapping[str, str]) -> Path:
@@ -140,37 +203,54 @@ def _event_payload(env: Mapping[str, str]) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def comment_on_pr(result: ScanResult, env: Mapping[str, str], *, authors: list[str]) -> str:
-    """Build and post (or update) the PR comment; returns what :func:`upsert_comment` did."""
+def pull_request_commits(
+    result: ScanResult, env: Mapping[str, str]
+) -> tuple[PullRequest, PrCommits] | None:
+    """The pull request of the event and its commits, judged; None if the payload names none."""
     pr = PullRequest.from_event(_event_payload(env))
     if pr is None:
+        return None
+    settings = result.settings
+    commits = pr_commits(result.history, pr.base_sha, pr.head_sha)
+    if commits is None:
+        return pr, PrCommits(
+            missing=f"the head {pr.head_sha[:12]} is not in the scanned history (check out the "
+            "pull request's merge commit, the default of actions/checkout on pull_request, "
+            "with fetch-depth: 0)"
+        )
+    # The pipeline judged every change with AI evidence (the only ones asked about here).
+    index = result.history.index
+    outcomes = result.outcomes
+    return pr, PrCommits(
+        rows=classify(
+            commits,
+            min_confidence=settings.min_confidence,
+            substantive=lambda sha: outcomes.substantive.get(index.get(sha, -1), True),
+            reverted=lambda sha: index.get(sha, -1) in outcomes.reverted,
+            is_revert=lambda sha: index.get(sha, -1) in outcomes.reverts,
+        )
+    )
+
+
+def comment_on_pr(
+    result: ScanResult,
+    env: Mapping[str, str],
+    *,
+    authors: list[str],
+    pull: tuple[PullRequest, PrCommits] | None = None,
+) -> str:
+    """Build and post (or update) the PR comment; returns what :func:`upsert_comment` did."""
+    if pull is None:
+        pull = pull_request_commits(result, env)
+    if pull is None:
         actions.notice("scorer: the event payload names no pull request; no comment")
         return "skipped"
+    pr, found = pull
     repository = env.get("GITHUB_REPOSITORY", "")
     if not env.get("GITHUB_TOKEN") and not env.get("GH_TOKEN"):
         actions.notice("scorer: no GITHUB_TOKEN, so no pull request comment")
         return "skipped"
     settings = result.settings
-    commits = pr_commits(result.history, pr.base_sha, pr.head_sha)
-    if commits is None:
-        found = PrCommits(
-            missing=f"the head {pr.head_sha[:12]} is not in the scanned history (check out the "
-            "pull request's merge commit, the default of actions/checkout on pull_request, "
-            "with fetch-depth: 0)"
-        )
-    else:
-        # The pipeline judged every change with AI evidence (the only ones asked about here).
-        index = result.history.index
-        outcomes = result.outcomes
-        found = PrCommits(
-            rows=classify(
-                commits,
-                min_confidence=settings.min_confidence,
-                substantive=lambda sha: outcomes.substantive.get(index.get(sha, -1), True),
-                reverted=lambda sha: index.get(sha, -1) in outcomes.reverted,
-                is_revert=lambda sha: index.get(sha, -1) in outcomes.reverts,
-            )
-        )
     body = render_comment(
         result.report,
         pr,

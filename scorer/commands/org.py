@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
+import io
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from scorer.errors import InputError
+from scorer.formats.words import plural
+from scorer.util.atomic import write_atomic
 from scorer.util.textsafe import one_line
 
 
@@ -52,20 +53,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _atomic_write(path: str, write: Callable[[object], None]) -> None:
+def _atomic_write(path: str, write: Callable[[io.TextIOWrapper], object]) -> None:
+    """One output file, through the one atomic writer (a failure is one line)."""
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
         raise InputError("the directory to write into does not exist", path=path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            write(fh)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_atomic(target, write)
 
 
 def _text_safe(value: object) -> str:
@@ -87,8 +81,8 @@ def render_text(org: dict) -> str:
     )
     lines.append(
         f"normalized deployments: {fmt_num(org['normalized_deployments'])} = "
-        f"{t['ai_deploys_survived']} AI deploys survived / {t['contributors']} contributors / "
-        f"{weeks}"
+        f"{plural(t['ai_deploys_survived'], 'AI deploy')} survived / "
+        f"{plural(t['contributors'], 'contributor')} / {weeks}"
     )
     lines.append(
         f"deploys survived: {t['deploys_survived']} "
@@ -141,7 +135,7 @@ def collect(args: argparse.Namespace, outputs: Iterable[str], env=os.environ):
     def feed(items):
         for item in items:
             if item.ok:
-                merger.add(item.report, item.source)
+                merger.add(item.report, item.source, item.repository)
             else:
                 merger.add_unreadable(item.kind, item.source, item.detail)
 

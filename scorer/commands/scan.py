@@ -141,5 +141,15 @@ def run(args: argparse.Namespace) -> int:
     result = run_scan(options_from_args(args))
     write_outputs(args, result.report)
     if not args.quiet:
-        sys.stdout.write(renderer(args.format)(result.report))
+        sys.stdout.write(render_for_stdout(args.format, result.report))
     return 0
+
+
+def render_for_stdout(fmt: str, report: dict) -> str:
+    """The report as ``fmt``; text gets colour and bold only for a terminal (NO_COLOR and
+    FORCE_COLOR are respected)."""
+    if fmt == "text":
+        from scorer.formats import text
+
+        return text.render(report, color=text.use_color(sys.stdout))
+    return renderer(fmt)(report)

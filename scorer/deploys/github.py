@@ -19,11 +19,12 @@ from collections.abc import Iterator
 from datetime import datetime
 from urllib.parse import quote
 
-from scorer.deploys.api import ApiSource
+from scorer.deploys.api import ApiSource, api_id, api_object, api_text
 from scorer.deploys.interface import SourceContext
 from scorer.errors import InputError, ServiceError
 from scorer.model import DeployEvent
 from scorer.rest import RestClient
+from scorer.util.textsafe import one_line
 from scorer.util.times import parse_instant
 
 FINAL = {"success": "success", "failure": "failure", "error": "error"}
@@ -62,11 +63,16 @@ class GitHubSource(ApiSource):
         if self.environment:
             params["environment"] = self.environment
         found: list[DeployEvent] = []
-        for dep in client.paginate(f"{base}/deployments", params):
-            dep_id = dep.get("id")
-            statuses = list(
-                client.paginate(f"{base}/deployments/{dep_id}/statuses", {"per_page": 100})
-            )
+        for item in client.paginate(f"{base}/deployments", params):
+            dep = api_object(item, "a GitHub deployment")
+            dep_id = api_id(dep.get("id"), "a GitHub deployment's")
+            what = f"GitHub deployment {dep_id}"
+            statuses = [
+                _status(st, what)
+                for st in client.paginate(
+                    f"{base}/deployments/{dep_id}/statuses", {"per_page": 100}
+                )
+            ]
             decided = decide(statuses)
             if decided is None:
                 self.skip(dep_id)
@@ -75,11 +81,12 @@ class GitHubSource(ApiSource):
             found.append(
                 DeployEvent(
                     id=str(dep_id),
-                    sha=str(dep.get("sha") or ""),
-                    environment=str(dep.get("environment") or "production"),
+                    sha=api_text(dep.get("sha"), f"{what}: sha"),
+                    environment=api_text(dep.get("environment"), f"{what}: environment")
+                    or "production",
                     time=_time(when, dep_id),
                     status=status,
-                    where=f"GitHub deployment {dep_id}",
+                    where=what,
                 )
             )
         self.report_skipped("no status, or pending/queued/in_progress")
@@ -88,10 +95,20 @@ class GitHubSource(ApiSource):
         yield from found
 
 
+def _status(item: object, what: str) -> dict:
+    """A deployment status with the types ``decide`` relies on."""
+    st = api_object(item, f"{what}: a status")
+    api_text(st.get("state"), f"{what}: a status's state")
+    api_text(st.get("created_at"), f"{what}: a status's created_at")
+    if st.get("id") is not None:
+        api_id(st.get("id"), f"{what}: a status's")
+    return st
+
+
 def _time(text: str, dep_id: object) -> datetime:
     try:
         return parse_instant(text)
     except ValueError:
         raise ServiceError(
-            f"GitHub deployment {dep_id}: status has no valid time {text!r}"
+            f"GitHub deployment {dep_id}: status has no valid time {one_line(repr(text))}"
         ) from None

@@ -16,11 +16,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from urllib.parse import quote
 
-from scorer.deploys.api import ApiSource
+from scorer.deploys.api import ApiSource, api_id, api_object, api_text
 from scorer.deploys.interface import SourceContext
 from scorer.errors import InputError, ServiceError
 from scorer.model import DeployEvent
-from scorer.rest import RestClient
+from scorer.rest import RestClient, max_wait_from
+from scorer.util.textsafe import one_line
 from scorer.util.times import parse_instant
 
 STATUS = {"success": "success", "failed": "failure", "canceled": "error"}
@@ -42,7 +43,13 @@ def gitlab_client(env: Mapping[str, str]) -> RestClient:
         header, value = "JOB-TOKEN", token
     else:
         header, value = "PRIVATE-TOKEN", None
-    return RestClient(api, auth_header=header, auth_value=value, service="GitLab")
+    return RestClient(
+        api,
+        auth_header=header,
+        auth_value=value,
+        service="GitLab",
+        max_wait=max_wait_from(env),  # SCORER_HTTP_MAX_WAIT, as for GitHub
+    )
 
 
 class GitLabSource(ApiSource):
@@ -63,29 +70,35 @@ class GitLabSource(ApiSource):
             params["environment"] = self.environment
         found: list[DeployEvent] = []
         path = f"/projects/{quote(project, safe='')}/deployments"
-        for dep in client.paginate(path, params):
-            dep_id = dep.get("id")
-            status = STATUS.get(str(dep.get("status", "")).lower())
+        for item in client.paginate(path, params):
+            dep = api_object(item, "a GitLab deployment")
+            dep_id = api_id(dep.get("id"), "a GitLab deployment's")
+            what = f"GitLab deployment {dep_id}"
+            status = STATUS.get(api_text(dep.get("status"), f"{what}: status").lower())
             if status is None:
                 self.skip(dep_id)
                 continue
             env = dep.get("environment")
-            env_name = env.get("name") if isinstance(env, dict) else env
-            when = dep.get("finished_at") or dep.get("updated_at") or dep.get("created_at") or ""
+            env_name = api_text(
+                env.get("name") if isinstance(env, dict) else env, f"{what}: environment"
+            )
+            when = ""
+            for field in ("finished_at", "updated_at", "created_at"):
+                when = api_text(dep.get(field), f"{what}: {field}")
+                if when:
+                    break
             try:
-                time = parse_instant(str(when))
+                time = parse_instant(when)
             except ValueError:
-                raise ServiceError(
-                    f"GitLab deployment {dep_id}: no valid time ({when!r})"
-                ) from None
+                raise ServiceError(f"{what}: no valid time ({one_line(repr(when))})") from None
             found.append(
                 DeployEvent(
                     id=str(dep_id),
-                    sha=str(dep.get("sha") or ""),
-                    environment=str(env_name or "production"),
+                    sha=api_text(dep.get("sha"), f"{what}: sha"),
+                    environment=env_name or "production",
                     time=time,
                     status=status,
-                    where=f"GitLab deployment {dep_id}",
+                    where=what,
                 )
             )
         self.report_skipped("created, running, blocked or skipped")

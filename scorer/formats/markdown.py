@@ -7,8 +7,16 @@ through ``mdsafe`` because commit subjects, names and ids are attacker-controlle
 from __future__ import annotations
 
 from scorer.formats.mdsafe import md_code, md_text
+from scorer.formats.words import more, plural
 
 SUMMARY_LIMIT = 1_000_000  # GitHub's step summary limit is 1 MiB
+LISTED_DEPLOYS = 20  # the newest deploys of the period in the table; the JSON has them all
+OUTCOME_WORDS = {
+    "survived": "survived",
+    "rolled_back": "rolled back",
+    "failed": "failed",
+    "pending": "pending",
+}
 
 
 def _pct(x: float) -> str:
@@ -27,10 +35,51 @@ def _fmt(v: object, pct: bool = False) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
+def _deploys_table(report: dict, h: str) -> list[str]:
+    """The deploys of the period, newest first: when, which, outcome, AI changes, counted."""
+    p = report["period"]
+    deploys = [d for d in report.get("deploys") or [] if p["since"] <= d["time"] < p["until"]]
+    if not deploys:
+        return []
+    envs = {d["environment"] for d in deploys}
+    multi = len(envs) > 1
+    out = [
+        f"{h}# Deploys in the period",
+        "",
+        _row(
+            "Time (UTC)",
+            "Deploy",
+            *(["Environment"] if multi else []),
+            "Outcome",
+            "AI changes",
+            "Counts",
+        ),
+        _row("---", "---", *(["---"] if multi else []), "---", "---:", "---"),
+    ]
+    shown = deploys[::-1][:LISTED_DEPLOYS]
+    for d in shown:
+        counts = d["outcome"] == "survived" and d["counted_ai_changes"] > 0
+        out.append(
+            _row(
+                d["time"][:16].replace("T", " "),
+                md_code(d["id"] or d["sha"][:12], 40),
+                *([md_code(d["environment"], 30)] if multi else []),
+                OUTCOME_WORDS.get(d["outcome"], md_text(d["outcome"], 20)),
+                d["ai_changes"],
+                "✓" if counts else "",
+            )
+        )
+    if len(deploys) > len(shown):
+        out += ["", f"{more(len(deploys) - len(shown), 'earlier deploy')} in the JSON report."]
+    return [*out, ""]
+
+
 def render(report: dict, *, heading_level: int = 2) -> str:
     h = "#" * heading_level
     repo, m, p, hist = report["repository"], report["metric"], report["period"], report["history"]
     weeks = m["weeks"]
+    people = plural(m["contributors"], "contributor")
+    span = plural(weeks, "week")
     out = [
         f"{h} Normalized deployments: **{m['normalized_deployments']:.2f}**",
         "",
@@ -44,26 +93,26 @@ def render(report: dict, *, heading_level: int = 2) -> str:
         _row(
             "**Normalized deployments**",
             f"**{m['normalized_deployments']:.2f}**",
-            f"{m['ai_deploys_survived']} AI deploys survived",
-            f"{m['contributors']} contributors × {weeks:g} weeks",
+            f"{plural(m['ai_deploys_survived'], 'AI deploy')} survived",
+            f"{people} × {span}",
         ),
         _row(
             "Deploys survived per dev-week",
             f"{m['deploys_survived_per_dev_week']:.2f}",
-            f"{m['deploys_survived']} deploys survived",
-            f"{m['contributors']} contributors × {weeks:g} weeks",
+            f"{plural(m['deploys_survived'], 'deploy')} survived",
+            f"{people} × {span}",
         ),
         _row(
             "AI share of survived deploys",
             _pct(m["ai_share_of_survived_deploys"]),
-            f"{m['ai_deploys_survived']} AI deploys survived",
-            f"{m['deploys_survived']} deploys survived",
+            f"{plural(m['ai_deploys_survived'], 'AI deploy')} survived",
+            f"{plural(m['deploys_survived'], 'deploy')} survived",
         ),
         _row(
             "Attribution coverage",
             _pct(p["attribution_coverage"]),
-            f"{p['ai_changes']} AI-assisted changes",
-            f"{p['changes']} changes",
+            f"{plural(p['ai_changes'], 'AI-assisted change')}",
+            f"{plural(p['changes'], 'change')}",
         ),
         "",
     ]
@@ -111,6 +160,7 @@ def render(report: dict, *, heading_level: int = 2) -> str:
         ),
         "",
     ]
+    out += _deploys_table(report, h)
     if report["agents"]:
         out += [
             f"{h}# By agent",

@@ -3,9 +3,12 @@ GitHub-flavoured Markdown: no HTML, no forged hidden markers, no @mentions, no l
 
 Two shapes, both one line, both safe inside a table cell:
 
-* :func:`md_text` — readable text. HTML comments and tags are removed; every Markdown
-  punctuation character is backslash-escaped (so no HTML, link, image, emphasis, code span,
-  heading, list or table syntax can start, and ``<!--`` can never appear); ``@name`` gets a zero
+* :func:`md_text` — readable text, every character of it shown. ``<`` and ``>`` become the
+  entities ``&lt;`` and ``&gt;`` ("Add Vec<T> support" reads as written; no tag, autolink or
+  ``<!--`` marker can start, and entities are decoded even where a line turns into an HTML
+  block, which backslash escapes are not); every other Markdown punctuation character is
+  backslash-escaped (so no link, image, emphasis, code span, heading, list or table syntax can
+  start, and a ``&`` of the text never begins an entity); ``@name`` gets a zero
   width joiner after the ``@`` (no notification, no team ping); ``#123``/``GH-123`` get one too
   (no cross-reference backlinks on other issues); URL schemes (``https:``, ``javascript:`` …)
   and ``www.`` get a zero width space so GitHub's autolinker makes no link.
@@ -24,9 +27,8 @@ import re
 ZWJ = "\u200d"  # zero width joiner: invisible, breaks mentions and references
 ZWSP = "\u200b"  # zero width space: invisible, breaks autolinks
 
-_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
-_TAG = re.compile(r"</?[A-Za-z][^<>]*>|<[!?][^<>]*>")
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&=$\"':])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~&=$\"':])")
+_ANGLE = {"<": "&lt;", ">": "&gt;"}
 _MENTION = re.compile(r"@(?=[A-Za-z0-9_])")
 _ISSUE_REF = re.compile(r"(#|\bGH-)(?=\d)", re.I)
 _SCHEME = re.compile(
@@ -46,16 +48,15 @@ def _line(value: object, max_len: int) -> str:
 
 
 def md_text(value: str, max_len: int = 200) -> str:
-    """Plain inline text: one line, HTML removed, Markdown escaped, @mentions neutralised."""
-    s = _CONTROL.sub(" ", str(value))
-    s = _HTML_COMMENT.sub("", s)
-    s = _TAG.sub("", s)
-    s = _line(s, max_len).strip()
+    """Plain inline text: one line, angle brackets as entities (shown, never stripped),
+    Markdown escaped, @mentions neutralised."""
+    s = _line(value, max_len).strip()
     s = _MENTION.sub("@" + ZWJ, s)
     s = _ISSUE_REF.sub(lambda m: m.group(1) + ZWJ, s)
     s = _SCHEME.sub(lambda m: m.group(1) + ZWSP, s)
     s = _WWW.sub("www" + ZWSP, s)
-    return _MD_SPECIAL.sub(r"\\\1", s)
+    s = _MD_SPECIAL.sub(r"\\\1", s)  # before the entities: their & and ; stay unescaped
+    return s.replace("<", _ANGLE["<"]).replace(">", _ANGLE[">"])
 
 
 def md_code(value: str, max_len: int = 200) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from scorer.formats.mdsafe import md_text
+from scorer.formats.words import plural
 
 TREND_WEEKS = 12
 
@@ -37,8 +38,9 @@ def render(org: dict) -> str:
     out.append("")
     out.append(
         f"**{fmt_num(org['normalized_deployments'])}** normalized deployments = "
-        f"**{t['ai_deploys_survived']}** AI deploys survived / **{t['contributors']}** distinct "
-        f"contributors / **{weeks_text(org)}**"
+        f"**{t['ai_deploys_survived']}** AI deploy{'' if t['ai_deploys_survived'] == 1 else 's'} "
+        f"survived / **{t['contributors']}** distinct "
+        f"contributor{'' if t['contributors'] == 1 else 's'} / **{weeks_text(org)}**"
     )
     out.append("")
     span = f"{(p['since'] or '?')[:10]} to {(p['until'] or '?')[:10]}"
@@ -52,13 +54,13 @@ def render(org: dict) -> str:
     out.append("|---|---:|---|")
     out.append(
         f"| Normalized deployments | {fmt_num(org['normalized_deployments'])} | "
-        f"{t['ai_deploys_survived']} AI deploys survived / {t['contributors']} contributors / "
-        f"{weeks_text(org)} |"
+        f"{plural(t['ai_deploys_survived'], 'AI deploy')} survived / "
+        f"{plural(t['contributors'], 'contributor')} / {weeks_text(org)} |"
     )
     out.append(
         f"| Deploys survived per contributor per week | "
         f"{fmt_num(t['deploys_survived_per_dev_week'])} | {t['deploys_survived']} deploys "
-        f"survived / {t['contributors']} contributors / {weeks_text(org)} |"
+        f"survived / {plural(t['contributors'], 'contributor')} / {weeks_text(org)} |"
     )
     out.append(
         f"| AI share of survived deploys | {pct(t['ai_share_of_survived_deploys'])} | "

@@ -2,9 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import io
+import os
+from collections.abc import Mapping, Sequence
+
+from scorer.formats.words import more, plural
 
 BARS = " ▁▂▃▄▅▆▇█"
+LISTED = 10  # rows of a list (agents, signals, deploys) before "… and N more"
+
+BOLD, DIM, RED, GREEN, YELLOW, RESET = "1", "2", "31", "32", "33", "0"
+OUTCOME_STYLE = {"survived": GREEN, "rolled_back": RED, "failed": RED, "pending": YELLOW}
+
+
+def use_color(stream: io.TextIOBase, env: Mapping[str, str] | None = None) -> bool:
+    """Colour and bold only for a person at a terminal: ``NO_COLOR`` (any value) turns them
+    off, ``FORCE_COLOR`` (any value but empty or ``0``) on even into a pipe; ``TERM=dumb`` off.
+    See https://no-color.org and https://force-color.org."""
+    env = os.environ if env is None else env
+    if env.get("NO_COLOR"):
+        return False
+    force = env.get("FORCE_COLOR")
+    if force is not None and force not in ("", "0", "false"):
+        return True
+    if env.get("TERM") == "dumb":
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _pct(x: float) -> str:
@@ -20,13 +46,20 @@ def _clean(s: str, width: int = 60) -> str:
     return s if len(s) <= width else s[: width - 1] + "…"
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]], indent: str = "  ") -> str:
+def table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    indent: str = "  ",
+    left: int = 1,
+) -> str:
+    """Aligned columns: the first ``left`` left-aligned (names), the rest right (numbers)."""
     cells = [[str(h) for h in headers]] + [[str(c) for c in r] for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     out = []
     for n, row in enumerate(cells):
         parts = [
-            row[i].ljust(widths[i]) if i == 0 else row[i].rjust(widths[i]) for i in range(len(row))
+            row[i].ljust(widths[i]) if i < left else row[i].rjust(widths[i])
+            for i in range(len(row))
         ]
         out.append(indent + "  ".join(parts).rstrip())
         if n == 0:
@@ -41,26 +74,108 @@ def sparkline(values: Sequence[float]) -> str:
     return "".join(BARS[max(1, round(v / top * (len(BARS) - 1)))] for v in values)
 
 
-def render(report: dict) -> str:
+class _Style:
+    """ANSI SGR codes when colour is on, nothing otherwise (the text is the same)."""
+
+    def __init__(self, on: bool) -> None:
+        self.on = on
+
+    def __call__(self, text: str, *codes: str) -> str:
+        if not self.on or not codes:
+            return text
+        return f"\x1b[{';'.join(codes)}m{text}\x1b[{RESET}m"
+
+
+def _in_period(report: dict) -> list[dict]:
+    p = report["period"]
+    return [d for d in report.get("deploys") or [] if p["since"] <= d["time"] < p["until"]]
+
+
+def _deploy_rows(report: dict, style: _Style) -> list[str]:
+    deploys = _in_period(report)
+    if not deploys:
+        return []
+    shown = deploys[-LISTED:]  # the newest, oldest first
+    envs = {d["environment"] for d in deploys}
+    headers = ["time", "deploy", *(["environment"] if len(envs) > 1 else []), "outcome"]
+    headers += ["AI changes", "counts"]
+    rows = []
+    for d in shown:
+        counts = d["outcome"] == "survived" and d["counted_ai_changes"] > 0
+        rows.append(
+            [
+                d["time"][:16].replace("T", " "),
+                _clean(d["id"] or d["sha"][:12], 28),
+                *([_clean(d["environment"], 20)] if len(envs) > 1 else []),
+                d["outcome"].replace("_", " "),
+                d["ai_changes"],
+                "✓" if counts else "",
+            ]
+        )
+    left = len(headers) - 2
+    lines = table(headers, rows, left=left).split("\n")
+    # Colour the outcome after aligning, so the escape codes do not count as width.
+    col = headers.index("outcome")
+    for i, d in enumerate(shown):
+        word = d["outcome"].replace("_", " ")
+        line = lines[i + 2]
+        at = _column_start(lines[0], headers, col)
+        if line[at : at + len(word)] == word:
+            lines[i + 2] = (
+                line[:at]
+                + style(word, OUTCOME_STYLE.get(d["outcome"], ""))
+                + line[at + len(word) :]
+            )
+    out = [
+        "",
+        style("Deploys in the period", BOLD)
+        + " (✓: survived and shipped an AI-assisted change that counts)",
+        *lines,
+    ]
+    if len(deploys) > len(shown):
+        out.append(f"  {more(len(deploys) - len(shown), 'earlier deploy')} in the JSON report")
+    return out
+
+
+def _column_start(header_line: str, headers: Sequence[str], col: int) -> int:
+    """Where column ``col`` starts in a line of :func:`table` (from its header line)."""
+    at = 0
+    for name in headers[: col + 1]:
+        at = header_line.index(name, at)
+        if name != headers[col]:
+            at += len(name)
+    return at
+
+
+def render(report: dict, *, color: bool = False) -> str:
+    """The report for a terminal. ``color``: bold headline and coloured outcomes (ANSI); the
+    words are the same without it."""
+    style = _Style(color)
     repo, m, p, h = report["repository"], report["metric"], report["period"], report["history"]
     weeks = m["weeks"]
+    people = plural(m["contributors"], "contributor")
+    span = plural(weeks, "week")
     lines = [
-        f"scorer · {_clean(repo['name'])} @ {repo['head'][:12]} ({_clean(repo['ref'], 40)})",
-        f"judged at {report['now']} · rollback window {report['window_days']:g} days · "
-        f"min confidence {report['min_confidence']}",
-        f"period {p['since']} → {p['until']} ({weeks:g} weeks)"
-        + ("  [partial: includes deploys not yet judged]" if p["partial"] else ""),
+        style(f"Normalized deployments: {_num(m['normalized_deployments'])}", BOLD)
+        + f" = {plural(m['ai_deploys_survived'], 'AI deploy')} survived / {people} / {span}",
+        style(
+            f"{_clean(repo['name'])} @ {repo['head'][:12]} ({_clean(repo['ref'], 40)}) · judged at "
+            f"{report['now']} · rollback window {report['window_days']:g} days · "
+            f"min confidence {report['min_confidence']}",
+            DIM,
+        ),
+        style(f"period {p['since']} → {p['until']} ({span})", DIM),
+    ]
+    if p["partial"]:
+        lines.append(style("partial period: it includes deploys not yet judged", YELLOW))
+    lines += [
         "",
-        f"  Normalized deployments     {_num(m['normalized_deployments']):>6}"
-        f"   = {m['ai_deploys_survived']} AI deploys survived / {m['contributors']} contributors"
-        f" / {weeks:g} weeks",
         f"  Deploys survived/dev/week  {_num(m['deploys_survived_per_dev_week']):>6}"
-        f"   = {m['deploys_survived']} deploys survived / {m['contributors']} contributors"
-        f" / {weeks:g} weeks",
+        f"   = {m['deploys_survived']} deploys survived / {people} / {span}",
         f"  AI share of survived       {_pct(m['ai_share_of_survived_deploys']):>6}"
         f"   = {m['ai_deploys_survived']} / {m['deploys_survived']} survived deploys",
         f"  Attribution coverage       {_pct(p['attribution_coverage']):>6}"
-        f"   = {p['ai_changes']} AI-assisted / {p['changes']} changes (a lower bound)",
+        f"   = {p['ai_changes']} AI-assisted / {plural(p['changes'], 'change')} (a lower bound)",
     ]
     if m.get("why_zero"):
         lines.append(f"  (0 because {m['why_zero']})")
@@ -77,20 +192,25 @@ def render(report: dict) -> str:
         f"reverted {a['reverted']} · trivial {a['trivial']}"
     )
     lines.append(
-        f"Whole history: {h['commits']:,} commits, {h['changes']:,} changes, {h['ai_changes']:,} "
-        f"AI-assisted ({h['counted_ai_changes']:,} count, {h['trivial_ai_changes']:,} trivial, "
-        f"{h['reverted_ai_changes']:,} reverted), {h['deploys']:,} deploys"
+        f"Whole history: {plural(h['commits'], 'commit')}, {plural(h['changes'], 'change')}, "
+        f"{h['ai_changes']:,} AI-assisted ({h['counted_ai_changes']:,} count, "
+        f"{h['trivial_ai_changes']:,} trivial, {h['reverted_ai_changes']:,} reverted), "
+        f"{plural(h['deploys'], 'deploy')}"
     )
+    lines += _deploy_rows(report, style)
     if report["agents"]:
+        ranked = sorted(report["agents"].items(), key=lambda kv: -kv[1]["changes"])
         rows = [
             [_clean(k, 30), v["changes"], v["counted_changes"], v["deploys_survived"]]
-            for k, v in sorted(report["agents"].items(), key=lambda kv: -kv[1]["changes"])
+            for k, v in ranked[:LISTED]
         ]
         lines += [
             "",
-            "Agents (period)",
+            style("Agents (period)", BOLD),
             table(["agent", "changes", "counted", "deploys survived"], rows),
         ]
+        if len(ranked) > LISTED:
+            lines.append(f"  {more(len(ranked) - LISTED, 'agent')}")
     dora = report["dora"]
     if dora:
 
@@ -110,7 +230,7 @@ def render(report: dict) -> str:
             [label, fmt(dora["ai"][k], kind), fmt(dora["non_ai"][k], kind)]
             for label, k, kind in spec
         ]
-        lines += ["", "DORA (period)", table(["", "AI", "non-AI"], rows)]
+        lines += ["", style("DORA (period)", BOLD), table(["", "AI", "non-AI"], rows)]
     weekly = report.get("weeks") or []
     if weekly:
         vals = [w["normalized_deployments"] for w in weekly]
@@ -123,13 +243,24 @@ def render(report: dict) -> str:
             )
             + ")",
         ]
-    if report["signals"]:
-        lines += ["", "Signals (listed, never silently counted or dropped)"]
-        lines += [f"  ! {s['kind']}: {_clean(s['detail'], 200)}" for s in report["signals"]]
+    signals = report["signals"]
+    if signals:
+        lines += ["", style("Signals", BOLD) + " (listed, never silently counted or dropped)"]
+        lines += [
+            f"  {style('!', YELLOW)} {_clean(s['kind'], 40)}: {_clean(s['detail'], 200)}"
+            for s in signals[:LISTED]
+        ]
+        if len(signals) > LISTED:
+            lines.append(f"  {more(len(signals) - LISTED, 'signal')} in the JSON report")
     lines += [
         "",
-        "Counts deploys that shipped AI-assisted changes and survived the rollback window;",
-        "more commits, prompts or tokens cannot raise it. Attribution trailers are opt-out and",
-        "often stripped (squash merges, rebases): coverage is a lower bound.",
+        *(
+            style(line, DIM)
+            for line in (
+                "Counts deploys that shipped AI-assisted changes and survived the rollback window;",
+                "more commits, prompts or tokens cannot raise it. Attribution trailers are opt-out",
+                "and often stripped (squash merges, rebases): coverage is a lower bound.",
+            )
+        ),
     ]
     return "\n".join(lines) + "\n"

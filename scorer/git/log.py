@@ -19,6 +19,7 @@ from pathlib import Path
 
 from scorer.errors import RepositoryError
 from scorer.model import RawCommit
+from scorer.util.times import parse_unix
 
 # Field order of one commit in the stream; each field ends with NUL (-z ends the record).
 _FORMAT = "%H%x00%P%x00%an%x00%ae%x00%aN%x00%aE%x00%cn%x00%ce%x00%at%x00%ct%x00%B"
@@ -265,6 +266,54 @@ def mailmap_bytes(repo: Repo) -> bytes:
     return b"\0".join(parts)
 
 
+def _common_dir(repo: Repo) -> Path:
+    """Where refs and info/ live: a linked worktree's ``commondir`` names it (as git reads it)."""
+    with contextlib.suppress(OSError):
+        text = Path(repo.git_dir, "commondir").read_text(encoding="utf-8").strip()
+        if text:
+            return Path(repo.git_dir, text)
+    return Path(repo.git_dir)
+
+
+def history_rewrites(repo: Repo) -> bytes:
+    """What makes ``git log`` show another history with HEAD unmoved: the replace refs
+    (``git replace``, under ``GIT_REPLACE_REF_BASE``), the grafts file (``info/grafts`` or
+    ``GIT_GRAFT_FILE``) and whether ``GIT_NO_REPLACE_OBJECTS`` turns replacements off. Part of
+    the cache key: a cache read through other replacements would report another history."""
+    common = _common_dir(repo)
+    graft_file = os.environ.get("GIT_GRAFT_FILE") or str(common / "info" / "grafts")
+    try:
+        grafts = Path(graft_file).read_bytes()
+    except OSError:
+        grafts = b""
+    off = b"1" if "GIT_NO_REPLACE_OBJECTS" in os.environ else b"0"
+    return b"\0".join([off, _replace_refs(repo, common), grafts])
+
+
+def _replace_refs(repo: Repo, common: Path) -> bytes:
+    """The replace refs, as names and targets. Read from the ref files (a per-merge run cannot
+    spare the ~5 ms of a ``git for-each-ref``): loose refs under the base, and the packed
+    lines that name it. A reftable repository asks git."""
+    base = (os.environ.get("GIT_REPLACE_REF_BASE") or "refs/replace/").rstrip("/") + "/"
+    if (common / "reftable").is_dir():
+        proc = _git(repo.git_dir, "for-each-ref", "--format=%(refname) %(objectname)", base)
+        return proc.stdout.encode("utf-8", "surrogateescape")
+    found: list[bytes] = []
+    needle = b" " + base.encode()
+    with contextlib.suppress(OSError):
+        packed = Path(common, "packed-refs").read_bytes()
+        if needle in packed:
+            found += [line for line in packed.splitlines() if needle in line]
+    loose = Path(common, base)
+    if loose.is_dir():
+        for root, _dirs, files in os.walk(loose):
+            for name in sorted(files):
+                with contextlib.suppress(OSError):
+                    ref = Path(root, name)
+                    found.append(str(ref.relative_to(common)).encode() + b" " + ref.read_bytes())
+    return b"\n".join(sorted(found))
+
+
 def notes_tip(repo: Repo, ref: str = NOTES_REF) -> str:
     """The commit the git-ai notes ref points at, or "" (notes shape evidence: cache key).
 
@@ -375,8 +424,8 @@ def iter_raw_commits(
                     ame,
                     cn,
                     ce,
-                    int(at or 0),
-                    int(ct or 0),
+                    int(at or 0) if len(at) < 12 else parse_unix(at),  # 12 digits: year 9999+
+                    int(ct or 0) if len(ct) < 12 else parse_unix(ct),
                     msg,
                 )
             count += usable // _FIELDS

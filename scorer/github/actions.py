@@ -13,6 +13,7 @@ Everything written here may hold attacker-controlled text, so:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -20,6 +21,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
+
+from scorer.errors import InputError
 
 SUMMARY_LIMIT = 1024 * 1024  # bytes; GitHub refuses a larger step summary
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
@@ -78,8 +81,7 @@ def set_outputs(outputs: Mapping[str, object], path: str | os.PathLike | None) -
     if not path:
         return
     text = "".join(format_output(k, "" if v is None else str(v)) for k, v in outputs.items())
-    with open(path, "a", encoding="utf-8", newline="\n") as fh:
-        fh.write(text)
+    _append(path, text.encode("utf-8"), "the step outputs")
 
 
 def bound_utf8(text: str, limit: int, note: str = "") -> str:
@@ -101,16 +103,39 @@ def write_summary(markdown: str, path: str | os.PathLike | None, limit: int = SU
     if not path:
         return 0
     p = Path(path)
-    used = p.stat().st_size if p.exists() else 0
+    try:
+        used = p.stat().st_size if p.exists() else 0
+    except OSError as err:
+        raise InputError(f"cannot write the job summary: {err.strerror}", path=str(p)) from None
     room = max(0, limit - used)
     note = "\n\n*(summary cut to fit GitHub's 1 MiB step summary limit; see the JSON report)*\n"
     text = bound_utf8(markdown if markdown.endswith("\n") else markdown + "\n", room, note)
     if len(note.encode("utf-8")) > room:
         text = ""
     data = text.encode("utf-8")
-    with open(p, "ab") as fh:
-        fh.write(data)
+    _append(p, data, "the job summary")
     return len(data)
+
+
+def _append(path: str | os.PathLike, data: bytes, what: str) -> None:
+    """Append ``data`` whole or not at all: a failed append (full disk, a directory, no
+    permission) is cut back off, so the runner never reads half an output block, and is one
+    InputError line."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    except OSError as err:
+        raise InputError(f"cannot write {what}: {err.strerror}", path=str(path)) from None
+    size = os.fstat(fd).st_size
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, size)
+        raise InputError(f"cannot write {what}: {err.strerror}", path=str(path)) from None
+    finally:
+        os.close(fd)
 
 
 def in_actions(env: Mapping[str, str]) -> bool:

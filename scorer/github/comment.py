@@ -12,7 +12,10 @@ posted while ours exists. Every attacker-controlled string (commit subjects, evi
 branch names, the PR title) goes through :mod:`scorer.formats.mdsafe`, so nobody can forge
 the marker, mention people, or inject HTML or links. The body is bounded to GitHub's 65,536
 characters. On a read-only token (a pull request from a fork: 403 on POST/PATCH) the comment is
-skipped with a ``::notice::`` and the step still succeeds.
+skipped with a ``::notice::`` and the step still succeeds. A POST answered 5xx (or not at all)
+may have created the comment: the comments are listed again, and it is posted again only when
+ours is not there (POST_TRIES in all); ``scorer ci`` turns a comment that still cannot be
+written into a ``::warning::``. A listing of other JSON types (an id ``"abc"``) is one line.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from scorer.formats.mdsafe import md_code, md_text
+from scorer.formats.words import plural
 from scorer.github import actions
 from scorer.model import Commit, History
 from scorer.outcomes.change import REASONS, Outcome, change_outcome
@@ -29,6 +33,7 @@ from scorer.outcomes.flags import AI, REVERTED, SHIPPED, SURVIVED_SHIP, TRIVIAL
 from scorer.outcomes.graph import Graph
 from scorer.outcomes.table import CommitTable
 from scorer.rest import APIError, RestClient
+from scorer.util.textsafe import one_line
 
 MARKER = "<!-- scorer:pr-comment -->"
 COMMENT_LIMIT = 65_536  # characters; GitHub rejects a longer comment body
@@ -171,8 +176,9 @@ def _score_section(report: Mapping) -> list[str]:
         "#### The repository's score",
         "",
         f"**Normalized deployments: {m['normalized_deployments']:.2f}** = "
-        f"{m['ai_deploys_survived']} AI-assisted deploys survived / {m['contributors']} "
-        f"contributors / {m['weeks']:g} weeks ({p['since'][:10]} → {p['until'][:10]}"
+        f"{plural(m['ai_deploys_survived'], 'AI-assisted deploy')} survived / "
+        f"{plural(m['contributors'], 'contributor')} / {plural(m['weeks'], 'week')} "
+        f"({p['since'][:10]} → {p['until'][:10]}"
         + (", partial" if p.get("partial") else "")
         + f"). All deploys survived per dev-week: {m['deploys_survived_per_dev_week']:.2f}.",
     ]
@@ -197,6 +203,30 @@ def _score_section(report: Mapping) -> list[str]:
     return [*out, ""]
 
 
+LISTED_OTHERS = 30  # commits without AI evidence listed in the comment, after the AI ones
+
+
+def _will_count(r: CommitRow) -> str:
+    return "yes" if r.counts else "no — " + md_text(r.reason, 80)
+
+
+def _comment_row(r: CommitRow) -> str:
+    c = r.commit
+    return (
+        f"| {md_code(c.sha[:10])} | {md_text(c.subject, 120)} | {_evidence_cell(c)} | "
+        f"{_will_count(r)} |"
+    )
+
+
+def _rest_line(ai_left: int, others_left: int) -> str:
+    """The count of the commits a list leaves out, AI ones said first."""
+    n = ai_left + others_left
+    what = f"*… and {n:,} more commit{'s' if n != 1 else ''}"
+    if ai_left and others_left:
+        return f"{what} ({ai_left:,} with AI evidence, {others_left:,} without)"
+    return f"{what} {'with' if ai_left else 'without'} AI evidence"
+
+
 def render_comment(
     report: Mapping,
     pr: PullRequest,
@@ -206,7 +236,11 @@ def render_comment(
     window_days: float,
     limit: int = COMMENT_LIMIT,
 ) -> str:
-    """The comment body (Markdown, starting with the hidden marker), at most ``limit`` chars."""
+    """The comment body (Markdown, starting with the hidden marker), at most ``limit`` chars.
+
+    The commits with AI evidence are listed first, then up to :data:`LISTED_OTHERS` of the
+    rest, then a count of what is left out (the job summary has the full list): on a PR of
+    thousands of commits the ones that matter for the score are the ones shown."""
     head = [
         MARKER,
         "### Normalized deployments — this pull request",
@@ -215,28 +249,32 @@ def render_comment(
         f"{md_code(pr.base_ref, 80)} · head {md_code(pr.head_sha[:12])}",
         "",
     ]
-    body: list[str] = []
+    intro: list[str] = []
+    listed: list[CommitRow] = []
+    ai_rows: list[CommitRow] = []
+    others: list[CommitRow] = []
     rows = commits.rows
     if commits.missing:
-        body += [f"This pull request's commits could not be read: {commits.missing}.", ""]
+        intro += [f"This pull request's commits could not be read: {commits.missing}.", ""]
     elif not rows:
-        body += ["This pull request has no commits of its own.", ""]
+        intro += ["This pull request has no commits of its own.", ""]
     else:
         ai_rows = [r for r in rows if r.commit.evidence]
+        others = [r for r in rows if not r.commit.evidence]
         counting = [r for r in rows if r.counts]
         agents: dict[str, int] = {}
         for r in ai_rows:
             for a in r.commit.agents("medium"):
                 agents[a] = agents.get(a, 0) + 1
         by_agent = ", ".join(f"{md_code(a, 40)} {n}" for a, n in sorted(agents.items()))
-        body += [
-            f"**{len(ai_rows)} of {len(rows)} commits** carry AI evidence"
+        intro += [
+            f"**{len(ai_rows):,} of {len(rows):,} commits** carry AI evidence"
             + (f" (by agent: {by_agent})" if by_agent else "")
             + ".",
             "",
         ]
         if counting:
-            body += [
+            intro += [
                 f"**Once deployed and surviving the {window_days:g}-day rollback window**, "
                 f"{len(counting)} AI-assisted change{'s' if len(counting) != 1 else ''} from this "
                 "pull request will count: the production deploy that ships "
@@ -246,23 +284,12 @@ def render_comment(
                 "",
             ]
         else:
-            body += [
+            intro += [
                 "Nothing in this pull request will count toward the score: no commit is an "
                 f"AI-assisted, substantive, unreverted change at {min_confidence} confidence.",
                 "",
             ]
-        table = [
-            "| Commit | Subject | AI evidence (agent — kind, confidence: text) | Will count |",
-            "|---|---|---|---|",
-        ]
-        for r in rows:
-            c = r.commit
-            table.append(
-                f"| {md_code(c.sha[:10])} | {md_text(c.subject, 120)} | {_evidence_cell(c)} | "
-                f"{'yes' if r.counts else 'no — ' + md_text(r.reason, 80)} |"
-            )
-        body += table
-        body.append("")
+        listed = ai_rows + others[:LISTED_OTHERS]
     tail = _score_section(report)
     tail += [
         f"<sub>Counts the deploys that shipped AI-assisted changes and stayed in production "
@@ -270,25 +297,70 @@ def render_comment(
         "Updated on every push by scorer.</sub>",
         "",
     ]
-    return _bounded(head, body, tail, limit)
-
-
-def _bounded(head: list[str], body: list[str], tail: list[str], limit: int) -> str:
-    text = "\n".join(head + body + tail)
-    if len(text) <= limit:
-        return text
-    fixed = len("\n".join(head + tail)) + 200
+    if not listed:
+        return "\n".join(head + intro + tail)[:limit]
+    table = [
+        "| Commit | Subject | AI evidence (agent — kind, confidence: text) | Will count |",
+        "|---|---|---|---|",
+    ]
+    # Room for the rows: what the rest leaves, less the count line at its longest.
+    room = limit - len("\n".join(head + intro + table + tail)) - 200
     kept: list[str] = []
-    used = 0
-    for line in body:
-        if used + len(line) + 1 > limit - fixed:
+    for r in listed:
+        line = _comment_row(r)
+        if len(line) + 1 > room:
             break
         kept.append(line)
-        used += len(line) + 1
-    dropped = len(body) - len(kept)
-    note = f"*… {dropped} more lines cut to fit GitHub's comment size limit; see the job summary.*"
-    text = "\n".join([*head, *kept, "", note, "", *tail])
-    return text[:limit]
+        room -= len(line) + 1
+    ai_left = max(0, len(ai_rows) - len(kept))
+    others_left = len(others) - max(0, len(kept) - len(ai_rows))
+    body = table + kept
+    if ai_left or others_left:
+        body += [
+            "",
+            _rest_line(ai_left, others_left)
+            + ": every commit is listed in this run's job summary.*",
+        ]
+    return "\n".join([*head, *intro, *body, "", *tail])[:limit]
+
+
+def render_commit_list(pr: PullRequest, commits: PrCommits, *, limit: int) -> str:
+    """Every commit of the pull request, newest first, for the job summary (the comment lists
+    the AI ones and counts the rest). At most ``limit`` bytes of UTF-8: what does not fit is
+    counted in a last line, never cut mid-row."""
+    if commits.missing or not commits.rows:
+        return ""
+    rows = commits.rows
+    head = [
+        f"### The commits of pull request {md_text(f'#{pr.number}')} ({len(rows):,})",
+        "",
+        "| Commit | Subject | Agents | Will count |",
+        "|---|---|---|---|",
+    ]
+    room = limit - len("\n".join(head).encode("utf-8")) - 200
+    out = list(head)
+    shown_ai = shown = 0
+    for r in rows:
+        c = r.commit
+        agents = ", ".join(md_code(a, 40) for a in c.agents("medium")) or "–"
+        line = (
+            f"| {md_code(c.sha[:10])} | {md_text(c.subject, 120)} | {agents} | {_will_count(r)} |"
+        )
+        size = len(line.encode("utf-8")) + 1
+        if size > room:
+            break
+        out.append(line)
+        room -= size
+        shown += 1
+        shown_ai += bool(c.evidence)
+    if shown < len(rows):
+        ai_total = sum(1 for r in rows if r.commit.evidence)
+        out += [
+            "",
+            _rest_line(ai_total - shown_ai, len(rows) - shown - (ai_total - shown_ai))
+            + " not listed: GitHub's step summary holds 1 MiB.*",
+        ]
+    return "\n".join(out) + "\n"
 
 
 # -- posting ------------------------------------------------------------------------------
@@ -311,6 +383,26 @@ def _read_only(err: APIError) -> bool:
     return err.status == 403
 
 
+POST_TRIES = 3  # a comment POST answered 5xx (or not at all) is checked, then sent again
+
+
+def _list_ours(client: RestClient, repo: str, number: int, authors: Sequence[str]) -> list[dict]:
+    """Our comments on the pull request; a listing of other JSON types is one APIError line."""
+    ours = []
+    for c in client.paginate(f"/repos/{repo}/issues/{number}/comments", {"per_page": 100}):
+        if not isinstance(c, Mapping):
+            raise APIError(f"GitHub API: a comment of pull request #{number} is not an object")
+        if is_ours(c, authors):
+            cid = c.get("id")
+            if not isinstance(cid, int) or isinstance(cid, bool):
+                raise APIError(
+                    f"GitHub API: our comment on pull request #{number} has the id "
+                    f"{one_line(repr(cid))[:60]}, not an integer"
+                )
+            ours.append(dict(c))
+    return ours
+
+
 def upsert_comment(
     client: RestClient,
     repository: str,
@@ -321,14 +413,14 @@ def upsert_comment(
     notice: Callable[[str], object] = actions.notice,
 ) -> str:
     """Create or update our one comment. Returns ``created``, ``updated``, ``unchanged`` or
-    ``skipped`` (read-only token)."""
+    ``skipped`` (read-only token).
+
+    A POST answered 5xx, or not at all, may still have created the comment: the comments are
+    listed again, and only when ours is not there is it posted again (POST_TRIES in all), so a
+    flaky API neither loses the comment nor doubles it."""
     repo = quote(repository, safe="/")
     try:
-        ours = [
-            c
-            for c in client.paginate(f"/repos/{repo}/issues/{number}/comments", {"per_page": 100})
-            if is_ours(c, authors)
-        ]
+        ours = _list_ours(client, repo, number, authors)
     except APIError as err:
         if _read_only(err):
             notice(
@@ -339,13 +431,22 @@ def upsert_comment(
         raise
     try:
         if ours:
-            first = min(ours, key=lambda c: c.get("id") or 0)
+            first = min(ours, key=lambda c: c["id"])
             if first.get("body") == body:
                 return "unchanged"
-            client.patch(f"/repos/{repo}/issues/comments/{int(first['id'])}", {"body": body})
+            client.patch(f"/repos/{repo}/issues/comments/{first['id']}", {"body": body})
             return "updated"
-        client.post(f"/repos/{repo}/issues/{number}/comments", {"body": body})
-        return "created"
+        tries = 0
+        while True:
+            tries += 1
+            try:
+                client.post(f"/repos/{repo}/issues/{number}/comments", {"body": body})
+                return "created"
+            except APIError as err:
+                if (err.status is not None and err.status < 500) or tries >= POST_TRIES:
+                    raise
+            if _list_ours(client, repo, number, authors):  # the failed POST went through
+                return "created"
     except APIError as err:
         if _read_only(err):
             notice(

@@ -35,7 +35,10 @@ from __future__ import annotations
 import json
 import mmap
 import os
+import re
 import struct
+import sys
+import time
 import zlib
 from array import array
 from collections.abc import Callable
@@ -46,7 +49,9 @@ from scorer.incremental.columns import ParentColumn, ShaColumn, ShaIndex, TextCo
 from scorer.incremental.eventstore import EventStore
 from scorer.model import Evidence
 from scorer.outcomes.table import CommitTable
+from scorer.util.atomic import replace_file
 from scorer.util.sha import sha256
+from scorer.util.textsafe import one_line
 
 FORMAT = 8
 STATE_FILE = "scorer-state.cache"  # small; rewritten by every run that learned something
@@ -97,7 +102,11 @@ _STATE_SECTIONS = (
 
 
 class CacheInvalid(Exception):
-    """The cache cannot be used; ``str(err)`` says why, in a few words."""
+    """The cache cannot be used; ``str(err)`` says why, in a few words, on one safe line (it
+    may quote a path or a commit id read from a cache restored from CI storage)."""
+
+    def __str__(self) -> str:
+        return one_line(super().__str__())
 
 
 class CachedOutcomes:
@@ -221,6 +230,7 @@ def load(directory: Path, key: str | Callable[[], str]) -> CachedHistory:
     function: it is then asked after the file is read, so that what it waits on (git
     processes) runs meanwhile."""
     path = cache_path(directory)
+    sweep_temp(Path(directory))
     try:
         data = _mapped(path)
     except FileNotFoundError:
@@ -506,6 +516,77 @@ def _subjects(rows: _Rows) -> tuple[bytes, array]:
 
 def save(
     directory: Path, key: str, state: CachedHistory, base: CachedHistory | None = None
+) -> bool:
+    """:func:`_save`, or (a read-only directory, a full disk) one stderr line and False: the
+    report never depends on the cache, so the scan goes on without it."""
+    try:
+        _save(directory, key, state, base)
+    except OSError as err:
+        _not_saved(directory, err)
+        return False
+    return True
+
+
+def _not_saved(directory: Path, err: OSError) -> None:
+    """One line per cache directory and run, however many of its files failed."""
+    if str(directory) in _UNWRITABLE:
+        return
+    _UNWRITABLE.add(str(directory))
+    print(
+        f"scorer: cache not saved: cannot write {one_line(directory)}: "
+        f"{err.strerror or type(err).__name__}; the report is complete without it",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+_UNWRITABLE: set[str] = set()
+
+# Temp files of util.atomic (".NAME.PID.HEX.tmp"; before it, ".NAME.PID.HEX") beside the
+# cache files: a run killed mid-write (kill -9, a cancelled job) leaves one, megabytes each,
+# in the directory actions/cache saves. Swept at the next load when their writer is gone.
+_TEMP = re.compile(r"\.scorer-[a-z]+\.cache\.(\d+)\.[0-9a-f]{8}(?:\.tmp)?")
+STALE_TEMP_SECONDS = 15 * 60
+
+
+def sweep_temp(directory: Path, now: float | None = None) -> list[str]:
+    """Remove the cache's temp files whose writer is no longer running, or that are older than
+    STALE_TEMP_SECONDS (a PID restored on another machine may name a live process); return
+    their names. Never raises: a directory that cannot be listed keeps them."""
+    removed: list[str] = []
+    now = time.time() if now is None else now
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _TEMP.fullmatch(entry.name)
+        if m is None:
+            continue
+        try:
+            old = now - entry.stat(follow_symlinks=False).st_mtime > STALE_TEMP_SECONDS
+            if old or not _alive(int(m[1])):
+                os.unlink(entry.path)
+                removed.append(entry.name)
+        except OSError:
+            continue
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True  # this run's own (another thread's) write in progress
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True  # another user's process (or no way to tell): keep it until it is old
+    return True
+
+
+def _save(
+    directory: Path, key: str, state: CachedHistory, base: CachedHistory | None = None
 ) -> None:
     """Append the rows that are new since ``base`` (the cache as this run read it) as one
     segment of the commits file (or write it anew), then replace the state file (temp file +
@@ -654,21 +735,10 @@ def _ints(values) -> bytes:
 
 
 def _write_atomic(path: Path, data: bytes | list[bytes | memoryview]) -> None:
-    """Temp file beside ``path``, then rename: a reader never sees half a cache. (No
-    tempfile: importing it costs a per-merge run ~10 ms.)"""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        with open(fd, "wb", closefd=True) as fh:
-            if isinstance(data, list):
-                fh.writelines(data)
-            else:
-                fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """util.atomic's writer, without the fsync (the checksums catch a torn file, and the
+    sync would cost every warm run)."""
+    parts = data if isinstance(data, list) else [data]
+    replace_file(path, lambda fh: fh.writelines(parts), sync=False)
 
 
 def load_memos(directory: Path) -> tuple[dict[str, dict], str]:
@@ -701,6 +771,13 @@ def save_memos(directory: Path, memos: dict[str, dict], was: str) -> None:
     make 350 KB of JSON, 4 ms to parse) is packed as lines, split back in C."""
     if was:
         return
+    try:
+        _save_memos(directory, memos)
+    except OSError as err:
+        _not_saved(directory, err)
+
+
+def _save_memos(directory: Path, memos: dict[str, dict]) -> None:
     plain, packed, lines = {}, {}, []
     for spec, memo in memos.items():
         rows = _pack(memo)

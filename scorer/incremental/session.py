@@ -35,6 +35,7 @@ from scorer.errors import RepositoryError
 from scorer.git.diffs import Substance
 from scorer.git.log import (
     Repo,
+    history_rewrites,
     is_ancestor,
     mailmap_bytes,
     notes_tip,
@@ -350,6 +351,7 @@ def cache_key(repo: Repo, settings: Settings) -> str:
         settings.exclude_paths,
         mailmap_bytes(repo),
         notes_tip(repo),
+        history_rewrites(repo),  # git replace / info/grafts: another history, HEAD unmoved
     )
 
 

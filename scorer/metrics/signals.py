@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 
 from scorer.outcomes.deploys import FAILED, OUTCOMES
 from scorer.outcomes.flags import AI, Outcomes
 from scorer.util.sha import sha256
+from scorer.util.times import from_unix, odd_dates_signal
 
-BURST_MIN = 3
-_FAILED = OUTCOMES.index(
-    FAILED
-)  # trivial AI changes by one author in one UTC day that make a burst
+BURST_MIN = 3  # trivial AI changes by one author in one UTC day that make a burst
+_FAILED = OUTCOMES.index(FAILED)
 
 
 def contributor_hash(email: str) -> str:
@@ -23,7 +22,7 @@ def contributor_hash(email: str) -> str:
 
 
 def _utc(ts: int) -> datetime:
-    return datetime.fromtimestamp(ts, tz=timezone.utc)
+    return from_unix(ts)  # clamps what datetime cannot hold (a commit "dated" year 10000)
 
 
 def fold_bursts(commits, rows, bursts: dict[tuple[str, str], list]) -> dict:
@@ -102,6 +101,7 @@ def signals(
                 f"history and were ignored: {sample}",
             )
         )
+    signals += odd_dates_signal(commits.author_time, commits.committer_time, commits.shas)
     if missing_objects:
         out.append(
             _signal(
@@ -110,6 +110,7 @@ def signals(
                 "clone?): whitespace-only edits among them count as substantive",
             )
         )
+    out += odd_dates_signal(commits.author_time, commits.committer_time, commits.shas)
     return out
 
 

@@ -67,7 +67,8 @@ Org JSON (``schema_version`` 1)
 ``problems``
     One entry per input problem — ``{"kind", "source", "detail"}`` with ``kind`` one of
     ``corrupt``, ``not-a-report``, ``schema-version``, ``invalid``, ``duplicate``,
-    ``period-mismatch``, ``settings-mismatch``, ``contributors``, ``no-artifact``, ``fetch``.
+    ``period-mismatch``, ``settings-mismatch``, ``contributors``, ``no-artifact``, ``fetch``,
+    ``repository-mismatch`` (a GitHub artifact holding another repository's report).
     Nothing is merged or dropped without a line here.
 
 No figure is ever given per person: contributor hashes are only counted, never listed in the
@@ -183,6 +184,62 @@ def _num(value: object, what: str, *, integer: bool = False) -> float | int:
     return int(value) if integer else value
 
 
+_SLACK = 1e-5  # reports round ratios and weeks to 6 decimals
+
+
+def _close(value: float, expected: float) -> bool:
+    return abs(value - expected) <= _SLACK * max(1.0, abs(expected))
+
+
+def _consistent(
+    metric: dict,
+    weeks: float,
+    since: datetime,
+    until: datetime,
+    changes: int,
+    ai_changes: int,
+    coverage: float,
+) -> None:
+    """The report's figures agree with each other and with its own period: one forged or
+    broken number (``period.weeks: 5e-324`` makes the org figure infinite, ``1e-6`` makes it
+    a million) is a problem line, never part of the org figure."""
+    span = (until - since).total_seconds() / (7 * 86400)
+    if span < 1 / 7 - 1e-9:
+        raise ReportInvalid("invalid", "the period is shorter than a day")
+    for what, value in (("period.weeks", weeks), ("metric.weeks", metric["weeks"])):
+        if not _close(value, span):
+            raise ReportInvalid(
+                "invalid", f"{what} is {value:.6g} but the period lasts {span:.6g} weeks"
+            )
+    ai, survived, people = (
+        metric["ai_deploys_survived"],
+        metric["deploys_survived"],
+        metric["contributors"],
+    )
+    if ai_changes > changes:
+        raise ReportInvalid("invalid", "period.ai_changes exceeds period.changes")
+    expected = {
+        "metric.normalized_deployments": (
+            metric["normalized_deployments"],
+            ai / people / span if people else 0.0,
+        ),
+        "metric.deploys_survived_per_dev_week": (
+            metric["deploys_survived_per_dev_week"],
+            survived / people / span if people else 0.0,
+        ),
+        "metric.ai_share_of_survived_deploys": (
+            metric["ai_share_of_survived_deploys"],
+            ai / survived if survived else 0.0,
+        ),
+        "period.attribution_coverage": (coverage, ai_changes / changes if changes else 0.0),
+    }
+    for what, (value, want) in expected.items():
+        if not _close(value, want):
+            raise ReportInvalid(
+                "invalid", f"{what} is {value:.6g}, but the report's own counts give {want:.6g}"
+            )
+
+
 def _dict(report: dict, key: str, *, required: bool = True) -> dict:
     value = report.get(key)
     if value is None and not required:
@@ -279,6 +336,7 @@ def summarize(report: object, source: str) -> tuple[RepoSummary, list[dict]]:
         if coverage is not None
         else (ai_changes / changes if changes else 0.0)
     )
+    _consistent(metric, weeks, since, until, changes, ai_changes, coverage)
 
     agents: dict[str, dict] = {}
     for agent, fig in _dict(report, "agents", required=False).items():
@@ -337,6 +395,8 @@ def summarize(report: object, source: str) -> tuple[RepoSummary, list[dict]]:
         now_t = parse_time(report.get("now"), "now")
     window_days = report.get("window_days")
     window_days = _num(window_days, "window_days") if window_days is not None else None
+    if window_days is not None and not 0 < window_days <= 3660:
+        raise ReportInvalid("invalid", "window_days is not between 0 and 10 years")
     judged_until = (
         now_t - timedelta(days=window_days) if now_t and window_days is not None else None
     )
@@ -434,6 +494,13 @@ def _weekly(report: dict, judged_until: datetime | None) -> dict[str, list[int]]
     return out
 
 
+def _names(name: str, repository: str) -> bool:
+    """Whether a report's ``repository.name`` names ``repository`` (owner/name): the same,
+    case-insensitively, or its name part alone (a report scanned without --repository)."""
+    name, repository = name.strip().casefold(), repository.strip().casefold()
+    return name == repository or ("/" not in name and name == repository.rsplit("/", 1)[-1])
+
+
 class OrgMerger:
     """Feed reports one at a time; :meth:`result` builds the org JSON."""
 
@@ -451,8 +518,10 @@ class OrgMerger:
         self.inputs_read += 1
         self.add_problem(kind, source, detail)
 
-    def add(self, report: object, source: str) -> bool:
-        """Merge one parsed report. Returns whether it was kept (else a problem says why)."""
+    def add(self, report: object, source: str, repository: str = "") -> bool:
+        """Merge one parsed report. Returns whether it was kept (else a problem says why).
+        ``repository``: the repository the input came from (a GitHub artifact's), which the
+        report must name; another name is a problem line and the report is not merged."""
         self.inputs_read += 1
         try:
             summary, notes = summarize(report, source)
@@ -463,6 +532,14 @@ class OrgMerger:
             # A report is untrusted input (an artifact): whatever summarize did not foresee is
             # one problem line, never a crash of the whole org report.
             self.add_problem("invalid", source, f"unreadable report ({type(err).__name__})")
+            return False
+        if repository and not _names(summary.row["name"], repository):
+            self.add_problem(
+                "repository-mismatch",
+                source,
+                f"the report is of {summary.row['name'][:100]!r}, but the artifact came from "
+                f"{repository}; not merged",
+            )
             return False
         old = self.repos.get(summary.key)
         if old is not None:

@@ -19,9 +19,11 @@ waits, retries, the token kept to the API origin).
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
+import stat
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
@@ -44,6 +46,7 @@ class Loaded:
     report: object = None
     kind: str = ""
     detail: str = ""
+    repository: str = ""  # the repository the report must be of (a GitHub artifact's), if known
 
     @property
     def ok(self) -> bool:
@@ -63,12 +66,56 @@ def _parse(data: bytes, source: str) -> Loaded:
         return Loaded(source, kind="corrupt", detail="JSON nested too deeply")
 
 
-def read_json_file(path: Path, source: str | None = None) -> Loaded:
-    source = source or str(path)
+def _open_regular(path: Path, source: str, limit: int) -> io.BufferedReader | Loaded:
+    """``path`` opened for reading when it is (or links to) a regular file of at most
+    ``limit`` bytes, else the problem. Opened without blocking and checked on the open file:
+    a FIFO would hang a plain open, /dev/zero or a sparse file read until memory runs out."""
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError:
+        detail = "a dangling symbolic link" if path.is_symlink() else "no such file"
+        return Loaded(source, kind="corrupt", detail=detail)
     except OSError as err:
         return Loaded(source, kind="corrupt", detail=f"cannot read: {err.strerror or err}")
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = _FILE_KINDS.get(stat.S_IFMT(st.st_mode), "special file")
+            return Loaded(source, kind="corrupt", detail=f"not a regular file (a {kind})")
+        if st.st_size > limit:
+            return Loaded(
+                source, kind="corrupt", detail=f"{st.st_size} bytes: too large to be a report"
+            )
+        os.set_blocking(fd, True)
+        fh, fd = os.fdopen(fd, "rb"), -1
+        return fh
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+_FILE_KINDS = {
+    stat.S_IFCHR: "character device",
+    stat.S_IFBLK: "block device",
+    stat.S_IFIFO: "FIFO",
+    stat.S_IFSOCK: "socket",
+    stat.S_IFDIR: "directory",
+}
+
+
+def read_json_file(path: Path, source: str | None = None) -> Loaded:
+    """One report file: a regular file within MAX_MEMBER_BYTES, as zip members are."""
+    source = source or str(path)
+    opened = _open_regular(path, source, MAX_MEMBER_BYTES)
+    if isinstance(opened, Loaded):
+        return opened
+    try:
+        with opened:
+            data = opened.read(MAX_MEMBER_BYTES + 1)
+    except OSError as err:
+        return Loaded(source, kind="corrupt", detail=f"cannot read: {err.strerror or err}")
+    if len(data) > MAX_MEMBER_BYTES:  # it grew while it was read
+        return Loaded(source, kind="corrupt", detail="too large to be a report")
     return _parse(data, source)
 
 
@@ -150,14 +197,23 @@ def read_path(path: Path, exclude: frozenset[Path] = frozenset()) -> Iterator[Lo
         if not found:
             yield Loaded(str(path), kind="not-a-report", detail="no .json or .zip file in it")
         return
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         raise InputError("no such file or directory", path=str(path))
-    if path.suffix.lower() == ".zip" or (
-        path.suffix.lower() != ".json" and zipfile.is_zipfile(path)
-    ):
-        yield from read_zip(path, str(path))
-    else:
+    if path.suffix.lower() == ".json":
         yield read_json_file(path)
+        return
+    # Only regular files are read (a FIFO, a device, a dangling link are problem lines); a
+    # zip file is read from the file opened and checked here, never reopened by name.
+    opened = _open_regular(path, str(path), MAX_ARTIFACT_BYTES)
+    if isinstance(opened, Loaded):
+        yield opened
+        return
+    with opened:
+        if path.suffix.lower() == ".zip" or zipfile.is_zipfile(opened):
+            opened.seek(0)
+            yield from read_zip(opened, str(path))
+        else:
+            yield read_json_file(path)
 
 
 def _resolved(p: Path) -> Path:
@@ -290,6 +346,7 @@ def read_github_org(
                 yield Loaded(source, kind="fetch", detail=f"cannot download artifact: {err}")
                 continue
             try:
-                yield from read_zip(zip_path, f"{source}#artifact-{art_id}")
+                for item in read_zip(zip_path, f"{source}#artifact-{art_id}"):
+                    yield dataclasses.replace(item, repository=full)
             finally:
                 zip_path.unlink(missing_ok=True)

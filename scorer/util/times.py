@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
@@ -52,8 +53,52 @@ def parse_instant(text: str, *, require_offset: bool = True) -> datetime:
         raise ValueError(f"not a valid time: {text!r} ({err})") from None
 
 
+# The Unix seconds a datetime can hold (0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z). git
+# stores any number an author writes (a commit "dated" year 10000 is one `git commit-tree`
+# away), and datetime raises on what lies outside: such instants are clamped to these bounds.
+MIN_UNIX = -62135596800
+MAX_UNIX = 253402300799
+
+
+def clamp_unix(seconds: int) -> int:
+    """``seconds`` within [MIN_UNIX, MAX_UNIX], so that every later conversion holds."""
+    return MIN_UNIX if seconds < MIN_UNIX else MAX_UNIX if seconds > MAX_UNIX else seconds
+
+
+def parse_unix(text: str) -> int:
+    """A raw git timestamp (``%at``, ``%(creatordate:unix)``) as clamped seconds; an empty or
+    unreadable one (git prints nothing for a date it cannot parse) is 0."""
+    try:
+        return clamp_unix(int(text or 0))
+    except ValueError:
+        return 0
+
+
 def from_unix(seconds: int | float) -> datetime:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    """A UTC datetime; instants beyond what datetime holds are clamped, never raised on."""
+    return _EPOCH + timedelta(seconds=clamp_unix(int(seconds)))
+
+
+def odd_dates_signal(author_time: Sequence[int], committer_time: Sequence[int], shas) -> list:
+    """The report signal for commits whose dates were clamped (see MIN_UNIX): how many, and
+    one of them; [] when there are none. ``count`` is C-level: no cost when there are none."""
+    odd = sum(col.count(b) for col in (author_time, committer_time) for b in (MIN_UNIX, MAX_UNIX))
+    if not odd:
+        return []
+    bounds = (MIN_UNIX, MAX_UNIX)
+    rows = [
+        i
+        for i, (at, ct) in enumerate(zip(author_time, committer_time, strict=True))
+        if at in bounds or ct in bounds
+    ]
+    sample = min(shas[i] for i in rows)
+    return [
+        {
+            "kind": "odd-dates",
+            "detail": f"{len(rows)} commit(s) carry a date outside years 1-9999 (e.g. "
+            f"{sample[:12]}); it was read as the nearest date that can be held",
+        }
+    ]
 
 
 def iso(dt: datetime) -> str:

@@ -227,11 +227,11 @@ CASES: list[tuple[str, str, tuple[str, str], tuple[str, str] | None, tuple[Evide
         ),
     ),
     (
-        "cursor-committer",
+        "cursor-committer",  # v2: a committer alone is no evidence (cursor has no committer:)
         "Refactor\n",
         HUMAN,
         ("Cursor Agent", "cursoragent@cursor.com"),
-        (ev("cursor", "identity", "Cursor Agent <cursoragent@cursor.com>"),),
+        (),
     ),
     # --- OpenAI Codex
     (

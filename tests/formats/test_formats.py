@@ -83,10 +83,7 @@ def test_schema_rejects_a_broken_report(capsys, report_env):
 def test_text_shows_the_arithmetic(capsys, report_env):
     code, out, err = _run(capsys, report_env)
     assert code == 0 and err == ""
-    assert (
-        "Normalized deployments       0.25   = 1 AI deploys survived / 1 contributors / 4"
-        " weeks" in out
-    )
+    assert "Normalized deployments: 0.25 = 1 AI deploy survived / 1 contributor / 4 weeks\n" in out
     assert "Deploys in period: 2 — survived 1 · rolled back 0 · failed 1 · pending 0" in out
     assert "\x1b" not in out
 
@@ -108,7 +105,7 @@ def test_markdown_is_inert_and_shows_numerators(capsys, report_env, tmp_path):
     assert json.loads(json_file.read_text())["schema_version"] == 1
     assert sorted(p.name for p in md_file.parent.iterdir()) == ["r.json", "r.md"]  # no temp
     assert (
-        "| **Normalized deployments** | **0.25** | 1 AI deploys survived | 1 contributors"
+        "| **Normalized deployments** | **0.25** | 1 AI deploy survived | 1 contributor"
         " × 4 weeks |" in out
     )
     assert "<b>" not in out and "@team" not in out

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from conftest import T0
-from scenario import ANN, BOB, Scenario, ai_msg, hours
+from scenario import ANN, BOB, CLAUDE, Scenario, ai_msg, hours
 
 NOW = T0 + timedelta(days=40)
 D = timedelta(days=1)
@@ -124,3 +124,23 @@ def test_trivial_burst_is_a_signal(repo, tmp_path):
     kinds = [s["kind"] for s in report["signals"]]
     assert kinds.count("trivial-ai-burst") == 1
     assert report["history"]["trivial_ai_changes"] == 5
+
+
+def test_ai_change_and_its_ai_revert_do_not_move_the_score(sc):
+    h = sc.repo.commit("Human work\n", when=T0 + 6 * D, author=BOB)
+    sc.deploy(h, T0 + 6 * D + hours(2), ident="h")
+    x = sc.repo.commit(ai_msg("Gamed"), when=T0 + 7 * D, author=ANN)
+    sc.repo.git("revert", "--no-edit", "--no-commit", x)
+    sc.repo.commit(
+        f'Revert "Gamed"\n\nThis reverts commit {x}.\n\n{CLAUDE}\n',
+        when=T0 + 7 * D + hours(1),
+        author=ANN,
+        files={},
+    )
+    sc.deploy(sc.repo.head(), T0 + 8 * D, ident="both")
+    rep = sc.scan(NOW)
+    # Without x and its revert: no AI change at all, ai_deploys_survived = 0, ND = 0.
+    # Section 9: AI-assisted changes reverted inside the window leave ND unchanged -> 0.
+    # The code counts the revert commit itself (AI trailer, substantive, survived): 1.
+    assert rep["history"]["reverted_ai_changes"] == 1
+    assert rep["metric"]["ai_deploys_survived"] == 0

@@ -5,11 +5,13 @@ now = T0 + 40d, window 7d: the headline period is [T0 + 5d, T0 + 33d), 4 weeks.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 from conftest import T0
 from scenario import ANN, BOB, ai_msg, hours
+from scenario import run_cli as _cli
 
 from scorer.util.times import iso
 
@@ -334,3 +336,45 @@ def test_same_second_tags_are_ordered_by_name(sc):
     ).report
     # v1 first (by name) ships the root, then v2 ships x; the other order would be (2, 0)
     assert [(d["id"], d["shipped_changes"]) for d in r["deploys"]] == [("v1", 1), ("v2", 1)]
+
+
+@pytest.mark.parametrize("content", ["", "failures"])
+def test_empty_log_and_failures_only_log(repo, tmp_path, content):
+    x = repo.commit(ai_msg("x"), when=T0 + 6 * D, author=ANN)
+    log = tmp_path / "deploys.jsonl"
+    lines = []
+    if content == "failures":
+        for k, status in enumerate(("failure", "error")):
+            when = iso(T0 + 7 * D + hours(k))
+            lines.append(json.dumps({"sha": x[:8], "time": when, "status": status}) + "\n")
+    log.write_text("".join(lines))
+    for fmt in ("text", "markdown"):
+        code, out, err = _cli(
+            "scan", str(repo.path), "--deploys", f"log:{log}", "--now", iso(NOW), "--format", fmt
+        )
+        assert code == 0, err
+    code, out, err = _cli(
+        "scan", str(repo.path), "--deploys", f"log:{log}", "--now", iso(NOW), "--format", "json"
+    )
+    rep = json.loads(out)
+    m = rep["metric"]
+    assert (m["normalized_deployments"], m["ai_deploys_survived"], m["contributors"]) == (0, 0, 1)
+    assert m["why_zero"] == "no deploy in the period survived its rollback window"
+    if content == "failures":
+        assert m["deploys_by_outcome"]["failed"] == 2
+        assert rep["dora"]["ai"]["change_failure_rate"] == 1.0  # 2 failed / 2 judged
+        assert rep["dora"]["ai"]["successful_deploys"] == 0
+    else:
+        assert rep["history"]["deploys"] == 0
+
+
+def test_until_only_override_is_28_days(sc):
+    x = sc.repo.commit(ai_msg("x"), when=T0 + 20 * D, author=ANN)
+    sc.deploy(x, T0 + 21 * D, ident="d")
+    rep = sc.scan(NOW, until=T0 + 30 * D)
+    # [30d - 28d, 30d) = [2d, 30d): 4 weeks, judged (30d <= 40d - 7d)
+    assert (rep["period"]["since"], rep["period"]["until"]) == (iso(T0 + 2 * D), iso(T0 + 30 * D))
+    assert rep["period"]["partial"] is False
+    assert rep["metric"]["normalized_deployments"] == 0.25  # 1 / 1 / 4
+    rep = sc.scan(NOW, until=T0 + 38 * D)  # reaches past now - window = 33d
+    assert rep["period"]["partial"] is True
