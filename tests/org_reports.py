@@ -35,9 +35,13 @@ def report(
     changes: int = 10,
     ai_changes: int = 3,
     hashed: bool = True,
+    version: int = 2,
+    developer_weeks: float | None = None,
 ) -> dict:
-    """A schema_version 1 report as DESIGN.md describes it."""
+    """A schema_version 1 report as DESIGN.md describes it, of metric ``version`` (2: with
+    ``developer_weeks``, by default every person active every week)."""
     contributors = len(people)
+    dw = contributors * weeks if developer_weeks is None else developer_weeks
     times = deploy_times or [f"2026-02-{2 + 2 * i:02d}T12:00:00Z" for i in range(survived)]
     deploys = [
         {
@@ -87,12 +91,12 @@ def report(
             "attribution_coverage": ai_changes / changes if changes else 0.0,
         },
         "metric": {
-            "normalized_deployments": ai / contributors / weeks if contributors else 0.0,
+            "normalized_deployments": ai / dw if dw else 0.0,
             "ai_deploys_survived": ai,
             "deploys_survived": survived,
             "contributors": contributors,
             "weeks": weeks,
-            "deploys_survived_per_dev_week": survived / contributors / weeks if contributors else 0,
+            "deploys_survived_per_dev_week": survived / dw if dw else 0,
             "ai_share_of_survived_deploys": ai / survived if survived else 0.0,
         },
         "agents": agents
@@ -106,6 +110,9 @@ def report(
         "contributors_hashed": sorted(person(p) for p in people),
         "signals": [],
     }
+    if version == 2:
+        r["metric_version"] = 2
+        r["metric"]["developer_weeks"] = dw
     if not hashed:
         del r["contributors_hashed"]
     return r

@@ -24,6 +24,7 @@ from pathlib import Path
 from scorer.commands.scan import add_scan_arguments, options_from_args, write_outputs
 from scorer.errors import InputError, ScorerError, ServiceError
 from scorer.formats import renderer
+from scorer.formats.numbers import amount, rate
 from scorer.formats.words import plural
 from scorer.github import actions
 from scorer.github.comment import (
@@ -128,9 +129,9 @@ def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             f"{sha[:12]} (the checkout points elsewhere)"
         )
     print(
-        f"scorer: normalized deployments {m['normalized_deployments']:.2f} = "
+        f"scorer: normalized deployments {rate(m['normalized_deployments'])} = "
         f"{plural(m['ai_deploys_survived'], 'AI deploy')} survived / "
-        f"{plural(m['contributors'], 'contributor')} / {plural(m['weeks'], 'week')}; "
+        f"{plural(float(amount(m['developer_weeks'])), 'developer-week')}; "
         f"report: {report_path}",
         flush=True,
     )

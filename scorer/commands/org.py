@@ -47,6 +47,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="GitHub REST API URL (default: $GITHUB_API_URL or https://api.github.com)",
     )
     p.add_argument(
+        "--allow-mixed-versions",
+        action="store_true",
+        help="merge metric v1 and v2 reports together (by default the older version's reports "
+        "are problem lines, not merged: their figures measure different things)",
+    )
+    p.add_argument(
         "--strict",
         action="store_true",
         help="exit 2 when any input problem was found (the outputs are still written)",
@@ -68,7 +74,7 @@ def _text_safe(value: object) -> str:
 
 
 def render_text(org: dict) -> str:
-    from scorer.formats.org_markdown import fmt_num, pct
+    from scorer.formats.org_markdown import devweeks_text, fmt_num, pct
 
     t = org["totals"]
     p = org["period"]
@@ -81,8 +87,8 @@ def render_text(org: dict) -> str:
     )
     lines.append(
         f"normalized deployments: {fmt_num(org['normalized_deployments'])} = "
-        f"{plural(t['ai_deploys_survived'], 'AI deploy')} survived / "
-        f"{plural(t['contributors'], 'contributor')} / {weeks}"
+        f"{plural(t['ai_deploys_survived'], 'AI deploy')} survived / {devweeks_text(org)} "
+        f"({plural(t['contributors'], 'distinct contributor')})"
     )
     lines.append(
         f"deploys survived: {t['deploys_survived']} "
@@ -130,7 +136,10 @@ def collect(args: argparse.Namespace, outputs: Iterable[str], env=os.environ):
     from scorer.org import sources as orgsource
     from scorer.org.merge import SALT_ENV, OrgMerger
 
-    merger = OrgMerger(salt=env.get(SALT_ENV) or None)
+    merger = OrgMerger(
+        salt=env.get(SALT_ENV) or None,
+        allow_mixed_versions=getattr(args, "allow_mixed_versions", False),
+    )
 
     def feed(items):
         for item in items:

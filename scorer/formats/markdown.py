@@ -7,6 +7,7 @@ through ``mdsafe`` because commit subjects, names and ids are attacker-controlle
 from __future__ import annotations
 
 from scorer.formats.mdsafe import md_code, md_text
+from scorer.formats.numbers import amount, ratio_or_dash, share
 from scorer.formats.words import more, plural
 
 SUMMARY_LIMIT = 1_000_000  # GitHub's step summary limit is 1 MiB
@@ -77,14 +78,16 @@ def _deploys_table(report: dict, h: str) -> list[str]:
 def render(report: dict, *, heading_level: int = 2) -> str:
     h = "#" * heading_level
     repo, m, p, hist = report["repository"], report["metric"], report["period"], report["history"]
-    weeks = m["weeks"]
+    dw = m.get("developer_weeks", 0)
     people = plural(m["contributors"], "contributor")
-    span = plural(weeks, "week")
+    span = plural(float(amount(m["weeks"])), "week")
+    devweeks = plural(float(amount(dw)), "developer-week")
+    headline = ratio_or_dash(m["ai_deploys_survived"], dw, m["normalized_deployments"])
     out = [
-        f"{h} Normalized deployments: **{m['normalized_deployments']:.2f}**",
+        f"{h} Normalized deployments: **{headline}**",
         "",
         f"{md_text(repo['name'])} at {md_code(repo['head'][:12])} · period "
-        f"{p['since'][:10]} → {p['until'][:10]} ({weeks:g} weeks) · rollback window "
+        f"{p['since'][:10]} → {p['until'][:10]} ({span}) · rollback window "
         f"{report['window_days']:g} days · judged at {report['now']}"
         + (" · **partial period**: some deploys are not judged yet" if p["partial"] else ""),
         "",
@@ -92,40 +95,48 @@ def render(report: dict, *, heading_level: int = 2) -> str:
         _row("---", "---:", "---", "---"),
         _row(
             "**Normalized deployments**",
-            f"**{m['normalized_deployments']:.2f}**",
+            f"**{headline}**",
             f"{plural(m['ai_deploys_survived'], 'AI deploy')} survived",
-            f"{people} × {span}",
+            f"{devweeks} ({people} over {span})",
         ),
         _row(
-            "Deploys survived per dev-week",
-            f"{m['deploys_survived_per_dev_week']:.2f}",
+            "Deploys survived per developer-week",
+            ratio_or_dash(m["deploys_survived"], dw, m["deploys_survived_per_dev_week"]),
             f"{plural(m['deploys_survived'], 'deploy')} survived",
-            f"{people} × {span}",
+            devweeks,
         ),
         _row(
             "AI share of survived deploys",
-            _pct(m["ai_share_of_survived_deploys"]),
+            ratio_or_dash(
+                m["ai_deploys_survived"],
+                m["deploys_survived"],
+                m["ai_share_of_survived_deploys"],
+                share,
+            ),
             f"{plural(m['ai_deploys_survived'], 'AI deploy')} survived",
             f"{plural(m['deploys_survived'], 'deploy')} survived",
         ),
         _row(
             "Attribution coverage",
-            _pct(p["attribution_coverage"]),
+            ratio_or_dash(p["ai_changes"], p["changes"], p["attribution_coverage"], share),
             f"{plural(p['ai_changes'], 'AI-assisted change')}",
             f"{plural(p['changes'], 'change')}",
         ),
         "",
     ]
-    if m.get("why_zero"):
-        out += [f"The score is 0 because {md_text(m['why_zero'])}.", ""]
+    why = m.get("why_zero") or []
+    if why:
+        out += ["**Why it is 0**", ""]
+        out += [f"- {md_text(c['detail'], 400)}" for c in why]
+        out.append("")
     out += [
         "<details><summary>What counts, and why</summary>",
         "",
         "A deploy counts when it reached production, was **not rolled back** within the window, "
-        "and shipped at least one AI-assisted change that is **substantive** (not empty or "
-        "whitespace-only) and **not reverted** within the window. The unit is the deploy, divided "
-        "by the people who authored changes and by weeks: more commits, prompts or tokens "
-        "cannot raise it.",
+        "and shipped at least one AI-assisted change that is **substantive** (not empty, "
+        "whitespace-only, rename-only or mode-only) and **not reverted** within the window. The "
+        "unit is the deploy, divided by developer-weeks (each person counts for the weeks they "
+        "authored a substantive change): more commits, prompts or tokens cannot raise it.",
         "",
         "</details>",
         "",
@@ -141,20 +152,24 @@ def render(report: dict, *, heading_level: int = 2) -> str:
         "",
         _row(
             "AI-assisted changes",
-            "Shipped & survived",
-            "Shipped, not survived",
+            "Counted",
+            "Pending",
+            "Not survived",
             "Unshipped",
             "Reverted",
+            "Reverts",
             "Trivial",
             "Total",
         ),
-        _row("---", "---:", "---:", "---:", "---:", "---:", "---:"),
+        _row("---", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:"),
         _row(
             "authored in period",
-            a["survived"],
-            a["shipped_not_survived"],
+            a["counted"],
+            a["pending"],
+            a["not_survived"],
             a["unshipped"],
             a["reverted"],
+            a["revert"],
             a["trivial"],
             p["ai_changes"],
         ),
@@ -213,23 +228,24 @@ def render(report: dict, *, heading_level: int = 2) -> str:
             "<details><summary>Weekly trend</summary>",
             "",
             _row(
-                "Week",
+                "Week from",
                 "Normalized deployments",
                 "AI deploys survived",
                 "Deploys survived",
-                "Contributors",
+                "Developer-weeks",
                 "Judged",
             ),
             _row("---", "---:", "---:", "---:", "---:", "---"),
         ]
         for w in weekly:
+            wdw = w.get("developer_weeks", w["contributors"])
             out.append(
                 _row(
-                    w["week"],
-                    f"{w['normalized_deployments']:.2f}",
+                    w["start"][:10],
+                    ratio_or_dash(w["ai_deploys_survived"], wdw, w["normalized_deployments"]),
                     w["ai_deploys_survived"],
                     w["deploys_survived"],
-                    w["contributors"],
+                    amount(wdw),
                     "yes" if w["complete"] else "not yet",
                 )
             )
@@ -245,6 +261,8 @@ def render(report: dict, *, heading_level: int = 2) -> str:
         out += [
             f"- {md_code(s['kind'], 40)}: {md_text(s['detail'], 400)}" for s in report["signals"]
         ]
+        if report.get("signals_more"):
+            out.append(f"- {more(report['signals_more'], 'signal')}")
         out.append("")
     out += [
         f"> Attribution coverage is a lower bound: AI trailers are opt-out and often stripped "

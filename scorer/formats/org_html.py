@@ -14,7 +14,7 @@ import hashlib
 import html
 from datetime import timedelta
 
-from scorer.formats.org_markdown import fmt_num, pct
+from scorer.formats.org_markdown import devweeks_text, fmt_num, pct
 from scorer.org.merge import iso, problem_line, week_end
 from scorer.util.textsafe import one_line
 
@@ -269,7 +269,7 @@ def _cards(org: dict) -> str:
             "Normalized deployments",
             fmt_num(org["normalized_deployments"]),
             f"<b>{t['ai_deploys_survived']}</b> AI deploys survived ÷ "
-            f"<b>{t['contributors']}</b> contributors ÷ <b>{e(wtxt)}</b>",
+            f"<b>{e(devweeks_text(org))}</b> ({e(wtxt)})",
             "primary",
         )
         + card(
@@ -280,7 +280,7 @@ def _cards(org: dict) -> str:
         + card(
             "Survived deploys per dev-week",
             fmt_num(t["deploys_survived_per_dev_week"]),
-            f"<b>{t['deploys_survived']}</b> ÷ <b>{t['contributors']}</b> ÷ {e(wtxt)}",
+            f"<b>{t['deploys_survived']}</b> ÷ <b>{e(devweeks_text(org))}</b>",
         )
         + card(
             "Attribution coverage",

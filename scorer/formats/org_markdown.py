@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from scorer.formats.mdsafe import md_text
+from scorer.formats.numbers import amount, rate, share
 from scorer.formats.words import plural
 
 TREND_WEEKS = 12
 
 
-def fmt_num(x: float | int | None, digits: int = 2) -> str:
-    if x is None:
-        return "–"
-    if isinstance(x, int):
+def fmt_num(x: float | int | None) -> str:
+    """A figure as every format prints it (``scorer.formats.numbers``)."""
+    if isinstance(x, int) and not isinstance(x, bool):
         return str(x)
-    return f"{x:.{digits}f}"
+    return rate(x)
 
 
-def pct(x: float) -> str:
-    return f"{x * 100:.1f}%"
+pct = share
+
+
+def devweeks_text(org: dict) -> str:
+    t = org["totals"]
+    return f"{plural(float(amount(t.get('developer_weeks', 0))), 'developer-week')}"
 
 
 def weeks_text(org: dict) -> str:
@@ -39,8 +43,8 @@ def render(org: dict) -> str:
     out.append(
         f"**{fmt_num(org['normalized_deployments'])}** normalized deployments = "
         f"**{t['ai_deploys_survived']}** AI deploy{'' if t['ai_deploys_survived'] == 1 else 's'} "
-        f"survived / **{t['contributors']}** distinct "
-        f"contributor{'' if t['contributors'] == 1 else 's'} / **{weeks_text(org)}**"
+        f"survived / **{devweeks_text(org)}** (each repository's added; "
+        f"{plural(t['contributors'], 'distinct contributor')}, {weeks_text(org)})"
     )
     out.append("")
     span = f"{(p['since'] or '?')[:10]} to {(p['until'] or '?')[:10]}"
@@ -54,13 +58,12 @@ def render(org: dict) -> str:
     out.append("|---|---:|---|")
     out.append(
         f"| Normalized deployments | {fmt_num(org['normalized_deployments'])} | "
-        f"{plural(t['ai_deploys_survived'], 'AI deploy')} survived / "
-        f"{plural(t['contributors'], 'contributor')} / {weeks_text(org)} |"
+        f"{plural(t['ai_deploys_survived'], 'AI deploy')} survived / {devweeks_text(org)} |"
     )
     out.append(
-        f"| Deploys survived per contributor per week | "
+        f"| Deploys survived per developer-week | "
         f"{fmt_num(t['deploys_survived_per_dev_week'])} | {t['deploys_survived']} deploys "
-        f"survived / {plural(t['contributors'], 'contributor')} / {weeks_text(org)} |"
+        f"survived / {devweeks_text(org)} |"
     )
     out.append(
         f"| AI share of survived deploys | {pct(t['ai_share_of_survived_deploys'])} | "
@@ -140,6 +143,7 @@ def render(org: dict) -> str:
     out.append(
         "_Scores are per repository and per organisation; there is no per-person figure. "
         "Normalized deployments counts production deploys that shipped AI-assisted changes and "
-        "survived the rollback window, per distinct contributor per week._"
+        "survived the rollback window, per developer-week (a person counts for each week they "
+        "authored a substantive change)._"
     )
     return "\n".join(out) + "\n"

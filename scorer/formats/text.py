@@ -6,6 +6,7 @@ import io
 import os
 from collections.abc import Mapping, Sequence
 
+from scorer.formats.numbers import DASH, amount, rate, ratio_or_dash, share
 from scorer.formats.words import more, plural
 
 BARS = " ▁▂▃▄▅▆▇█"
@@ -33,12 +34,8 @@ def use_color(stream: io.TextIOBase, env: Mapping[str, str] | None = None) -> bo
         return False
 
 
-def _pct(x: float) -> str:
-    return f"{x * 100:.0f}%"
-
-
-def _num(x: float) -> str:
-    return f"{x:.2f}"
+_pct = share
+_num = rate
 
 
 def _clean(s: str, width: int = 60) -> str:
@@ -152,12 +149,15 @@ def render(report: dict, *, color: bool = False) -> str:
     words are the same without it."""
     style = _Style(color)
     repo, m, p, h = report["repository"], report["metric"], report["period"], report["history"]
-    weeks = m["weeks"]
+    dw = m.get("developer_weeks", 0)
     people = plural(m["contributors"], "contributor")
-    span = plural(weeks, "week")
+    span = plural(float(amount(m["weeks"])), "week")
+    devweeks = plural(float(amount(dw)), "developer-week")
+    headline = ratio_or_dash(m["ai_deploys_survived"], dw, m["normalized_deployments"])
     lines = [
-        style(f"Normalized deployments: {_num(m['normalized_deployments'])}", BOLD)
-        + f" = {plural(m['ai_deploys_survived'], 'AI deploy')} survived / {people} / {span}",
+        style(f"Normalized deployments: {headline}", BOLD)
+        + f" = {plural(m['ai_deploys_survived'], 'AI deploy')} survived / {devweeks}"
+        + f" ({people} over {span})",
         style(
             f"{_clean(repo['name'])} @ {repo['head'][:12]} ({_clean(repo['ref'], 40)}) · judged at "
             f"{report['now']} · rollback window {report['window_days']:g} days · "
@@ -168,17 +168,24 @@ def render(report: dict, *, color: bool = False) -> str:
     ]
     if p["partial"]:
         lines.append(style("partial period: it includes deploys not yet judged", YELLOW))
+    why = m.get("why_zero") or []
+    if why:
+        lines += ["", style("Why it is 0", BOLD)]
+        lines += [f"  - {_clean(c['detail'], 300)}" for c in why]
+    per_dev = ratio_or_dash(m["deploys_survived"], dw, m["deploys_survived_per_dev_week"])
+    ai_share = ratio_or_dash(
+        m["ai_deploys_survived"], m["deploys_survived"], m["ai_share_of_survived_deploys"], share
+    )
+    coverage = ratio_or_dash(p["ai_changes"], p["changes"], p["attribution_coverage"], share)
     lines += [
         "",
-        f"  Deploys survived/dev/week  {_num(m['deploys_survived_per_dev_week']):>6}"
-        f"   = {m['deploys_survived']} deploys survived / {people} / {span}",
-        f"  AI share of survived       {_pct(m['ai_share_of_survived_deploys']):>6}"
-        f"   = {m['ai_deploys_survived']} / {m['deploys_survived']} survived deploys",
-        f"  Attribution coverage       {_pct(p['attribution_coverage']):>6}"
+        f"  Deploys survived/dev-week  {per_dev:>6}"
+        f"   = {plural(m['deploys_survived'], 'deploy')} survived / {devweeks}",
+        f"  AI share of survived       {ai_share:>6}"
+        f"   = {m['ai_deploys_survived']} / {plural(m['deploys_survived'], 'survived deploy')}",
+        f"  Attribution coverage       {coverage:>6}"
         f"   = {p['ai_changes']} AI-assisted / {plural(p['changes'], 'change')} (a lower bound)",
     ]
-    if m.get("why_zero"):
-        lines.append(f"  (0 because {m['why_zero']})")
     o = m["deploys_by_outcome"]
     lines += [
         "",
@@ -187,15 +194,13 @@ def render(report: dict, *, color: bool = False) -> str:
     ]
     a = m["ai_changes_by_outcome"]
     lines.append(
-        f"AI changes in period: {p['ai_changes']} — shipped and survived {a['survived']} · "
-        f"shipped, not survived {a['shipped_not_survived']} · unshipped {a['unshipped']} · "
-        f"reverted {a['reverted']} · trivial {a['trivial']}"
+        f"AI changes in period: {p['ai_changes']} — counted {a['counted']} · pending "
+        f"{a['pending']} · not survived {a['not_survived']} · unshipped {a['unshipped']} · "
+        f"reverted {a['reverted']} · reverts {a['revert']} · trivial {a['trivial']}"
     )
     lines.append(
         f"Whole history: {plural(h['commits'], 'commit')}, {plural(h['changes'], 'change')}, "
-        f"{h['ai_changes']:,} AI-assisted ({h['counted_ai_changes']:,} count, "
-        f"{h['trivial_ai_changes']:,} trivial, {h['reverted_ai_changes']:,} reverted), "
-        f"{plural(h['deploys'], 'deploy')}"
+        f"{h['ai_changes']:,} AI-assisted, {plural(h['deploys'], 'deploy')}"
     )
     lines += _deploy_rows(report, style)
     if report["agents"]:
@@ -234,14 +239,16 @@ def render(report: dict, *, color: bool = False) -> str:
     weekly = report.get("weeks") or []
     if weekly:
         vals = [w["normalized_deployments"] for w in weekly]
+        last = next((w for w in reversed(weekly) if w["complete"]), None)
+        latest = (
+            DASH
+            if last is None or not last.get("developer_weeks", 1)
+            else _num(last["normalized_deployments"])
+        )
         lines += [
             "",
-            f"Weekly trend {weekly[0]['week']} … {weekly[-1]['week']}: {sparkline(vals)}"
-            f"  (latest complete: "
-            + next(
-                (_num(w["normalized_deployments"]) for w in reversed(weekly) if w["complete"]), "—"
-            )
-            + ")",
+            f"Weekly trend {weekly[0]['start'][:10]} … {weekly[-1]['until'][:10]}: "
+            f"{sparkline(vals)}  (latest complete week: {latest})",
         ]
     signals = report["signals"]
     if signals:
@@ -250,8 +257,9 @@ def render(report: dict, *, color: bool = False) -> str:
             f"  {style('!', YELLOW)} {_clean(s['kind'], 40)}: {_clean(s['detail'], 200)}"
             for s in signals[:LISTED]
         ]
-        if len(signals) > LISTED:
-            lines.append(f"  {more(len(signals) - LISTED, 'signal')} in the JSON report")
+        left = len(signals) - LISTED + report.get("signals_more", 0)
+        if left > 0:
+            lines.append(f"  {more(left, 'signal')}")
     lines += [
         "",
         *(

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from scorer.formats.mdsafe import md_code, md_text
+from scorer.formats.numbers import amount, rate, ratio_or_dash
 from scorer.formats.words import plural
 from scorer.github import actions
 from scorer.model import Commit, History
@@ -172,16 +173,23 @@ def _spark(values: Sequence[float]) -> str:
 def _score_section(report: Mapping) -> list[str]:
     m = report["metric"]
     p = report["period"]
+    dw = m.get("developer_weeks", 0)
+    headline = ratio_or_dash(m["ai_deploys_survived"], dw, m["normalized_deployments"])
+    per_dev = ratio_or_dash(m["deploys_survived"], dw, m["deploys_survived_per_dev_week"])
     out = [
         "#### The repository's score",
         "",
-        f"**Normalized deployments: {m['normalized_deployments']:.2f}** = "
+        f"**Normalized deployments: {headline}** = "
         f"{plural(m['ai_deploys_survived'], 'AI-assisted deploy')} survived / "
-        f"{plural(m['contributors'], 'contributor')} / {plural(m['weeks'], 'week')} "
-        f"({p['since'][:10]} → {p['until'][:10]}"
+        f"{plural(float(amount(dw)), 'developer-week')} "
+        f"({plural(m['contributors'], 'contributor')}, {p['since'][:10]} → {p['until'][:10]}"
         + (", partial" if p.get("partial") else "")
-        + f"). All deploys survived per dev-week: {m['deploys_survived_per_dev_week']:.2f}.",
+        + f"). All deploys survived per developer-week: {per_dev}.",
     ]
+    why = [c for c in m.get("why_zero") or [] if isinstance(c, Mapping)]
+    if why:
+        out += ["", "Why it is 0:", ""]
+        out += [f"- {md_text(str(c.get('detail', '')), 300)}" for c in why]
     weeks = [w for w in report.get("weeks") or [] if isinstance(w, Mapping)][-TREND_WEEKS:]
     if weeks:
         values = [float(w.get("normalized_deployments") or 0.0) for w in weeks]
@@ -192,8 +200,8 @@ def _score_section(report: Mapping) -> list[str]:
             b = float(complete[-1]["normalized_deployments"])
             arrow = "↗" if b > a else "↘" if b < a else "→"
             trend = (
-                f" · last judged week {md_text(complete[-1]['week'], 12)}: {b:.2f} "
-                f"({arrow} from {a:.2f})"
+                f" · last judged week {md_text(complete[-1]['week'], 12)}: {rate(b)} "
+                f"({arrow} from {rate(a)})"
             )
         out += [
             "",

@@ -101,7 +101,7 @@ def signals(
                 f"history and were ignored: {sample}",
             )
         )
-    signals += odd_dates_signal(commits.author_time, commits.committer_time, commits.shas)
+    out += odd_dates_signal(commits.author_time, commits.committer_time, commits.shas)
     if missing_objects:
         out.append(
             _signal(
@@ -110,7 +110,6 @@ def signals(
                 "clone?): whitespace-only edits among them count as substantive",
             )
         )
-    out += odd_dates_signal(commits.author_time, commits.committer_time, commits.shas)
     return out
 
 

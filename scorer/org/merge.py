@@ -43,11 +43,13 @@ Org JSON (``schema_version`` 1)
     ``ai_share_of_survived_deploys`` (``ai_deploys_survived / deploys_survived``); ``changes``,
     ``ai_changes`` and ``attribution_coverage`` of the periods.
 ``normalized_deployments``
-    The org figure, ``sum(ai_deploys_survived) / distinct contributors / weeks``. When the
-    repositories' period lengths differ, each repository's AI deploys survived are first turned
-    into a weekly rate with its own ``weeks`` (``sum(ai_i / weeks_i) / contributors``, equal to
-    the formula above when the lengths agree) and ``period.aligned`` is false with a line in
-    ``problems``. 0 when there are no contributors.
+    The org figure, ``sum(ai_deploys_survived) / sum(developer_weeks)`` (METRIC.md v2, the
+    formula of ``scorer.metrics.normalized``): each repository's developer-weeks added, so a
+    person active in two repositories in one week counts in both, as each repository counts
+    them; periods of different lengths add up (``period.aligned`` is false, with a line in
+    ``problems``). A metric v1 report counts ``contributors x weeks`` developer-weeks, and v1
+    and v2 reports are not merged together unless ``--allow-mixed-versions`` (each report of
+    the other version is a ``metric-version`` problem line). 0 without developer-weeks.
 ``agents``
     Per agent id, summed over repositories: ``changes``, ``counted_changes``,
     ``deploys_survived``, ``repositories``, and ``share_of_survived_deploys``
@@ -57,7 +59,7 @@ Org JSON (``schema_version`` 1)
     ``deploys_survived``, ``repositories`` (how many reported deploys or figures that week),
     ``complete`` (every repository had judged all of that week: it ended ``window`` before the
     repository's ``now``) and ``normalized_deployments`` (that week's AI deploys survived /
-    ``totals.contributors`` / 1 week: the headline period's people as the denominator). Taken
+    ``developer_weeks`` of v2 reports; v1 reports: ``totals.contributors``). Taken
     from the reports' ``weeks`` entries when they carry ``ai_deploys_survived`` and
     ``deploys_survived``, else counted from their ``deploys`` lists (outcome ``survived``;
     AI when ``counted_ai_changes`` > 0).
@@ -68,6 +70,7 @@ Org JSON (``schema_version`` 1)
     One entry per input problem — ``{"kind", "source", "detail"}`` with ``kind`` one of
     ``corrupt``, ``not-a-report``, ``schema-version``, ``invalid``, ``duplicate``,
     ``period-mismatch``, ``settings-mismatch``, ``contributors``, ``no-artifact``, ``fetch``,
+    ``metric-version``,
     ``repository-mismatch`` (a GitHub artifact holding another repository's report).
     Nothing is merged or dropped without a line here.
 
@@ -211,21 +214,27 @@ def _consistent(
             raise ReportInvalid(
                 "invalid", f"{what} is {value:.6g} but the period lasts {span:.6g} weeks"
             )
-    ai, survived, people = (
+    ai, survived, dw = (
         metric["ai_deploys_survived"],
         metric["deploys_survived"],
-        metric["contributors"],
+        metric["developer_weeks"],
     )
     if ai_changes > changes:
         raise ReportInvalid("invalid", "period.ai_changes exceeds period.changes")
+    if not 0 <= dw <= metric["contributors"] * span * (1 + _SLACK) + _SLACK:
+        raise ReportInvalid(
+            "invalid",
+            f"metric.developer_weeks is {dw:.6g}, more than {metric['contributors']} "
+            f"contributors over {span:.6g} weeks",
+        )
     expected = {
         "metric.normalized_deployments": (
             metric["normalized_deployments"],
-            ai / people / span if people else 0.0,
+            per_developer_week(ai, dw),
         ),
         "metric.deploys_survived_per_dev_week": (
             metric["deploys_survived_per_dev_week"],
-            survived / people / span if people else 0.0,
+            per_developer_week(survived, dw),
         ),
         "metric.ai_share_of_survived_deploys": (
             metric["ai_share_of_survived_deploys"],
@@ -272,7 +281,7 @@ class RepoSummary:
     row: dict
     contributors: bytes  # concatenated 32-byte digests, sorted, distinct
     has_hashes: bool
-    weeks: dict[str, list[int]] = field(default_factory=dict)  # week -> [ai, survived]
+    weeks: dict[str, list] = field(default_factory=dict)  # week -> [ai, survived, dev-weeks]
     judged_until: datetime | None = None  # now - window
     since: datetime | None = None
     until: datetime | None = None
@@ -303,12 +312,23 @@ def summarize(report: object, source: str) -> tuple[RepoSummary, list[dict]]:
     metric = {}
     for k in METRIC_KEYS[:5]:
         metric[k] = _num(metric_in.get(k), f"metric.{k}", integer=k in _INT_METRIC_KEYS)
+    # metric v2 divides by developer-weeks; a v1 report by contributors x weeks, which is
+    # what its developer-weeks would be with every person active every week.
+    version = report.get("metric_version", 1)
+    if version not in (1, 2) or isinstance(version, bool):
+        raise ReportInvalid("schema-version", f"metric_version {str(version)[:20]} is unknown")
+    metric["metric_version"] = version
     people, w = metric["contributors"], metric["weeks"]
+    metric["developer_weeks"] = (
+        _num(metric_in.get("developer_weeks"), "metric.developer_weeks")
+        if version == 2
+        else people * w
+    )
     per_dev = metric_in.get("deploys_survived_per_dev_week")
     metric["deploys_survived_per_dev_week"] = (
         _num(per_dev, "metric.deploys_survived_per_dev_week")
         if per_dev is not None
-        else (metric["deploys_survived"] / people / w if people and w else 0.0)
+        else per_developer_week(metric["deploys_survived"], metric["developer_weeks"])
     )
     share = metric_in.get("ai_share_of_survived_deploys")
     metric["ai_share_of_survived_deploys"] = (
@@ -445,8 +465,9 @@ def summarize(report: object, source: str) -> tuple[RepoSummary, list[dict]]:
     return summary, notes
 
 
-def _weekly(report: dict, judged_until: datetime | None) -> dict[str, list[int]]:
-    """Per ISO week: [ai_deploys_survived, deploys_survived] of one repository."""
+def _weekly(report: dict, judged_until: datetime | None) -> dict[str, list]:
+    """Per ISO week: [ai_deploys_survived, deploys_survived, developer_weeks (v2 reports;
+    0 for older ones)] of one repository."""
     out: dict[str, list[int]] = {}
     weeks = report.get("weeks")
     if (
@@ -467,9 +488,12 @@ def _weekly(report: dict, judged_until: datetime | None) -> dict[str, list[int]]
                 raise ReportInvalid("invalid", f"weeks[].week {week!r} does not exist") from None
             ai = _num(w["ai_deploys_survived"], "weeks[].ai_deploys_survived", integer=True)
             total = _num(w["deploys_survived"], "weeks[].deploys_survived", integer=True)
-            cell = out.setdefault(week, [0, 0])
+            dw = w.get("developer_weeks")
+            cell = out.setdefault(week, [0, 0, 0.0])
             cell[0] += ai
             cell[1] += total
+            if dw is not None:
+                cell[2] += _num(dw, "weeks[].developer_weeks")
         return out
     deploys = report.get("deploys") or []
     if not isinstance(deploys, list):
@@ -486,7 +510,7 @@ def _weekly(report: dict, judged_until: datetime | None) -> dict[str, list[int]]
         if envs is not None and d.get("environment") not in envs:
             continue
         week = iso_week(parse_time(d.get("time"), "deploys[].time"))
-        cell = out.setdefault(week, [0, 0])
+        cell = out.setdefault(week, [0, 0, 0.0])
         cell[1] += 1
         counted = d.get("counted_ai_changes", 0)
         if isinstance(counted, (int, float)) and not isinstance(counted, bool) and counted > 0:
@@ -504,8 +528,9 @@ def _names(name: str, repository: str) -> bool:
 class OrgMerger:
     """Feed reports one at a time; :meth:`result` builds the org JSON."""
 
-    def __init__(self, salt: str | None = None):
+    def __init__(self, salt: str | None = None, allow_mixed_versions: bool = False):
         self.salt = salt or None
+        self.allow_mixed_versions = allow_mixed_versions
         self.repos: dict[str, RepoSummary] = {}
         self.problems: list[dict] = []
         self.inputs_read = 0
@@ -570,6 +595,23 @@ class OrgMerger:
         generated_at = generated_at or datetime.now(timezone.utc).replace(microsecond=0)
         summaries = list(self.rows())
         problems = list(self.problems)
+        versions = {s.row["metric"]["metric_version"] for s in summaries}
+        if len(versions) > 1 and not self.allow_mixed_versions:
+            # v1 and v2 figures measure different things (v2: per developer-week, deployed
+            # branches included): never added together unless asked for.
+            newest = max(versions)
+            for s in summaries:
+                if s.row["metric"]["metric_version"] != newest:
+                    problems.append(
+                        problem(
+                            "metric-version",
+                            s.row["source"],
+                            f"{s.row['name'][:100]}: metric v{s.row['metric']['metric_version']}"
+                            f" figures are not added to v{newest} ones; rescan it with this "
+                            "scorer (or pass --allow-mixed-versions); not merged",
+                        )
+                    )
+            summaries = [s for s in summaries if s.row["metric"]["metric_version"] == newest]
 
         people: set[bytes] = set()
         unhashed = 0
@@ -600,11 +642,7 @@ class OrgMerger:
                 f"{a[:10]}..{b[:10]} ({w:g} weeks) x{n}" for (a, b, w), n in ordered[:3]
             )
             more = f"; and {len(ordered) - 3} more" if len(ordered) > 3 else ""
-            how = (
-                "the org figure divides by the common length"
-                if common_weeks is not None
-                else "the org figure adds each repository's own weekly rate"
-            )
+            how = "each repository adds its own developer-weeks"
             problems.append(
                 problem(
                     "period-mismatch",
@@ -629,18 +667,12 @@ class OrgMerger:
         survived_sum = sum(s.row["metric"]["deploys_survived"] for s in summaries)
         changes = sum(s.row["coverage"]["changes"] for s in summaries)
         ai_changes = sum(s.row["coverage"]["ai_changes"] for s in summaries)
-        ai_rate = survived_rate = 0.0
-        for s in summaries:
-            w = s.row["period"]["weeks"]
-            if w > 0:
-                ai_rate += s.row["metric"]["ai_deploys_survived"] / w
-                survived_rate += s.row["metric"]["deploys_survived"] / w
-        if common_weeks is not None and common_weeks > 0:
-            nd = per_developer_week(ai_sum, contributors, common_weeks)
-            per_dev = per_developer_week(survived_sum, contributors, common_weeks)
-        else:  # periods differ: each repository's count is a weekly rate already
-            nd = per_developer_week(ai_rate, contributors, 1)
-            per_dev = per_developer_week(survived_rate, contributors, 1)
+        # One formula (METRIC.md v2): AI deploys survived per developer-week, each
+        # repository's developer-weeks added (a person active in two repositories in a week
+        # counts in both, as each repository counts them); periods of any length add up.
+        developer_weeks = sum(s.row["metric"]["developer_weeks"] for s in summaries)
+        nd = per_developer_week(ai_sum, developer_weeks)
+        per_dev = per_developer_week(survived_sum, developer_weeks)
 
         agents: dict[str, dict] = {}
         for s in summaries:
@@ -660,27 +692,32 @@ class OrgMerger:
 
         trend: dict[str, dict] = {}
         for s in summaries:
-            for week, (ai, total) in s.weeks.items():
+            for week, (ai, total, dw) in s.weeks.items():
                 t = trend.setdefault(
                     week,
                     {
                         "week": week,
                         "ai_deploys_survived": 0,
                         "deploys_survived": 0,
+                        "developer_weeks": 0.0,
                         "repositories": 0,
                         "complete": True,
                     },
                 )
                 t["ai_deploys_survived"] += ai
                 t["deploys_survived"] += total
+                t["developer_weeks"] += dw
                 t["repositories"] += 1
         for week, t in trend.items():
             end = week_end(week)
             t["complete"] = all(
                 s.judged_until is not None and end <= s.judged_until for s in summaries
             )
+            # v2 reports carry each week's developer-weeks; v1 ones do not (the headline
+            # period's people then stand for every week, as v1 did)
+            t["developer_weeks"] = round(t["developer_weeks"], 6)
             t["normalized_deployments"] = per_developer_week(
-                t["ai_deploys_survived"], contributors, 1
+                t["ai_deploys_survived"], t["developer_weeks"] or contributors
             )
         weeks_out = [trend[w] for w in sorted(trend)]
 
@@ -711,6 +748,7 @@ class OrgMerger:
                 "deploys_survived": survived_sum,
                 "contributors": contributors,
                 "contributors_sum": sum(s.row["metric"]["contributors"] for s in summaries),
+                "developer_weeks": round(developer_weeks, 6),
                 "weeks": common_weeks,
                 "normalized_deployments": nd,
                 "deploys_survived_per_dev_week": per_dev,
@@ -738,8 +776,13 @@ class OrgMerger:
             )
             row["contributors_salted"] = bool(self.salt)
             row["weeks"] = [
-                {"week": w, "ai_deploys_survived": ai, "deploys_survived": total}
-                for w, (ai, total) in sorted(s.weeks.items())
+                {
+                    "week": w,
+                    "ai_deploys_survived": ai,
+                    "deploys_survived": total,
+                    "developer_weeks": round(dw, 6),
+                }
+                for w, (ai, total, dw) in sorted(s.weeks.items())
             ]
             yield row
 

@@ -51,7 +51,8 @@ def test_aider_author_and_agent_committer(sc):
     # `committer: true`); bob stays the (human) author of an ordinary change.
     assert rep["metric"]["contributors"] == 2  # cara, bob (ann's base is before the period)
     assert rep["metric"]["ai_deploys_survived"] == 1
-    assert rep["metric"]["normalized_deployments"] == 0.125  # 1 / 2 / 4
+    # v2: cara and bob each active in one week: 2 developer-weeks (v1: 1 / 2 / 4 = 0.125)
+    assert rep["metric"]["normalized_deployments"] == 0.5
     kinds = {row["sha"]: sorted({e["kind"] for e in row["evidence"]}) for row in rep["ai_changes"]}
     assert kinds == {a: ["footer", "identity"]}
     assert c not in kinds

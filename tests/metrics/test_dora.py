@@ -77,10 +77,12 @@ def test_dora_split_by_hand(sc):
     }
     m = rep["metric"]
     # survived in period: A1, H1, R, Y = 4; with a counted change: A1 (a), Y (y) = 2;
-    # contributors: ann (a, x), bob (h, y) = 2; ND = 2 / 2 / 4 = 0.25; 4 / 2 / 4 = 0.5
+    # contributors: ann (a, x), bob (h, y) = 2, active in 3 person-weeks (v2): ND = 2 / 3;
+    # 4 / 3 (v1: 2 / 2 / 4 = 0.25 and 4 / 2 / 4 = 0.5)
     assert (m["deploys_survived"], m["ai_deploys_survived"], m["contributors"]) == (4, 2, 2)
-    assert m["normalized_deployments"] == 0.25
-    assert m["deploys_survived_per_dev_week"] == 0.5
+    assert m["developer_weeks"] == 3.0
+    assert m["normalized_deployments"] == 0.666667
+    assert m["deploys_survived_per_dev_week"] == 1.333333
     assert m["ai_share_of_survived_deploys"] == 0.5
 
 

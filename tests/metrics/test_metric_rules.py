@@ -359,13 +359,19 @@ def test_empty_log_and_failures_only_log(repo, tmp_path, content):
     rep = json.loads(out)
     m = rep["metric"]
     assert (m["normalized_deployments"], m["ai_deploys_survived"], m["contributors"]) == (0, 0, 1)
-    assert m["why_zero"] == "no deploy in the period survived its rollback window"
     if content == "failures":
+        assert m["why_zero"] == [
+            {
+                "kind": "none-survived",
+                "detail": "no deploy in the period survived its rollback window",
+            }
+        ]
         assert m["deploys_by_outcome"]["failed"] == 2
         assert rep["dora"]["ai"]["change_failure_rate"] == 1.0  # 2 failed / 2 judged
         assert rep["dora"]["ai"]["successful_deploys"] == 0
     else:
         assert rep["history"]["deploys"] == 0
+        assert [c["kind"] for c in m["why_zero"]] == ["no-deploys"]
 
 
 def test_until_only_override_is_28_days(sc):
@@ -375,6 +381,6 @@ def test_until_only_override_is_28_days(sc):
     # [30d - 28d, 30d) = [2d, 30d): 4 weeks, judged (30d <= 40d - 7d)
     assert (rep["period"]["since"], rep["period"]["until"]) == (iso(T0 + 2 * D), iso(T0 + 30 * D))
     assert rep["period"]["partial"] is False
-    assert rep["metric"]["normalized_deployments"] == 0.25  # 1 / 1 / 4
+    assert rep["metric"]["normalized_deployments"] == 1.0  # 1 / 1 developer-week (v1: 1 / 1 / 4)
     rep = sc.scan(NOW, until=T0 + 38 * D)  # reaches past now - window = 33d
     assert rep["period"]["partial"] is True

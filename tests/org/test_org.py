@@ -54,8 +54,10 @@ def test_totals_add_up_to_hand_sums_and_people_are_counted_once():
     assert t["contributors"] == 4
     assert t["contributors_sum"] == 2 + 3 + 1
     assert t["weeks"] == 4.0
-    assert org["normalized_deployments"] == pytest.approx(4 / 4 / 4.0)
-    assert t["deploys_survived_per_dev_week"] == pytest.approx(11 / 4 / 4.0)
+    # v2: each repository's developer-weeks added (bob counts in api and in web): 8 + 12 + 4
+    assert t["developer_weeks"] == 24.0
+    assert org["normalized_deployments"] == pytest.approx(4 / 24)
+    assert t["deploys_survived_per_dev_week"] == pytest.approx(11 / 24)
     assert t["ai_share_of_survived_deploys"] == pytest.approx(4 / 11)
     assert t["changes"] == 30 and t["ai_changes"] == 9
     assert org["period"]["aligned"] is True
@@ -308,7 +310,7 @@ def test_cli_writes_every_output_atomically(tmp_path, capsys):
     org = json.loads((out / "org.json").read_text())
     assert org["schema_version"] == 1 and org["kind"] == "scorer-org-report"
     assert org["totals"]["contributors"] == 2
-    assert org["normalized_deployments"] == pytest.approx(3 / 2 / 4)
+    assert org["normalized_deployments"] == pytest.approx(3 / (2 * 4 + 1 * 4))
     # the problem is in every output, one line each
     line = f"corrupt: {src / 'bad.json'}: line 1 column 2"
     assert line in stdout
@@ -317,7 +319,10 @@ def test_cli_writes_every_output_atomically(tmp_path, capsys):
     assert str(src / "bad.json") in (out / "org.html").read_text()
     rows = [json.loads(x) for x in (out / "org.jsonl").read_text().splitlines()]
     assert [r["name"] for r in rows] == ["acme/a", "acme/b"]
-    assert "normalized deployments: 0.38 = 3 AI deploys survived / 2 contributors" in stdout
+    assert (
+        "normalized deployments: 0.25 = 3 AI deploys survived / 12 developer-weeks "
+        "(2 distinct contributors)" in stdout
+    )
 
 
 def test_cli_output_into_an_input_directory_is_not_read_back(tmp_path, capsys):
@@ -739,7 +744,10 @@ def test_real_scans_merge_to_the_hand_sums(scanned, tmp_path, capsys):
     assert t["deploys_survived"] == 2 + 3 + 1
     assert t["contributors"] == 4  # ann, bob (also as BOB@X.IO), cat, dan
     assert t["contributors_sum"] == 2 + 2 + 1
-    assert org["normalized_deployments"] == pytest.approx(4 / 4 / 4)
+    # v2: the repositories' developer-weeks added
+    dw = sum(json.loads(p.read_text())["metric"]["developer_weeks"] for p in reports.values())
+    assert t["developer_weeks"] == dw == 6.0
+    assert org["normalized_deployments"] == pytest.approx(4 / 6)
     assert org["period"] == {
         "aligned": True,
         "since": "2026-01-26T00:00:00Z",
@@ -850,3 +858,25 @@ def test_scorer_cli_wires_the_org_command(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["normalized_deployments"] == 0.5
     assert main(["org", str(tmp_path / "nope")]) == 2
     assert "nope: no such file or directory" in capsys.readouterr().err
+
+
+def test_metric_v1_and_v2_reports_are_not_added_together():
+    """A v1 report beside v2 ones is a problem line, not merged, unless asked for; asked for,
+    it counts contributors x weeks developer-weeks."""
+    v2 = report("acme/api", ai=3, survived=5, people=("ann@x.io", "bob@x.io"), developer_weeks=5)
+    v1 = report("acme/old", ai=1, survived=1, people=("cat@x.io",), version=1)
+    org = merge(v2, v1)
+    assert [r["name"] for r in org["repositories"]] == ["acme/api"]
+    [line] = [p for p in org["problems"] if p["kind"] == "metric-version"]
+    assert line["detail"] == (
+        "acme/old: metric v1 figures are not added to v2 ones; rescan it with this scorer "
+        "(or pass --allow-mixed-versions); not merged"
+    )
+    assert org["normalized_deployments"] == pytest.approx(3 / 5)
+    m = OrgMerger(allow_mixed_versions=True)
+    for r in (v2, v1):
+        m.add(r, "x")
+    mixed = m.result()
+    assert [p["kind"] for p in mixed["problems"]] == []
+    assert mixed["totals"]["developer_weeks"] == 5 + 4.0
+    assert mixed["normalized_deployments"] == pytest.approx(4 / 9)

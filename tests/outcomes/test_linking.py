@@ -43,7 +43,8 @@ def test_octopus_merge_deploy_ships_every_branch(sc):
     m_ = rep["metric"]
     # one deploy, however many AI changes; contributors ann + bob (mia only merged) = 2
     assert (m_["ai_deploys_survived"], m_["contributors"]) == (1, 2)
-    assert m_["normalized_deployments"] == 0.125  # 1 / 2 / 4
+    # v2: two people, each active in one week: 2 developer-weeks (v1: 1 / 2 / 4 = 0.125)
+    assert m_["normalized_deployments"] == 0.5
     assert rep["history"]["commits"] == 6 and rep["history"]["changes"] == 5
 
 
