@@ -19,8 +19,11 @@ from scorer.deploys import kept_events, load_events, resolve_events
 from scorer.deploys.interface import SourceContext
 from scorer.git.diffs import Substance
 from scorer.git.log import Repo, commit_ids
+from scorer.git.patches import PatchIds
+from scorer.git.paths import PathFilter
 from scorer.model import DeployEvent
 from scorer.outcomes import compute_outcomes
+from scorer.outcomes.containment import Containment
 from scorer.outcomes.flags import Outcomes
 from scorer.outcomes.graph import Graph
 from scorer.outcomes.linking import order_events
@@ -174,6 +177,7 @@ class Accelerator:
             now=now,
             min_confidence=settings.min_confidence,
             substantive=lambda ids: history.judge(ids, substance),
+            contains=containment(history, settings, substance),
         )
         self.linked(ordered, resolution, outcomes)
         return outcomes, resolution.unknown, read
@@ -183,3 +187,28 @@ class Accelerator:
 
     def finish(self, head: str, history: ScannedHistory, outcomes: Outcomes, unknown, read) -> None:
         """The run is done (its report is built): keep what a later run can reuse."""
+
+
+def containment(history: ScannedHistory, settings: Settings, substance: Substance) -> Containment:
+    """Section 5's containment for this run: the one rule both the full computation and the
+    cache's carrying forward (``scorer.incremental.advance``) judge deploys by. Which changes
+    decide is section 1's substantive test with ``version_files`` left out as well as
+    ``exclude_paths``; it gets its own ``Substance`` (another filter), so the history's
+    verdicts stay those of section 1. Nothing here starts git: only a rollback candidate
+    does."""
+    graph = history.graph
+    shas = graph.shas
+    deciding = Substance(
+        substance.repo, PathFilter([*settings.exclude_paths, *settings.version_files])
+    )
+    patch_ids = PatchIds(substance.repo)
+
+    def decides(rows: list[int]) -> dict[int, bool]:
+        found = deciding.verdicts(shas[i] for i in rows)
+        return {i: found[shas[i]] for i in rows}
+
+    def ids(rows: list[int]) -> dict[int, str | None]:
+        found = patch_ids(shas[i] for i in rows)
+        return {i: found[shas[i]] for i in rows}
+
+    return Containment(graph, decides, ids)

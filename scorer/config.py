@@ -28,7 +28,32 @@ if TYPE_CHECKING:
 CONFIG_NAME = ".normalized-deployments.yml"
 DEFAULT_DEPLOYS = ("tags:v*",)
 DEFAULT_WINDOW = timedelta(days=7)
-KEYS = ("window", "environments", "deploys", "min_confidence", "exclude_paths", "agents")
+# Files a release bumps and that hold nothing but its version or its notes: a change that
+# touches only these does not decide whether a later deploy still runs an earlier one
+# (METRIC.md section 5, scorer.outcomes.containment). Conservative on purpose: manifests
+# (package.json, pyproject.toml, Cargo.toml, setup.py, *.gemspec) also carry dependencies, and
+# a dependency bump is code a rollback takes away; a project whose releases bump them adds them
+# with ``version_files``.
+DEFAULT_VERSION_FILES = (
+    "VERSION",
+    "VERSION.txt",
+    "version.txt",
+    "_version.py",
+    "*/version.py",
+    "src/*/version.py",
+    "lib/*/version.rb",
+    "CHANGELOG*",
+    "CHANGES*",
+)
+KEYS = (
+    "window",
+    "environments",
+    "deploys",
+    "min_confidence",
+    "exclude_paths",
+    "version_files",
+    "agents",
+)
 
 
 class Config(Record):
@@ -39,6 +64,7 @@ class Config(Record):
         "deploys",
         "min_confidence",
         "exclude_paths",
+        "version_files",
         "agents",
     )
     __slots__ = _fields
@@ -52,6 +78,7 @@ class Config(Record):
         min_confidence: str | None = None,
         exclude_paths: list[str] | None = None,
         agents: list[Mapping[str, Any]] | None = None,
+        version_files: list[str] | None = None,
     ) -> None:
         self.path = path
         self.window = window
@@ -59,6 +86,7 @@ class Config(Record):
         self.deploys = deploys
         self.min_confidence = min_confidence
         self.exclude_paths: list[str] = [] if exclude_paths is None else exclude_paths
+        self.version_files = version_files  # None: DEFAULT_VERSION_FILES
         self.agents: list[Mapping[str, Any]] = [] if agents is None else agents
 
 
@@ -159,6 +187,8 @@ def load_config(path: Path | None, repo_dir: Path) -> Config:
             cfg.min_confidence = value
         elif key == "exclude_paths":
             cfg.exclude_paths = _string_list(doc, vnode, key)
+        elif key == "version_files":
+            cfg.version_files = _string_list(doc, vnode, key)  # [] turns the rule off
         elif key == "deploys":
             roots = (repo_dir, path.parent)
             cfg.deploys = [s.replace(confine_to=roots) for s in _deploys(doc, vnode)]
@@ -239,12 +269,14 @@ class Settings:
         min_confidence: str,
         exclude_paths: list[str],
         config: Config,
+        version_files: list[str] | None = None,
     ):
         self.window = window
         self.environments = environments
         self.deploys = deploys
         self.min_confidence = min_confidence
         self.exclude_paths = exclude_paths
+        self.version_files = list(DEFAULT_VERSION_FILES) if version_files is None else version_files
         self.config = config
 
 
@@ -269,6 +301,7 @@ def effective_settings(
         deploys=specs,
         min_confidence=min_confidence or config.min_confidence or "medium",
         exclude_paths=config.exclude_paths,
+        version_files=config.version_files,
         config=config,
     )
 

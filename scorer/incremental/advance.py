@@ -54,9 +54,23 @@ class NotIncremental(Exception):
     """The cached outcomes cannot be carried forward; ``str(err)`` says why."""
 
 
-def settings_key(window: timedelta, environments: Sequence[str], min_confidence: str, deploys):
+def settings_key(
+    window: timedelta,
+    environments: Sequence[str],
+    min_confidence: str,
+    deploys,
+    version_files: Sequence[str] = (),
+):
     """The settings that shape outcomes beyond the history's own cache key."""
-    text = repr((window.total_seconds(), sorted(environments), min_confidence, list(deploys)))
+    text = repr(
+        (
+            window.total_seconds(),
+            sorted(environments),
+            min_confidence,
+            list(deploys),
+            list(version_files),
+        )
+    )
     return sha256(text.encode()).hexdigest()
 
 
@@ -74,6 +88,7 @@ def advance(
     min_confidence: str,
     substantive: Callable[[list[int]], dict[int, bool]],
     verdicts: dict[int, bool],
+    contains: Callable[[int, int], bool] | None = None,
 ) -> tuple[Outcomes, Sequence[DeployEvent], list[str], EventStore]:
     """The outcomes at ``now`` from those of the cached run (see the module docstring), the
     events whose SHA is not in the history (in linking order), the fragile names to keep for
@@ -81,7 +96,8 @@ def advance(
     is every kept event of this run, or, when ``appended``, only those its sources report as
     new since the cached run (they vouched that every event the cached run saw is unchanged:
     ``DeploySource.events_since``). ``verdicts`` holds the substantive verdict of every change
-    with AI evidence that the cache knows, and ``substantive`` adds those of new rows to it."""
+    with AI evidence that the cache knows, and ``substantive`` adds those of new rows to it.
+    ``contains``: the containment rule (section 5), the one ``compute_outcomes`` is given."""
     if key != prev.key:
         raise NotIncremental("settings changed")
     then = prev.now
@@ -142,7 +158,7 @@ def advance(
         ok += [d for d in added.get(env, ()) if d.outcome != FAILED]
         for k, d in enumerate(ok):
             if k >= start or d.outcome == PENDING:
-                judge(graph, d, ok, max(start, k + 1), window, now)
+                judge(graph, d, ok, max(start, k + 1), window, now, contains)
                 if d.outcome == SURVIVED:
                     settled_now.append(d)
     parts: list = []

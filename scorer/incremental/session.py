@@ -25,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 
 from scorer import __version__
-from scorer.accelerator import Accelerator, EventsRead, ScannedHistory
+from scorer.accelerator import Accelerator, EventsRead, ScannedHistory, containment
 from scorer.attribution.registry import Registry, load_registry, registry_source_digest
 from scorer.attribution.rows import add_rows, read_rows
 from scorer.config import Settings
@@ -278,6 +278,7 @@ class Session(Accelerator):
                     min_confidence=settings.min_confidence,
                     substantive=lambda ids: history.judge(ids, substance),
                     verdicts=history.verdicts,
+                    contains=containment(history, settings, substance),
                 )
             except NotIncremental:
                 pass
@@ -361,6 +362,7 @@ def _settings_key(settings: Settings) -> str:
         settings.environments,
         settings.min_confidence,
         [(s.text, s.environment) for s in settings.deploys],
+        settings.version_files,
     )
 
 

@@ -3,8 +3,9 @@
 (``change``), kept as flags per commit row (``flags``).
 
 Pure: the graph, the commits, the resolved deploy events, the window and ``now`` in;
-``Outcomes`` out. The only outside call is ``substantive``, asked once about the changes whose
-verdict can matter (those with AI evidence).
+``Outcomes`` out. The outside calls are ``substantive``, asked once about the changes whose
+verdict can matter (those with AI evidence), and ``contains``, asked about a deploy followed
+by one whose commit does not descend from its own (``containment``).
 """
 
 from __future__ import annotations
@@ -36,9 +37,12 @@ def compute_outcomes(
     now: datetime,
     min_confidence: str,
     substantive: Callable[[list[int]], dict[int, bool]],
+    contains: Callable[[int, int], bool] | None = None,
 ) -> Outcomes:
-    """Every deploy's outcome and every change's flags, at ``now``."""
-    deploys = link_deploys(graph, events, window, now)
+    """Every deploy's outcome and every change's flags, at ``now``. ``contains(d, r)``: does
+    the code of deploy row ``r`` contain that of ``d`` (section 5; ``containment``), default
+    ancestry."""
+    deploys = link_deploys(graph, events, window, now, contains)
     flags = bytearray(CHANGE if len(ps) <= 1 else 0 for ps in table.parents)
     first = array("i", [-1]) * len(table)
     reverters = resolve_reverts(table.reverts.items(), prefix_matcher(graph))

@@ -2,14 +2,16 @@
 
 ``shipped(D)`` is the range between D and the previous successful deploy of its environment;
 a successful deploy is rolled back when a later one inside its window runs code that does not
-contain it, pending while its window is open, else survived. Pure: the graph, the events, the
-window and ``now`` in; ``DeployResult`` values out.
+contain it, pending while its window is open, else survived. What "contains" means is one
+callable (``contains(d, r)``, rows of the deployed commits): ``containment.Containment``, the
+v2 rule, or plain ancestry (``graph.contains``) when none is given. Pure: the graph, the
+events, the window and ``now`` in; ``DeployResult`` values out.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from operator import attrgetter
 
@@ -23,6 +25,8 @@ _event_time = attrgetter("time")
 _deploy_when = attrgetter("when")
 _MICROSECOND = timedelta(microseconds=1)
 
+Contains = Callable[[int, int], bool]
+
 
 def order_events(events: Sequence[DeployEvent]) -> list[DeployEvent]:
     """By time, then by source order (the sort is stable: the position in ``events`` breaks
@@ -31,7 +35,11 @@ def order_events(events: Sequence[DeployEvent]) -> list[DeployEvent]:
 
 
 def link_deploys(
-    graph: Graph, events: Sequence[DeployEvent], window: timedelta, now: datetime
+    graph: Graph,
+    events: Sequence[DeployEvent],
+    window: timedelta,
+    now: datetime,
+    contains: Contains | None = None,
 ) -> list[DeployResult]:
     """Shipped sets and deploy outcomes, per environment (sections 4 and 5)."""
     by_env: dict[str, list[DeployEvent]] = {}
@@ -39,7 +47,7 @@ def link_deploys(
         by_env.setdefault(ev.environment, []).append(ev)
     results: list[DeployResult] = []
     for env in sorted(by_env):
-        results.extend(_link_environment(graph, by_env[env], window, now))
+        results.extend(_link_environment(graph, by_env[env], window, now, contains))
     for serial, d in enumerate(results):
         d.serial = serial
     return results
@@ -55,7 +63,11 @@ def ship(graph: Graph, ev: DeployEvent, node: int, previous: int | None) -> Depl
 
 
 def _link_environment(
-    graph: Graph, events: list[DeployEvent], window: timedelta, now: datetime
+    graph: Graph,
+    events: list[DeployEvent],
+    window: timedelta,
+    now: datetime,
+    contains: Contains | None = None,
 ) -> list[DeployResult]:
     idx = graph.index
     results: list[DeployResult] = []
@@ -68,10 +80,12 @@ def _link_environment(
 
     ok = [r for r in results if r.outcome != FAILED]
     n = len(ok)
-    # link[k]: deploy k's code is contained in deploy k+1's. Containment is transitive, so
+    # link[k]: deploy k's commit is an ancestor of deploy k+1's. Ancestry is transitive, so
     # every deploy before the next broken link contains D: only deploys from the first break
-    # on (a rollback, or a deploy from another branch) need an ancestry walk. This keeps the
-    # pass linear in the number of deploys, however many a window holds.
+    # on (a rollback, or a deploy from another branch) are asked ``contains``. This keeps the
+    # pass linear in the number of deploys, however many a window holds. The links are
+    # ancestry, not ``contains``: containment by patch-id need not be transitive, and
+    # ancestry implies it, so the deploys skipped contain D under either rule.
     link = [graph.contains(a.node, b.node) for a, b in itertools.pairwise(ok)]
     first_break = [n] * n  # smallest j > k with link[j - 1] false
     upcoming = n
@@ -80,21 +94,30 @@ def _link_environment(
             upcoming = j
         first_break[j - 1] = upcoming
     for k, d in enumerate(ok):
-        judge(graph, d, ok, first_break[k], window, now)
+        judge(graph, d, ok, first_break[k], window, now, contains)
     return results
 
 
 def judge(
-    graph: Graph, d: DeployResult, ok: Sequence[DeployResult], start: int, window, now
+    graph: Graph,
+    d: DeployResult,
+    ok: Sequence[DeployResult],
+    start: int,
+    window,
+    now,
+    contains: Contains | None = None,
 ) -> None:
     """Set the outcome of successful deploy ``d``: rolled back by the first deploy of
-    ``ok[start:]`` inside its window that does not contain it, else pending or survived."""
+    ``ok[start:]`` inside its window that does not contain it (``contains``, default:
+    ancestry), else pending or survived."""
+    if contains is None:
+        contains = graph.contains
     when = d.when
     deadline = when + window // _MICROSECOND
     j = start
     while j < len(ok) and ok[j].when <= deadline:
         r = ok[j]
-        if r.when > when and not graph.contains(d.node, r.node):
+        if r.when > when and not contains(d.node, r.node):
             d.outcome = ROLLED_BACK
             d.rolled_back_by = r.event.id
             return

@@ -1,0 +1,122 @@
+"""``git patch-id --stable`` of a batch of commits: is a change in R as a cherry-pick?
+
+METRIC.md section 5 (v2) says a later deploy still runs a change when it holds a change with
+the same patch-id (``scorer.outcomes.containment``). This module is the I/O at that edge: one
+``git diff-tree --stdin -p`` for the whole batch, piped straight into one ``git patch-id
+--stable`` (git documents that it reads ``diff-tree --stdin`` output, the commit name before
+each patch), so the patches stream through the pipe and never sit in Python's memory. The diff
+is the one ``git cherry`` and ``git log --cherry-pick`` hash: no rename detection, full index
+lines (a binary change is hashed by its blob ids), 3 lines of context.
+
+Asked only about rollback candidates (a later deploy whose commit does not descend from the
+earlier one's), so a run whose deploys follow one line of history never starts these
+processes. Answers are remembered: a commit's patch never changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import threading
+from collections.abc import Iterable
+
+from scorer.errors import RepositoryError
+from scorer.git.diffs import is_partial_clone
+from scorer.git.log import Repo, git_command, git_env
+
+_DIFF = ("diff-tree", "--stdin", "-p", "--full-index", "--no-renames", "--root", "--no-color")
+_PATCH_ID = ("patch-id", "--stable")
+
+
+def patch_ids(repo: Repo, shas: Iterable[str]) -> dict[str, str | None]:
+    """``git patch-id --stable`` of each commit's diff against its first parent (a root
+    commit: against the empty tree). None for a commit with no textual diff (empty, or
+    mode-only): git gives it no patch-id, and it equals nothing."""
+    shas = list(dict.fromkeys(shas))
+    if not shas:
+        return {}
+    data = "".join(f"{sha}\n" for sha in shas).encode("ascii")
+    env = git_env()
+    try:
+        diff = subprocess.Popen(
+            [*git_command(repo), *_DIFF],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+    except OSError as err:
+        raise RepositoryError(f"cannot run git diff-tree: {err}") from None
+    assert diff.stdin is not None and diff.stdout is not None and diff.stderr is not None
+    try:
+        hasher = subprocess.Popen(
+            [*git_command(repo), *_PATCH_ID],
+            stdin=diff.stdout,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+    except OSError as err:
+        diff.kill()
+        diff.wait()
+        raise RepositoryError(f"cannot run git patch-id: {err}") from None
+    diff.stdout.close()  # patch-id holds the pipe now: git diff-tree sees it close if it dies
+
+    def feed() -> None:
+        # git reads as it diffs: writing from a thread keeps a long list from blocking us.
+        with contextlib.suppress(BrokenPipeError, ValueError):
+            diff.stdin.write(data)
+        with contextlib.suppress(BrokenPipeError):
+            diff.stdin.close()
+
+    errors: list[bytes] = []
+    writer = threading.Thread(target=feed, daemon=True)
+    drain = threading.Thread(target=lambda: errors.append(diff.stderr.read()), daemon=True)
+    writer.start()
+    drain.start()
+    out, hash_err = hasher.communicate()
+    writer.join()
+    drain.join()
+    diff.stderr.close()
+    for name, proc, err in (("diff-tree", diff, errors[0]), ("patch-id", hasher, hash_err)):
+        if proc.wait() != 0:
+            detail = err.decode("utf-8", "replace").strip().splitlines()
+            raise RepositoryError(
+                f"git {name} could not compute patch ids ("
+                + (detail[-1] if detail else f"exit {proc.returncode}")
+                + "); the repository may be missing objects (try git fsck)"
+            )
+    found: dict[str, str | None] = dict.fromkeys(shas)
+    for line in out.decode("ascii", "replace").splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1] in found:
+            found[parts[1]] = parts[0]
+    return found
+
+
+class PatchIds:
+    """Patch-ids of one repository's commits, each computed once.
+
+    In a partial clone the diff would need blobs git may fetch from the network (not every
+    supported git honours ``GIT_NO_LAZY_FETCH``): there every answer is None, so no change is
+    found equivalent and containment falls back to ancestry (v1's answer, never a kinder one).
+    """
+
+    def __init__(self, repo: Repo):
+        self.repo = repo
+        self.known: dict[str, str | None] = {}
+        self.batches = 0  # git pipelines started (tests check that the fast path starts none)
+        self._partial: bool | None = None
+
+    def __call__(self, shas: Iterable[str]) -> dict[str, str | None]:
+        shas = list(dict.fromkeys(shas))
+        need = [sha for sha in shas if sha not in self.known]
+        if need:
+            if self._partial is None:
+                self._partial = is_partial_clone(self.repo)
+            if self._partial:
+                self.known.update(dict.fromkeys(need))
+            else:
+                self.batches += 1
+                self.known.update(patch_ids(self.repo, need))
+        return {sha: self.known[sha] for sha in shas}
