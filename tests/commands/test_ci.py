@@ -387,7 +387,9 @@ def test_comment_body_is_bounded():
         "metric": {
             "normalized_deployments": 1.0,
             "ai_deploys_survived": 1,
+            "deploys_survived": 1,
             "contributors": 1,
+            "developer_weeks": 1.0,
             "weeks": 4.0,
             "deploys_survived_per_dev_week": 1.0,
         },

@@ -66,7 +66,8 @@ def test_demo_report_validates_and_scores_as_designed(capsys, tmp_path):
     jsonschema.validate(report, schema(), cls=jsonschema.Draft202012Validator)
     m = report["metric"]
     assert (m["ai_deploys_survived"], m["deploys_survived"], m["contributors"]) == (6, 9, 3)
-    assert m["normalized_deployments"] == 0.5
+    # v2: 8 developer-weeks (v1: 6 / 3 contributors / 4 weeks = 0.5)
+    assert (m["developer_weeks"], m["normalized_deployments"]) == (8.0, 0.75)
     assert m["deploys_by_outcome"] == {"survived": 9, "rolled_back": 1, "failed": 1, "pending": 0}
     assert {s["kind"] for s in report["signals"]} == {"trivial-ai-burst", "ai-self-revert"}
     assert report["history"]["reverted_ai_changes"] == 1
@@ -83,7 +84,10 @@ def test_schema_rejects_a_broken_report(capsys, report_env):
 def test_text_shows_the_arithmetic(capsys, report_env):
     code, out, err = _run(capsys, report_env)
     assert code == 0 and err == ""
-    assert "Normalized deployments: 0.25 = 1 AI deploy survived / 1 contributor / 4 weeks\n" in out
+    assert (
+        "Normalized deployments: 1.00 = 1 AI deploy survived / 1 developer-week "
+        "(1 contributor over 4 weeks)\n" in out
+    )
     assert "Deploys in period: 2 — survived 1 · rolled back 0 · failed 1 · pending 0" in out
     assert "\x1b" not in out
 
@@ -105,8 +109,8 @@ def test_markdown_is_inert_and_shows_numerators(capsys, report_env, tmp_path):
     assert json.loads(json_file.read_text())["schema_version"] == 1
     assert sorted(p.name for p in md_file.parent.iterdir()) == ["r.json", "r.md"]  # no temp
     assert (
-        "| **Normalized deployments** | **0.25** | 1 AI deploy survived | 1 contributor"
-        " × 4 weeks |" in out
+        "| **Normalized deployments** | **1.00** | 1 AI deploy survived | 1 developer-week"
+        " (1 contributor over 4 weeks) |" in out
     )
     assert "<b>" not in out and "@team" not in out
     assert "<!--" not in out.replace("<details>", "")

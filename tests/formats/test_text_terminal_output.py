@@ -72,7 +72,8 @@ def test_plain_text_headline_first_and_the_deploys_table(demo):
     assert "\x1b" not in out
     lines = out.splitlines()
     assert lines[0] == (
-        "Normalized deployments: 0.50 = 6 AI deploys survived / 3 contributors / 4 weeks"
+        "Normalized deployments: 0.75 = 6 AI deploys survived / 8 developer-weeks "
+        "(3 contributors over 4 weeks)"
     )
     start = lines.index(
         "Deploys in the period (✓: survived and shipped an AI-assisted change that counts)"
@@ -100,22 +101,24 @@ def test_plain_text_headline_first_and_the_deploys_table(demo):
 def test_colour_is_the_same_words_with_bold_headline(demo):
     plain = text.render(demo[2])
     coloured = text.render(demo[2], color=True)
-    assert coloured.startswith("\x1b[1mNormalized deployments: 0.50\x1b[0m = 6 AI deploys")
+    assert coloured.startswith("\x1b[1mNormalized deployments: 0.75\x1b[0m = 6 AI deploys")
     assert re.sub(r"\x1b\[[0-9;]*m", "", coloured) == plain
     assert "\x1b[31mrolled back\x1b[0m" in coloured and "\x1b[32msurvived\x1b[0m" in coloured
 
 
 def test_one_of_each_and_shortened_lists(demo):
     report = copy.deepcopy(demo[2])
-    report["metric"].update(contributors=1, ai_deploys_survived=1)
+    report["metric"].update(contributors=1, ai_deploys_survived=1, developer_weeks=1.0)
     report["signals"] = [{"kind": "trivial-ai-burst", "detail": f"burst {i}"} for i in range(11)]
     out = text.render(report)
-    assert out.splitlines()[0].endswith("= 1 AI deploy survived / 1 contributor / 4 weeks")
-    assert "/ 1 contributors" not in out
-    assert "  ! trivial-ai-burst: burst 9\n  … and 1 more signal in the JSON report\n" in out
+    assert out.splitlines()[0].endswith(
+        "= 1 AI deploy survived / 1 developer-week (1 contributor over 4 weeks)"
+    )
+    assert "1 contributors" not in out and "1 developer-weeks" not in out
+    assert "  ! trivial-ai-burst: burst 9\n  … and 1 more signal\n" in out
     assert "burst 10" not in out
     report["signals"].append({"kind": "x", "detail": "y"})
-    assert "… and 2 more signals in the JSON report" in text.render(report)
+    assert "… and 2 more signals" in text.render(report)
 
 
 def test_markdown_lists_the_deploys_of_the_period(demo):
@@ -175,9 +178,9 @@ def test_a_real_terminal(demo, extra, bold):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout.replace("\r\n", "\n")
-    assert out.startswith("\x1b[1mNormalized deployments: 0.50\x1b[0m") is bold, out[:200]
+    assert out.startswith("\x1b[1mNormalized deployments: 0.75\x1b[0m") is bold, out[:200]
     assert ("\x1b[" in out) is bold
-    assert "6 AI deploys survived / 3 contributors / 4 weeks\n" in out
+    assert "6 AI deploys survived / 8 developer-weeks (3 contributors over 4 weeks)\n" in out
 
 
 @pytest.mark.parametrize(("extra", "bold"), [({}, False), ({"FORCE_COLOR": "1"}, True)])
@@ -189,5 +192,5 @@ def test_a_pipe(demo, extra, bold):
     assert proc.returncode == 0, proc.stderr
     assert ("\x1b[" in proc.stdout) is bold
     assert proc.stdout.startswith(
-        "\x1b[1mNormalized deployments: 0.50\x1b[0m" if bold else "Normalized deployments: 0.50 = "
+        "\x1b[1mNormalized deployments: 0.75\x1b[0m" if bold else "Normalized deployments: 0.75 = "
     )
