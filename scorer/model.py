@@ -140,8 +140,10 @@ class Commit(Record):
         """A change is a non-merge commit (METRIC.md section 1)."""
         return len(self.parents) <= 1
 
-    def ai(self, min_confidence: str) -> bool:
-        return any(e.at_least(min_confidence) for e in self.evidence)
+    def ai(self, min_confidence: str, ignore: frozenset[str] = frozenset()) -> bool:
+        """AI-assisted at ``min_confidence`` (``ignore``: agents whose evidence does not make
+        a change AI-assisted, the review bots)."""
+        return any(e.at_least(min_confidence) and e.agent not in ignore for e in self.evidence)
 
     def agents(self, min_confidence: str) -> list[str]:
         seen: dict[str, None] = {}

@@ -86,6 +86,8 @@ def scan(options: ScanOptions, accelerator: Accelerator) -> ScanResult:
     events = Background(accelerator.events, settings, ctx, now, start=False)
     substance = Substance(repo, PathFilter(settings.exclude_paths))
     history = accelerator.history(repo, head, settings, substance, events.start, options.progress)
+    # Review bots' evidence is reported apart; it does not make a change AI-assisted.
+    history.commits.review_bots = accelerator.registry(settings).ids_of_kind("review-bot")
     # The report's weeks need the verdicts of their changes too (contributors are authors of
     # substantive changes): only those, never the whole history's.
     recent = history.changes_between(*report_range(period))

@@ -229,6 +229,7 @@ def pull_request_commits(
             substantive=lambda sha: outcomes.substantive.get(index.get(sha, -1), True),
             reverted=lambda sha: index.get(sha, -1) in outcomes.reverted,
             is_revert=lambda sha: index.get(sha, -1) in outcomes.reverts,
+            review_bots=result.history.commits.review_bots,
         )
     )
 

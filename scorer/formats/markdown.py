@@ -190,6 +190,10 @@ def render(report: dict, *, heading_level: int = 2) -> str:
                 _row(md_code(agent, 60), v["changes"], v["counted_changes"], v["deploys_survived"])
             )
         out.append("")
+    bots = report.get("review_bots") or {}
+    if bots:
+        shown = ", ".join(f"{md_code(k, 40)} ({v['changes']})" for k, v in bots.items())
+        out += [f"Review bots whose suggestions were applied (not counted as AI): {shown}.", ""]
     dora = report.get("dora") or {}
     if dora:
         out += [

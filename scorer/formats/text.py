@@ -216,6 +216,10 @@ def render(report: dict, *, color: bool = False) -> str:
         ]
         if len(ranked) > LISTED:
             lines.append(f"  {more(len(ranked) - LISTED, 'agent')}")
+    bots = report.get("review_bots") or {}
+    if bots:
+        shown = ", ".join(f"{_clean(k, 30)} {v['changes']}" for k, v in list(bots.items())[:LISTED])
+        lines += ["", f"Review bots (suggestions applied; not AI-assisted evidence): {shown}"]
     dora = report["dora"]
     if dora:
 

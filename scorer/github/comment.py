@@ -127,12 +127,13 @@ def classify(
     substantive: Callable[[str], bool],
     reverted: Callable[[str], bool],
     is_revert: Callable[[str], bool] = lambda sha: False,
+    review_bots: frozenset[str] = frozenset(),
 ) -> list[CommitRow]:
     """What each PR commit will do for the score once deployed and surviving: the outcome
     ``scorer.outcomes.change`` gives it then."""
     rows = []
     for c in commits:
-        ai = c.ai(min_confidence)
+        ai = c.ai(min_confidence, review_bots)
         subst = substantive(c.sha) if ai and c.is_change else None
         rev = reverted(c.sha)
         if not c.is_change:

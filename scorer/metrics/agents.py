@@ -28,3 +28,13 @@ def agent_rows(commits, outcomes: Outcomes, in_period, survived, min_confidence)
         for a in agents:
             rows[a]["deploys_survived"] += 1
     return {k: rows[k] for k in sorted(rows)}
+
+
+def review_bot_rows(commits, in_period, min_confidence) -> dict:
+    """The review bots (registry kind ``review-bot``) whose suggestions the period's changes
+    carry: reported apart from the agents, since they do not make a change AI-assisted."""
+    rows: dict[str, dict] = {}
+    for i in in_period:
+        for bot in commits.agents(i, min_confidence, review_bots=True):
+            rows.setdefault(bot, {"changes": 0})["changes"] += 1
+    return dict(sorted(rows.items()))

@@ -33,8 +33,8 @@ def ai_change_rows(commits, judged: Judged, in_period, min_confidence) -> list[d
                 "sha": c.sha,
                 "subject": c.subject,
                 "author_time": iso(from_unix(c.author_time)),
-                "agents": c.agents("medium"),
-                "ai_at_min_confidence": c.ai(min_confidence),
+                "agents": commits.agents(i, "medium"),
+                "ai_at_min_confidence": commits.ai(i, min_confidence),
                 "status": judged(i),
                 "first_deploy": None if first is None else first.event.id,
                 "evidence": [

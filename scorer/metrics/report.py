@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 
-from scorer.metrics.agents import agent_rows
+from scorer.metrics.agents import agent_rows, review_bot_rows
 from scorer.metrics.changes import ai_change_rows, changes_by_outcome
 from scorer.metrics.deploys import SURVIVED_CODE, deploy_row, ships_counted
 from scorer.metrics.dora import dora
@@ -168,6 +168,7 @@ def build_report(
         "period": period_block,
         "metric": metric,
         "agents": agent_rows(commits, outcomes, in_period, survived, min_confidence),
+        "review_bots": review_bot_rows(commits, in_period, min_confidence),
         "dora": dora(commits, outcomes, period_deploys, period.weeks),
         "weeks": week_rows(weeks, now - window),
         "deploys": [deploy_row(deploys, p, flags) for p in deploys.between(since_us)],

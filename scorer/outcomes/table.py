@@ -35,6 +35,9 @@ class CommitTable(Sequence[Commit]):
         # Rows sorted by author time, when kept (an incremental cache keeps it, so a period is
         # a slice, not a pass over every row); None: find periods by a scan.
         self.by_author_time: array | None = None
+        # Agent ids of kind review-bot (METRIC.md section 2, v2): their evidence is reported
+        # apart and does not make a change AI-assisted. Set from the registry by the scan.
+        self.review_bots: frozenset[str] = frozenset()
 
     # --- building -------------------------------------------------------------------------
 
@@ -142,13 +145,19 @@ class CommitTable(Sequence[Commit]):
         return self.people[self.person[i]][1]
 
     def ai(self, i: int, min_confidence: str) -> bool:
-        floor = CONFIDENCE_RANK[min_confidence]
-        return any(CONFIDENCE_RANK[e.confidence] >= floor for e in self.evidence.get(i, ()))
+        """AI-assisted at ``min_confidence``: evidence of an agent that is not a review bot."""
+        floor, bots = CONFIDENCE_RANK[min_confidence], self.review_bots
+        return any(
+            CONFIDENCE_RANK[e.confidence] >= floor and e.agent not in bots
+            for e in self.evidence.get(i, ())
+        )
 
-    def agents(self, i: int, min_confidence: str) -> list[str]:
-        floor = CONFIDENCE_RANK[min_confidence]
+    def agents(self, i: int, min_confidence: str, *, review_bots: bool = False) -> list[str]:
+        """The agents the evidence of row ``i`` names at ``min_confidence``: coding agents, or
+        (``review_bots``) the review bots whose suggestions it carries."""
+        floor, bots = CONFIDENCE_RANK[min_confidence], self.review_bots
         seen: dict[str, None] = {}
         for e in self.evidence.get(i, ()):
-            if CONFIDENCE_RANK[e.confidence] >= floor:
+            if CONFIDENCE_RANK[e.confidence] >= floor and (e.agent in bots) is review_bots:
                 seen.setdefault(e.agent)
         return list(seen)

@@ -252,3 +252,23 @@ def test_signals_are_the_periods_and_at_most_twenty(sc):
     assert len(report["signals"]) == 20
     assert report["signals_more"] == 5
     assert all(s["kind"] == "trivial-ai-burst" for s in report["signals"])
+
+
+def test_review_bot_suggestions_are_reported_apart_and_do_not_count(sc):
+    """A commit whose only evidence is a review bot's co-author line (its suggestion applied)
+    is not AI-assisted: it is listed under review_bots, never in the score."""
+    bot = "Co-authored-by: ellipsis-dev[bot] <65095814+ellipsis-dev[bot]@users.noreply.github.com>"
+    x = sc.repo.commit(f"Apply review suggestion\n\n{bot}\n", when=T0 + 6 * D, author=ANN)
+    sc.deploy(x, T0 + 6 * D + hours(1), ident="a")
+    y = sc.repo.commit(f"Feature\n\n{bot}\n{CLAUDE}\n", when=T0 + 13 * D, author=ANN)
+    sc.deploy(y, T0 + 13 * D + hours(1), ident="b")
+    report = sc.scan(NOW)
+    assert report["review_bots"] == {"ellipsis": {"changes": 2}}
+    assert report["metric"]["ai_deploys_survived"] == 1  # b only: claude's evidence
+    assert report["period"]["ai_changes"] == 1
+    rows = {
+        r["sha"]: (r["agents"], r["ai_at_min_confidence"], r["status"])
+        for r in report["ai_changes"]
+    }
+    assert rows == {x: ([], False, "survived"), y: (["claude-code"], True, "counted")}
+    assert set(report["agents"]) == {"claude-code"}
