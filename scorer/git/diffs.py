@@ -18,7 +18,7 @@ import contextlib
 import re
 import subprocess
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from scorer.errors import RepositoryError
 from scorer.git.log import Repo, config_values, git_command, git_env
@@ -29,17 +29,19 @@ _BINARY_SNIFF = 8000  # git's heuristic: a NUL in the first 8000 bytes means bin
 
 
 def same_ignoring_whitespace(old: bytes, new: bytes) -> bool:
-    """True when ``git diff -w`` shows no hunk between two text blobs."""
+    """The same non-blank lines, whitespace removed: what ``git diff -w --ignore-blank-lines``
+    needs to show no hunk (METRIC.md section 1, v2; ``Substance.same_content`` asks git in the
+    rare case this holds and the bytes differ). The whole-blob comparison first settles nearly
+    every real change without splitting lines."""
     if old == new:
         return True
-    a, b = old.split(b"\n"), new.split(b"\n")
-    if a and a[-1] == b"":
-        a.pop()
-    if b and b[-1] == b"":
-        b.pop()
-    if len(a) != len(b):
+    if _WS.sub(b"", old) != _WS.sub(b"", new):
         return False
-    return all(x == y or _WS.sub(b"", x) == _WS.sub(b"", y) for x, y in zip(a, b, strict=True))
+    return _lines(old) == _lines(new)
+
+
+def _lines(data: bytes) -> list[bytes]:
+    return [x for x in (_WS.sub(b"", line) for line in data.split(b"\n")) if x]
 
 
 def is_binary(data: bytes) -> bool:
@@ -77,35 +79,89 @@ _DIFF_TREE = (
 )
 
 
-def read_blobs(repo: Repo, oids: Iterable[str]) -> dict[str, bytes]:
-    """Contents of ``oids`` from one ``git cat-file --batch``; missing ones are left out."""
-    oids = sorted(oids)
-    proc = subprocess.run(
-        [*git_command(repo), "cat-file", "--batch"],
-        input="".join(f"{oid}\n" for oid in oids).encode("ascii"),
-        capture_output=True,
-        env=git_env(),
-        check=False,
-    )
-    if proc.returncode != 0:
-        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise RepositoryError(
-            "git cat-file could not read file contents ("
-            + (detail[-1] if detail else f"exit {proc.returncode}")
-            + ")"
+_BATCH_BYTES = 64 << 20  # blob bytes asked of one cat-file round at most (memory: one pair)
+_REGULAR = ("100644", "100755")  # modes of a regular file: a change between them is mode-only
+
+
+class _BlobStream:
+    """One ``git cat-file --batch`` process, asked for blobs a batch at a time and read one
+    at a time: memory holds one blob pair, whatever the batch (a writer thread feeds git
+    while the reader drains it, so neither pipe can fill)."""
+
+    def __init__(self, repo: Repo):
+        self._proc = subprocess.Popen(
+            [*git_command(repo), "cat-file", "--batch"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=git_env(),
         )
-    data, pos, found = proc.stdout, 0, {}
-    for oid in oids:
-        end = data.index(b"\n", pos)
-        header = data[pos:end].split(b" ")
-        pos = end + 1
-        if len(header) != 3:  # "<oid> missing" (or ambiguous)
-            continue
-        size = int(header[2])
-        if header[1] == b"blob":
-            found[oid] = data[pos : pos + size]
-        pos += size + 1
-    return found
+
+    def blobs(self, oids: list[str]) -> Iterator[bytes | None]:
+        """The contents of ``oids``, in order (None: missing, or not a blob)."""
+        proc = self._proc
+        assert proc.stdin is not None and proc.stdout is not None
+        data = "".join(f"{oid}\n" for oid in oids).encode("ascii")
+
+        def feed() -> None:
+            with contextlib.suppress(BrokenPipeError, ValueError):
+                proc.stdin.write(data)  # type: ignore[union-attr]
+                proc.stdin.flush()  # type: ignore[union-attr]
+
+        writer = threading.Thread(target=feed, daemon=True)
+        writer.start()
+        try:
+            for _ in oids:
+                header = proc.stdout.readline().split()
+                if len(header) != 3:  # "<oid> missing" (or ambiguous), or git died
+                    if not header:
+                        raise RepositoryError("git cat-file stopped while reading file contents")
+                    yield None
+                    continue
+                size = int(header[2])
+                body = proc.stdout.read(size + 1)[:size]
+                yield body if header[1] == b"blob" else None
+        finally:
+            writer.join()
+
+    def sizes(self, oids: list[str]) -> dict[str, int]:
+        """Object sizes from one ``git cat-file --batch-check`` (headers only)."""
+        proc = subprocess.run(
+            [*self._proc.args[:-1], "--batch-check"],  # type: ignore[index]
+            input="".join(f"{oid}\n" for oid in oids).encode("ascii"),
+            capture_output=True,
+            env=git_env(),
+            check=False,
+        )
+        out = {}
+        for line in proc.stdout.split(b"\n"):
+            parts = line.split()
+            if len(parts) == 3 and parts[2].isdigit():
+                out[parts[0].decode("ascii")] = int(parts[2])
+        return out
+
+    def close(self) -> None:
+        proc = self._proc
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+        proc.wait()
+
+
+def _batches(asked: list, size: dict[str, int]) -> Iterator[list]:
+    """``asked`` (sha, pair) cut into runs of at most _BATCH_BYTES of blobs (at least one)."""
+    batch: list = []
+    total = 0
+    for item in asked:
+        n = size.get(item[1][0], 0) + size.get(item[1][1], 0)
+        if batch and total + n > _BATCH_BYTES:
+            yield batch
+            batch, total = [], 0
+        batch.append(item)
+        total += n
+    if batch:
+        yield batch
 
 
 class _DiffJob:
@@ -234,47 +290,126 @@ class Substance:
                 raise RepositoryError(f"git diff-tree did not answer for {unanswered[0]}")
 
     def _parse(self, output: bytes) -> None:
-        """Verdicts from ``diff-tree --raw`` output. A commit is settled by its first path
-        that is added, deleted or changes mode; modified text files wait for one batched
-        blob read, and only when nothing else settled their commit."""
+        """Verdicts from ``diff-tree --raw`` output (section 1, v2). A path that only moved
+        (deleted and added with the same content) or only changed mode between regular files
+        is not a change of that path; any other added, deleted or retyped path settles its
+        commit at once; modified text files wait for the blob comparison, and only while
+        nothing else settled their commit."""
         out = self._answers
-        modified: dict[str, list[tuple[str, str]]] = {}
+        pending: dict[str, list[tuple[str, str]]] = {}
         current: str | None = None
+        entries: list[tuple[str, ...]] = []
         tokens = output.split(b"\0")
         i = 0
-        while i < len(tokens):
-            tok = tokens[i]
-            if not tok.startswith(b":"):
-                if tok.strip():
-                    current = tok.strip().decode("ascii")
-                    out[current] = False
+        while i <= len(tokens):
+            tok = tokens[i] if i < len(tokens) else b""
+            if i == len(tokens) or not tok.startswith(b":"):
+                if current is not None:
+                    pairs = self._settle(entries)
+                    out[current] = pairs is None
+                    if pairs:
+                        pending[current] = pairs
+                if i < len(tokens) and tok.strip():
+                    current, entries = tok.strip().decode("ascii"), []
                 i += 1
                 continue
             path = tokens[i + 1].decode("utf-8", "surrogateescape")
             i += 2
-            if current is None or out[current] or self.exclude.excluded(path):
+            if not self.exclude.excluded(path):
+                entries.append(tuple(tok[1:].decode("ascii").split(" ")))
+        if pending:
+            self._compare(pending)
+
+    def same_content(self, old_id: str, new_id: str, old: bytes, new: bytes) -> bool:
+        """Whether two text blobs differ only in whitespace and blank lines, exactly as
+        ``git diff -w --ignore-blank-lines`` says: the comparison of their non-blank,
+        whitespace-free lines decides nearly every pair; where it finds them alike but the
+        bytes differ (a whitespace-only edit, rare), git itself is asked, since where git
+        puts a moved blank line can make it show a hunk."""
+        if is_binary(old) or is_binary(new):
+            return old == new
+        if not same_ignoring_whitespace(old, new):
+            return False
+        if old == new:
+            return True
+        proc = subprocess.run(
+            [*git_command(self.repo), "diff", "--quiet", "-w", "--ignore-blank-lines",
+             old_id, new_id],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=git_env(),
+            check=False,
+        )  # fmt: skip
+        return proc.returncode == 0
+
+    @staticmethod
+    def _settle(entries: list[tuple[str, ...]]) -> list[tuple[str, str]] | None:
+        """None when the entries change something for sure; else the modified text files'
+        blob pairs to compare (an empty list: nothing changed)."""
+        deleted: dict[str, int] = {}
+        for old_mode, _new_mode, old_id, _new_id, status in entries:
+            if status == "D" and old_mode in _REGULAR:
+                deleted[old_id] = deleted.get(old_id, 0) + 1
+        pairs = []
+        for old_mode, new_mode, old_id, new_id, status in entries:
+            if status == "D":
                 continue
-            old_mode, new_mode, old_id, new_id, status = tok[1:].decode("ascii").split(" ")
-            if status != "M" or old_mode != new_mode or not new_mode.startswith("100"):
-                out[current] = True  # a path came or went, its mode, link or submodule moved
-            else:
-                modified.setdefault(current, []).append((old_id, new_id))
-        pending = {sha: pairs for sha, pairs in modified.items() if not out[sha]}
-        if not pending:
-            return
-        blobs = read_blobs(
-            self.repo, {oid for pairs in pending.values() for p in pairs for oid in p}
-        )
-        for sha, pairs in pending.items():
-            for old_id, new_id in pairs:
-                old, new = blobs.get(old_id), blobs.get(new_id)
-                if old is None or new is None:
-                    self.missing.add(sha)
-                    out[sha] = True
+            if status == "A" and new_mode in _REGULAR and deleted.get(new_id, 0) > 0:
+                deleted[new_id] -= 1  # the same content under another name: a move
+                continue
+            if status != "M":
+                return None  # added, or its type changed
+            regular = old_mode in _REGULAR and new_mode in _REGULAR
+            if old_id == new_id and regular:
+                continue  # mode only
+            if not regular:
+                return None  # a link's target or a submodule moved
+            pairs.append((old_id, new_id))
+        if any(deleted.values()):
+            return None  # a path went away for good
+        return pairs
+
+    def _compare(self, pending: dict[str, list[tuple[str, str]]]) -> None:
+        """Whitespace-and-blank-line comparison of the pending commits' blob pairs, read in
+        rounds: each commit's smallest pair first, then its next only while it stays
+        undecided (the first pair settles nearly every real change), in batches of at most
+        _BATCH_BYTES, one pair in memory at a time."""
+        out = self._answers
+        stream = _BlobStream(self.repo)
+        try:
+            size = stream.sizes(sorted({o for ps in pending.values() for p in ps for o in p}))
+            queue = {
+                sha: sorted(pairs, key=lambda p: size.get(p[0], 0) + size.get(p[1], 0))
+                for sha, pairs in pending.items()
+            }
+            turn = 0
+            while queue:
+                asked = [(sha, pairs[turn]) for sha, pairs in queue.items() if turn < len(pairs)]
+                if not asked:
                     break
-                if is_binary(old) or is_binary(new) or not same_ignoring_whitespace(old, new):
-                    out[sha] = True
-                    break
+                for batch in _batches(asked, size):
+                    blobs = stream.blobs([oid for _, pair in batch for oid in pair])
+                    for sha, _pair in batch:
+                        old, new = next(blobs), next(blobs)
+                        if out[sha]:
+                            continue
+                        if old is None or new is None:
+                            self.missing.add(sha)
+                            out[sha] = True
+                        elif (
+                            is_binary(old)
+                            or is_binary(new)
+                            or not same_ignoring_whitespace(old, new)
+                        ):
+                            out[sha] = True
+                    for _ in blobs:  # drain (none left: two per pair)
+                        pass
+                queue = {
+                    sha: ps for sha, ps in queue.items() if not out[sha] and turn + 1 < len(ps)
+                }
+                turn += 1
+        finally:
+            stream.close()
 
     def _blobs_differ(self, sha: str, old_id: str, new_id: str) -> bool:
         import pygit2
@@ -285,9 +420,7 @@ class Substance:
         except (KeyError, pygit2.GitError):
             self.missing.add(sha)
             return True
-        if is_binary(old) or is_binary(new):
-            return True
-        return not same_ignoring_whitespace(old, new)
+        return not self.same_content(old_id, new_id, old, new)
 
     # --- the safe path for partial clones: libgit2, which never fetches ---------------------
 
@@ -308,15 +441,18 @@ class Substance:
         except (KeyError, pygit2.GitError):
             self.missing.add(sha)
             return True
-        for delta in deltas:
-            path = delta.new_file.path or delta.old_file.path
-            if self.exclude.excluded(path) and self.exclude.excluded(delta.old_file.path):
-                continue
-            if (
-                delta.status != pygit2.enums.DeltaStatus.MODIFIED
-                or delta.old_file.mode != delta.new_file.mode
-            ):
-                return True
-            if self._blobs_differ(sha, str(delta.old_file.id), str(delta.new_file.id)):
-                return True
-        return False
+        entries = [
+            (
+                f"{delta.old_file.mode:06o}",
+                f"{delta.new_file.mode:06o}",
+                str(delta.old_file.id),
+                str(delta.new_file.id),
+                delta.status_char(),
+            )
+            for delta in deltas
+            if not self.exclude.excluded(delta.new_file.path or delta.old_file.path)
+        ]
+        pairs = self._settle(entries)
+        if pairs is None:
+            return True
+        return any(self._blobs_differ(sha, old_id, new_id) for old_id, new_id in pairs)

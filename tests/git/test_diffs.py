@@ -19,18 +19,37 @@ LINE = st.lists(st.sampled_from(["a", "b", " ", "\t", "\r", "x y", ""]), max_siz
 TEXT = st.lists(LINE, max_size=5).map("\n".join).flatmap(lambda s: st.sampled_from([s, s + "\n"]))
 
 
+_BLOBS: dict = {}
+
+
+def _blob_repo(tmp_path_factory):
+    if "repo" not in _BLOBS:
+        repo = GitRepo(tmp_path_factory.mktemp("blobs"))
+        repo.commit("root\n", when=T0)
+        _BLOBS["repo"] = repo
+    return _BLOBS["repo"]
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(old=TEXT, new=TEXT)
 def test_whitespace_rule_agrees_with_git_diff_w(tmp_path_factory, old, new):
+    """v2: blank lines are whitespace too: a blob pair is alike exactly when
+    ``git diff --no-index -w --ignore-blank-lines`` of the two files shows no hunk."""
     d = tmp_path_factory.mktemp("ws")
     (d / "a").write_bytes(old.encode())
     (d / "b").write_bytes(new.encode())
     proc = subprocess.run(
-        ["git", "diff", "--no-index", "-w", "--", str(d / "a"), str(d / "b")],
+        ["git", "diff", "--no-index", "-w", "--ignore-blank-lines", "--", str(d / "a"),
+         str(d / "b")],
         capture_output=True,
-    )
+    )  # fmt: skip
     git_same = "@@" not in proc.stdout.decode()
-    assert same_ignoring_whitespace(old.encode(), new.encode()) is git_same
+    repo = _blob_repo(tmp_path_factory)
+    ids = [repo.git("hash-object", "-w", "--stdin", input=t.encode()) for t in (old, new)]
+    substance = Substance(open_repo(repo.path), PathFilter(()))
+    assert substance.same_content(*ids, old.encode(), new.encode()) is git_same
+    if git_same:  # the line rule never calls a pair git sees alike different
+        assert same_ignoring_whitespace(old.encode(), new.encode())
 
 
 def _verdicts(repo: GitRepo, shas, exclude=()):
@@ -52,8 +71,13 @@ def test_verdicts_for_each_kind_of_change(repo):
     binary2 = repo.commit("bin2\n", when=T0, files={"b.bin": b"\x00\x02"})
     repo.git("mv", "a.py", "c.py")
     renamed = repo.commit("rename\n", when=T0, files={})
+    blank = repo.commit("blank lines\n", when=T0, files={"c.py": "\nx = 2\n\n\n"})
+    repo.git("mv", "c.py", "d.py")
+    moved_edited = repo.commit("rename and edit\n", when=T0, files={"d.py": "x = 3\n"})
     shas = [root, empty, ws, real, docs, added_empty, deleted, mode, binary, binary2, renamed]
+    shas += [blank, moved_edited]
     got = _verdicts(repo, shas, exclude=["docs/**"])
+    # v2: mode-only, rename-only and blank-line-only changes are trivial
     assert [got[s] for s in shas] == [
         True,
         False,
@@ -62,9 +86,11 @@ def test_verdicts_for_each_kind_of_change(repo):
         False,
         True,
         True,
+        False,
         True,
         True,
-        True,
+        False,
+        False,
         True,
     ]
     assert _verdicts(repo, [docs])[docs] is True  # not excluded without the glob

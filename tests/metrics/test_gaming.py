@@ -22,6 +22,10 @@ GAMES = [
     "pending_deploy",
     "failed_deploy",
     "ai_change_and_ai_revert",
+    "blank_line_ai_commit",
+    "rename_ai_commit",
+    "mode_ai_commit",
+    "new_author_trivial_commit",
 ]
 
 
@@ -81,6 +85,27 @@ def build(repo, tmp_path, game: str) -> dict:
             files={},
         )
         sc.deploy(r.head(), T0 + 11 * D + hours(2))
+    if game == "blank_line_ai_commit":
+        r.commit(
+            ai_msg("Spacing"),
+            when=T0 + 11 * D,
+            author=BOB,
+            files={"app.py": "\ndef main():\n\n    return 1\n\n"},
+        )
+        sc.deploy(r.head(), T0 + 11 * D + hours(2))
+    if game == "rename_ai_commit":
+        r.git("mv", "app.py", "main.py")
+        r.commit(ai_msg("Rename"), when=T0 + 11 * D, author=BOB, files={})
+        sc.deploy(r.head(), T0 + 11 * D + hours(2))
+    if game == "mode_ai_commit":
+        (r.path / "app.py").chmod(0o755)
+        r.git("add", "app.py")
+        r.commit(ai_msg("Make executable"), when=T0 + 11 * D, author=BOB, files={})
+        sc.deploy(r.head(), T0 + 11 * D + hours(2))
+    if game == "new_author_trivial_commit":
+        # a new person's only commit, in a week nobody else was active: trivial, so no
+        # developer-week is added
+        r.commit("Nothing\n", when=T0 + 22 * D, author=("Dee New", "dee@example.com"), empty=True)
     b = r.commit(ai_msg("Add export"), when=T0 + 14 * D, author=BOB)
     sc.deploy(b, T0 + 15 * D)
     if game == "unshipped_ai_commits":
