@@ -163,9 +163,11 @@ class Accelerator:
         settings: Settings,
         now: datetime,
         substance: Substance,
+        judge_from: float | None = None,
     ) -> tuple[Outcomes, Collection[DeployEvent], EventsRead]:
         """Sections 4-6 over the whole history; the deploys whose commit is not in it (in
-        linking order); and the events they came from."""
+        linking order); and the events they came from. ``judge_from``: where the report's
+        figures start (only changes that can reach it are diffed)."""
         ordered = order_events(read.kept)
         graph = history.graph
         resolution = resolve_events(ordered, graph.shas, graph.index)
@@ -178,6 +180,7 @@ class Accelerator:
             min_confidence=settings.min_confidence,
             substantive=lambda ids: history.judge(ids, substance),
             contains=containment(history, settings, substance),
+            judge_from=judge_from,
         )
         self.linked(ordered, resolution, outcomes)
         return outcomes, resolution.unknown, read

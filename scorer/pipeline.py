@@ -90,7 +90,8 @@ def scan(options: ScanOptions, accelerator: Accelerator) -> ScanResult:
     history.commits.review_bots = accelerator.registry(settings).ids_of_kind("review-bot")
     # The report's weeks need the verdicts of their changes too (contributors are authors of
     # substantive changes): only those, never the whole history's.
-    recent = history.changes_between(*report_range(period))
+    since, until = report_range(period)
+    recent = history.changes_between(since, until)
     shas = history.commits.shas
     unjudged = [shas[i] for i in recent if i not in history.verdicts]
     substance.feed([*history.unjudged_ai_changes(), *unjudged])
@@ -98,7 +99,7 @@ def scan(options: ScanOptions, accelerator: Accelerator) -> ScanResult:
     read = events.result()
     read = accelerator.deployed_history(history, repo, head, read, settings, options.progress)
     # Sections 4-6: what each deploy shipped, which survived, what each change came to.
-    outcomes, unknown, read = accelerator.outcomes(history, read, settings, now, substance)
+    outcomes, unknown, read = accelerator.outcomes(history, read, settings, now, substance, since)
     history.judge(recent, substance)
     # Sections 7-9: the metric, with every numerator and denominator.
     commits = history.commits

@@ -89,6 +89,7 @@ def advance(
     substantive: Callable[[list[int]], dict[int, bool]],
     verdicts: dict[int, bool],
     contains: Callable[[int, int], bool] | None = None,
+    judge_from: float | None = None,
 ) -> tuple[Outcomes, Sequence[DeployEvent], list[str], EventStore]:
     """The outcomes at ``now`` from those of the cached run (see the module docstring), the
     events whose SHA is not in the history (in linking order), the fragile names to keep for
@@ -104,6 +105,8 @@ def advance(
     now_ts = now.timestamp()
     if now_ts < then:
         raise NotIncremental("now is earlier than the cached run's")
+    if prev.judged_from is not None and (judge_from is None or judge_from < prev.judged_from):
+        raise NotIncremental("the report reaches further back than the cached run judged")
     ordered = order_events(kept)
     if appended:
         if prev.ignored.get("after_now") or (ordered and _timestamp(ordered[0]) <= then):
@@ -200,9 +203,12 @@ def advance(
 
     # --- new commits: attribution; then counted, wherever something moved ----------------
     new_ai = [i for i in range(cached_rows, n) if i in table.evidence and flags[i] & CHANGE]
-    substantive(new_ai)  # judged (and kept in ``verdicts``); the cached rows' are known
+    # judged (and kept in ``verdicts``): the new changes, and the changes a deploy of this run
+    # shipped or settled that the cached run had no need to judge
+    moved = [i for i in dirty if i < cached_rows and i in table.evidence and i not in verdicts]
+    substantive(sorted({*new_ai, *moved}))
     outcomes.substantive = verdicts
-    set_attribution(table, outcomes, new_ai, min_confidence)
+    set_attribution(table, outcomes, [*new_ai, *moved], min_confidence)
     for i in dirty:
         if flags[i] & AI:
             set_counted(outcomes, i)
@@ -295,6 +301,7 @@ def snapshot(
     ignored: dict[str, int],
     store: EventStore,
     fragile: list[str] | None = None,
+    judged_from: float | None = None,
 ) -> CachedOutcomes:
     """What the cache keeps of this run's outcomes (their ``events`` set: ``advance`` or
     ``attach_events``). ``fragile`` is carried by an incremental run; a full run works it out
@@ -308,6 +315,7 @@ def snapshot(
     meta = {
         "key": key,
         "now": now.timestamp(),
+        "judged_from": judged_from,  # changes before it that no report shows were not diffed
         "rolled_back_by": deploys.rolled_back_by,
         "reverted": list(outcomes.reverted.items()),
         "reverters": list(outcomes.reverters.items()),

@@ -115,6 +115,8 @@ class CachedOutcomes:
     def __init__(self, meta: dict, sections: dict[str, array | bytes]):
         self.key: str = meta["key"]  # the settings that shaped them
         self.now: float = meta["now"]  # the run's now, as a Unix time
+        # AI changes before it that no report of that run could show were not judged
+        self.judged_from: float | None = meta.get("judged_from")
         self.rolled_back_by: list[str | None] = meta["rolled_back_by"]  # per deploy
         self.reverted: dict[int, int] = {int(x): y for x, y in meta["reverted"]}
         self.reverters: dict[int, list[int]] = {int(x): ys for x, ys in meta["reverters"]}
@@ -146,6 +148,7 @@ class CachedOutcomes:
         return {
             "key": self.key,
             "now": self.now,
+            "judged_from": self.judged_from,
             "rolled_back_by": self.rolled_back_by,
             "reverted": sorted(self.reverted.items()),
             "reverters": sorted(self.reverters.items()),

@@ -95,6 +95,7 @@ class Session(Accelerator):
         self._fragile: list[str] | None = None
         self._every_event: Callable[[], _Events] | None = None
         self._now: datetime | None = None
+        self._judged_from: float | None = None
 
     # --- history ------------------------------------------------------------------------
 
@@ -260,8 +261,10 @@ class Session(Accelerator):
         settings: Settings,
         now: datetime,
         substance: Substance,
+        judge_from: float | None = None,
     ):
         assert isinstance(read, _Events) and self._every_event is not None
+        self._judged_from = judge_from
         prev = self.cached.outcomes if self.cached is not None else None
         if prev is not None:
             try:
@@ -279,16 +282,18 @@ class Session(Accelerator):
                     substantive=lambda ids: history.judge(ids, substance),
                     verdicts=history.verdicts,
                     contains=containment(history, settings, substance),
+                    judge_from=judge_from,
                 )
             except NotIncremental:
                 pass
             else:
                 self.use = "incremental"
                 self._store, self._fragile = store, fragile
+                self._judged_from = _earliest(prev.judged_from, judge_from)
                 return outcomes, unknown, read
         if read.appended:
             read = self._every_event()
-        return super().outcomes(history, read, settings, now, substance)
+        return super().outcomes(history, read, settings, now, substance, judge_from)
 
     def linked(self, ordered: list[DeployEvent], resolution, outcomes: Outcomes) -> None:
         self._store = event_store(ordered, resolution, outcomes.deploys)
@@ -308,6 +313,7 @@ class Session(Accelerator):
             ignored=read.ignored,
             store=self._store,
             fragile=self._fragile,
+            judged_from=self._judged_from,
         )
         self._save(head, history, kept_state)
         if read.memos is not None:
@@ -341,6 +347,11 @@ class Session(Accelerator):
             ),
             self.cached,
         )
+
+
+def _earliest(a: float | None, b: float | None) -> float | None:
+    """The earlier of two judge-from times (None: everything was judged)."""
+    return None if a is None or b is None else min(a, b)
 
 
 def cache_key(repo: Repo, settings: Settings) -> str:

@@ -22,10 +22,8 @@ from scorer.outcomes.flags import (
     AI,
     AI_HIGH,
     CHANGE,
-    COUNTED,
     REVERTED,
     SHIPPED,
-    TRIVIAL,
     Outcomes,
 )
 from scorer.outcomes.table import CommitTable
@@ -70,11 +68,9 @@ def build_report(
         "changes": count(CHANGE),
         "ai_changes": count(AI),
         "ai_changes_high": count(AI_HIGH),
-        "trivial_ai_changes": count(AI | TRIVIAL),
         "unshipped_ai_changes": count(AI | SHIPPED, AI),
         "reverted_changes": len(outcomes.reverted),
         "reverted_ai_changes": count(AI | REVERTED),
-        "counted_ai_changes": count(COUNTED),
         "deploys": len(deploys),
         "deploys_by_outcome": {o: deploys.count_outcome(o) for o in OUTCOMES},
         "deploys_not_in_history": len(unknown_deploys),

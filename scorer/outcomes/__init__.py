@@ -38,10 +38,12 @@ def compute_outcomes(
     min_confidence: str,
     substantive: Callable[[list[int]], dict[int, bool]],
     contains: Callable[[int, int], bool] | None = None,
+    judge_from: float | None = None,
 ) -> Outcomes:
     """Every deploy's outcome and every change's flags, at ``now``. ``contains(d, r)``: does
     the code of deploy row ``r`` contain that of ``d`` (section 5; ``containment``), default
-    ancestry."""
+    ancestry. ``judge_from`` (Unix seconds): only the AI changes authored since then, or
+    shipped by a deploy since then, can reach the report; only they are judged (diffed)."""
     deploys = link_deploys(graph, events, window, now, contains)
     flags = bytearray(CHANGE if len(ps) <= 1 else 0 for ps in table.parents)
     first = array("i", [-1]) * len(table)
@@ -53,6 +55,19 @@ def compute_outcomes(
     mark_shipped(outcomes, outcomes.deploys)
     update_reverted(table, outcomes, sorted(reverters), window, now)
     any_ai = [i for i in table.evidence if flags[i] & CHANGE]
-    outcomes.substantive = substantive(sorted(any_ai))
+    outcomes.substantive = substantive(sorted(reachable(table, outcomes, any_ai, judge_from)))
     set_attribution(table, outcomes, any_ai, min_confidence)
     return outcomes
+
+
+def reachable(
+    table: CommitTable, outcomes: Outcomes, rows: Sequence[int], since: float | None
+) -> list[int]:
+    """Of ``rows``, those that can reach a report whose figures start at ``since``: authored
+    since then, or shipped by a deploy since then (all of them when ``since`` is None)."""
+    if since is None:
+        return list(rows)
+    deploys = outcomes.deploys
+    shipped = {c for p in deploys.between(int(since * 1_000_000)) for c in deploys.shipped_rows(p)}
+    atime = table.author_time
+    return [i for i in rows if atime[i] >= since or i in shipped]

@@ -89,7 +89,9 @@ def change_outcome(
 def set_attribution(
     table: CommitTable, outcomes: Outcomes, rows: Iterable[int], min_confidence: str
 ) -> None:
-    """AI, AI_HIGH and TRIVIAL flags of ``rows`` (changes with evidence), then COUNTED."""
+    """AI, AI_HIGH and TRIVIAL flags of ``rows`` (changes with evidence), then COUNTED. A row
+    never judged (it cannot reach the report: ``compute_outcomes``'s ``judge_from``) is
+    neither trivial nor counted."""
     flags, verdicts = outcomes.flags, outcomes.substantive
     for i in rows:
         f = flags[i] & ~(AI | AI_HIGH | TRIVIAL)
@@ -97,16 +99,18 @@ def set_attribution(
             f |= AI
         if table.ai(i, HIGH):
             f |= AI_HIGH
-        if not verdicts[i]:
+        if verdicts.get(i) is False:
             f |= TRIVIAL
         flags[i] = f
         set_counted(outcomes, i)
 
 
 def set_counted(outcomes: Outcomes, i: int) -> None:
-    """The COUNTED flag of row ``i``: whether its outcome is ``counted``."""
+    """The COUNTED flag of row ``i``: whether its outcome is ``counted`` (never for a change
+    whose substantive verdict is not known)."""
     f = outcomes.flags[i]
-    if change_outcome(f, is_revert=i in outcomes.reverts) == Outcome.COUNTED:
+    judged = i in outcomes.substantive
+    if judged and change_outcome(f, is_revert=i in outcomes.reverts) == Outcome.COUNTED:
         outcomes.flags[i] = f | COUNTED
     else:
         outcomes.flags[i] = f & ~COUNTED

@@ -168,5 +168,5 @@ def test_scan_of_partial_clone_reports_missing_objects(repo, tmp_path, capsys):
     assert main(["scan", str(clone), "--format", "json", "--now", "2026-10-01T00:00:00Z"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["history"]["missing_objects"] == 1
-    assert report["history"]["counted_ai_changes"] == 1
+    assert report["metric"]["ai_changes_by_outcome"]["counted"] == 1
     assert [s["kind"] for s in report["signals"]] == ["missing-objects"]

@@ -196,7 +196,9 @@ def test_sha256_repository_scans_and_caches(tmp_path, capsys):
     assert main(args) == 0
     warm = json.loads(capsys.readouterr().out)
     assert len(warm["repository"]["head"]) == 64
-    assert warm["history"]["commits"] == 2 and warm["history"]["counted_ai_changes"] == 1
+    assert (
+        warm["history"]["commits"] == 2 and warm["metric"]["ai_changes_by_outcome"]["counted"] == 1
+    )
     assert json.loads(cold)["history"]["deploys"] == 1
 
 

@@ -76,10 +76,16 @@ def test_pending_deploy_survives_as_time_passes(runs, repo):
     ai = repo.commit(ai_msg("AI work"), when=T0, author=BOB)
     runs.deploy(ai, T0 + timedelta(hours=1), "d1")
     report, _ = runs.scan(T0 + timedelta(days=1))
-    assert outcomes(report)["d1"] == "pending" and report["history"]["counted_ai_changes"] == 0
+    assert (
+        outcomes(report)["d1"] == "pending"
+        and report["metric"]["ai_changes_by_outcome"]["counted"] == 0
+    )
     report, use = runs.scan(T0 + timedelta(days=9))  # nothing new but time
     assert use == "incremental"
-    assert outcomes(report)["d1"] == "survived" and report["history"]["counted_ai_changes"] == 1
+    assert (
+        outcomes(report)["d1"] == "survived"
+        and report["metric"]["ai_changes_by_outcome"]["counted"] == 1
+    )
 
 
 def test_revert_after_the_last_run_and_its_revert(runs, repo):
@@ -96,7 +102,7 @@ def test_revert_after_the_last_run_and_its_revert(runs, repo):
     report, use = runs.scan(T0 + timedelta(days=20))
     assert use == "incremental"
     assert report["history"]["reverted_changes"] == 1  # only the first revert, by the second
-    assert report["history"]["counted_ai_changes"] == 1
+    assert report["metric"]["ai_changes_by_outcome"]["counted"] == 1
 
 
 def test_failed_deploy_and_a_second_environment(runs, repo):

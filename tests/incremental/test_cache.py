@@ -53,7 +53,7 @@ def test_cold_then_warm_equal_and_file_written(capsys, repo, cache_dir):
     assert cache.cache_path(cache_dir).is_file()
     warm, err = _scan(capsys, repo, "--cache", str(cache_dir))
     assert warm == plain and err == ""
-    assert warm["history"]["counted_ai_changes"] > 0
+    assert sum(w["ai_deploys_survived"] for w in warm["weeks"]) > 0  # not a trivial report
 
 
 def test_new_commits_and_tags_are_read_incrementally(capsys, repo, cache_dir):

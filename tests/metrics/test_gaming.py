@@ -148,7 +148,7 @@ def test_trivial_burst_is_a_signal(repo, tmp_path):
     report = build(repo, tmp_path, "empty_ai_commits")
     kinds = [s["kind"] for s in report["signals"]]
     assert kinds.count("trivial-ai-burst") == 1
-    assert report["history"]["trivial_ai_changes"] == 5
+    assert report["metric"]["ai_changes_by_outcome"]["trivial"] == 5
 
 
 def test_ai_change_and_its_ai_revert_do_not_move_the_score(sc):

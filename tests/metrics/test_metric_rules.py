@@ -39,7 +39,7 @@ def test_one_ai_deploy_survives(sc):
     assert m["normalized_deployments"] == 1.0
     assert m["deploys_survived_per_dev_week"] == 1.0
     assert m["ai_share_of_survived_deploys"] == 1.0
-    assert r["history"]["counted_ai_changes"] == 1
+    assert r["metric"]["ai_changes_by_outcome"]["counted"] == 1
     assert r["agents"] == {
         "claude-code": {"changes": 1, "counted_changes": 1, "deploys_survived": 1}
     }
@@ -200,7 +200,7 @@ def test_trivial_changes_do_not_count(sc, tmp_path):
     r = sc.scan(NOW, config=tmp_path / "cfg.yml")
     statuses = {row["sha"]: row["status"] for row in r["ai_changes"]}
     assert statuses == {e: "trivial", w: "trivial", x: "trivial"}
-    assert r["history"]["trivial_ai_changes"] == 3
+    assert r["metric"]["ai_changes_by_outcome"]["trivial"] == 3
     assert r["metric"]["ai_deploys_survived"] == 0
     assert r["metric"]["deploys_survived"] == 1
 

@@ -272,3 +272,24 @@ def test_review_bot_suggestions_are_reported_apart_and_do_not_count(sc):
     }
     assert rows == {x: ([], False, "survived"), y: (["claude-code"], True, "counted")}
     assert set(report["agents"]) == {"claude-code"}
+
+
+def test_only_changes_that_can_reach_the_report_are_diffed(repo, tmp_path):
+    """Issue 12: an AI change long before the report's weeks, shipped by an old deploy, is
+    never diffed; the period's are. The report is the same either way."""
+    from scenario import Scenario
+
+    sc = Scenario(repo, tmp_path)
+    repo.commit("Initial\n", when=T0 - 300 * D, author=ANN)
+    old = repo.commit(ai_msg("Old work"), when=T0 - 200 * D, author=ANN)
+    sc.deploy(old, T0 - 199 * D, ident="old")
+    new = repo.commit(ai_msg("New work"), when=T0 + 20 * D, author=ANN)
+    sc.deploy(new, T0 + 20 * D + hours(1), ident="new")
+    report = sc.scan(NOW)
+    result = run_scan(
+        ScanOptions(path=repo.path, deploys=[f"log:{sc.log}"], now=NOW, progress=False)
+    )
+    index, judged = result.history.index, result.outcomes.substantive
+    assert index[new] in judged and index[old] not in judged
+    assert report["metric"]["ai_deploys_survived"] == 1
+    assert [d["id"] for d in report["deploys"]] == ["new"]
