@@ -4,6 +4,11 @@ Fields: ``sha`` (required), ``time`` (required, ISO 8601 with offset), ``environ
 (default production), ``status`` (default success; failure, error), ``id`` (default
 FILE:LINE). Every bad line is an error naming the file and line: a deploy log is evidence,
 and silently skipping a line would silently change the score.
+
+A deploy log is appended to. A JSON Lines log vouches for its past (``events_since``) by its
+length, line count and a digest of its bytes (``mark``): when the file still starts with
+exactly those bytes, only what follows is read. Anything else (the file shrank, an old line
+was edited, the last line was not finished) reads it all, and one line on stderr says why.
 """
 
 from __future__ import annotations
@@ -11,12 +16,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 from scorer.deploys.interface import DeploySource, SourceContext
 from scorer.errors import InputError
 from scorer.model import DeployEvent
+from scorer.util.sha import sha256
+from scorer.util.textsafe import one_line
 from scorer.util.times import parse_instant
 
 _STATUS_ALIASES = {
@@ -34,6 +42,58 @@ class LogSource(DeploySource):
         self.environment = environment
 
     def events(self, ctx: SourceContext) -> Iterator[DeployEvent]:
+        data, path = self._read(ctx)
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as err:
+            line = data[: err.start].count(b"\n") + 1
+            raise InputError("not UTF-8 text", path=self.arg, line=line) from None
+        suffix = path.suffix.lower()
+        first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+        if suffix == ".csv" or (
+            suffix not in (".jsonl", ".ndjson", ".json") and first and first[0] not in "{["
+        ):
+            self.mark = None  # a CSV log is read whole every time
+            rows = self._csv_rows(text)
+        else:
+            self.mark = _mark(data)
+            rows = self._jsonl_rows(text)
+        return (self._event(row, line) for line, row in rows)
+
+    def events_since(self, ctx: SourceContext, mark: str) -> list[DeployEvent] | None:
+        """The events of the lines appended since ``mark`` (see the module docstring)."""
+        try:
+            size, lines, _digest = mark.split(" ")
+            old_size, old_lines = int(size), int(lines)
+        except ValueError:
+            return None
+        data, _ = self._read(ctx)
+        why = None
+        if len(data) < old_size:
+            why = "it is shorter than at the last run"
+        elif _mark(data[:old_size]) != mark:
+            why = "lines before its end changed since the last run"
+        elif old_size and len(data) > old_size and not data[:old_size].endswith(b"\n"):
+            why = "its last line was not finished at the last run"
+        if why is not None:
+            print(
+                f"scorer: deploy log {one_line(self.arg)}: {why}; reading all of it",
+                file=sys.stderr,
+                flush=True,
+            )
+            return None
+        rest = data[old_size:]
+        try:
+            text = rest.decode("utf-8-sig" if old_size == 0 else "utf-8")
+        except UnicodeDecodeError as err:
+            line = old_lines + rest[: err.start].count(b"\n") + 1
+            raise InputError("not UTF-8 text", path=self.arg, line=line) from None
+        self.mark = _mark(data)
+        return [
+            self._event(row, line) for line, row in self._jsonl_rows(text, first_line=old_lines + 1)
+        ]
+
+    def _read(self, ctx: SourceContext) -> tuple[bytes, Path]:
         path = Path(self.arg)
         if not path.is_absolute():
             path = ctx.base_dir / path
@@ -46,29 +106,14 @@ class LogSource(DeploySource):
                     path=self.arg,
                 )
         try:
-            data = path.read_bytes()
+            return path.read_bytes(), path
         except FileNotFoundError:
             raise InputError("deploy log not found", path=self.arg) from None
         except OSError as err:
             raise InputError(f"cannot read deploy log: {err.strerror}", path=self.arg) from None
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as err:
-            line = data[: err.start].count(b"\n") + 1
-            raise InputError("not UTF-8 text", path=self.arg, line=line) from None
-        suffix = path.suffix.lower()
-        first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-        if suffix == ".csv" or (
-            suffix not in (".jsonl", ".ndjson", ".json") and first and first[0] not in "{["
-        ):
-            rows = self._csv_rows(text)
-        else:
-            rows = self._jsonl_rows(text)
-        for line, row in rows:
-            yield self._event(row, line)
 
-    def _jsonl_rows(self, text: str) -> Iterator[tuple[int, dict]]:
-        for n, raw in enumerate(text.splitlines(), start=1):
+    def _jsonl_rows(self, text: str, first_line: int = 1) -> Iterator[tuple[int, dict]]:
+        for n, raw in enumerate(text.split("\n"), start=first_line):
             if not raw.strip():
                 continue
             try:
@@ -136,3 +181,9 @@ class LogSource(DeploySource):
             status=status,
             where=f"{self.arg}:{line}",
         )
+
+
+def _mark(data: bytes) -> str:
+    """What a run read of a JSON Lines log: its length, its lines and their digest."""
+    lines = data.count(b"\n")
+    return f"{len(data)} {lines} {sha256(data).hexdigest()}"

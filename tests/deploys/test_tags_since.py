@@ -5,6 +5,7 @@ outcomes carried forward) equal to a scan without the cache."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import timedelta
 
@@ -261,8 +262,13 @@ def test_load_events_leaves_the_marks(tags, repo, tmp_path):
         ("v3", "tags:v*", 2),
         ("d1", f"log:{log}", 0),
     ]
-    # the log source says nothing of what it read
-    assert marks == {"tags:v*": _full(repo)[1], "tags:none*": ""}
+    # a JSON Lines log says what it read: its length, lines and digest (issue 12)
+    data = log.read_bytes()
+    assert marks == {
+        "tags:v*": _full(repo)[1],
+        f"log:{log}": f"{len(data)} 1 {hashlib.sha256(data).hexdigest()}",
+        "tags:none*": "",
+    }
 
 
 def test_load_appended(tags, repo, tmp_path):
