@@ -23,7 +23,7 @@ from scorer.git.log import Repo, open_repo, resolve_ref
 from scorer.git.paths import PathFilter
 from scorer.metrics.period import Period, headline_period
 from scorer.metrics.report import build_report
-from scorer.metrics.weekly import report_range
+from scorer.metrics.weekly import judge_people, person_weeks, report_range
 from scorer.model import History
 from scorer.outcomes.flags import Outcomes
 from scorer.util.threads import Background
@@ -88,19 +88,25 @@ def scan(options: ScanOptions, accelerator: Accelerator) -> ScanResult:
     history = accelerator.history(repo, head, settings, substance, events.start, options.progress)
     # Review bots' evidence is reported apart; it does not make a change AI-assisted.
     history.commits.review_bots = accelerator.registry(settings).ids_of_kind("review-bot")
-    # The report's weeks need the verdicts of their changes too (contributors are authors of
-    # substantive changes): only those, never the whole history's.
+    # The report's weeks need verdicts too (contributors are authors of substantive changes):
+    # every change of the period, and, in the trend's earlier weeks, one substantive change
+    # per person and week; never the whole history's.
     since, until = report_range(period)
-    recent = history.changes_between(since, until)
+    period_rows = history.changes_between(period.since.timestamp(), until)
+    people = person_weeks(
+        history.commits, history.changes_between(since, period.since.timestamp()), since
+    )
     shas = history.commits.shas
-    unjudged = [shas[i] for i in recent if i not in history.verdicts]
+    first = [g[0] for g in people]
+    unjudged = [shas[i] for i in (*period_rows, *first) if i not in history.verdicts]
     substance.feed([*history.unjudged_ai_changes(), *unjudged])
     # Section 1 (v2): deployed branches that were never merged are history too.
     read = events.result()
     read = accelerator.deployed_history(history, repo, head, read, settings, options.progress)
     # Sections 4-6: what each deploy shipped, which survived, what each change came to.
     outcomes, unknown, read = accelerator.outcomes(history, read, settings, now, substance, since)
-    history.judge(recent, substance)
+    history.judge(period_rows, substance)
+    judge_people(people, lambda rows: history.judge(rows, substance))
     # Sections 7-9: the metric, with every numerator and denominator.
     commits = history.commits
     report = build_report(

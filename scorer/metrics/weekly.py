@@ -74,6 +74,29 @@ def report_range(period: Period) -> tuple[float, float]:
     return period.buckets(trend_weeks(period))[0][0].timestamp(), period.until.timestamp()
 
 
+def person_weeks(commits, rows, start: float) -> list[list[int]]:
+    """``rows`` (changes by people) grouped by author and 7-day bucket from ``start``: a
+    person counts for a bucket once one of their changes in it is substantive."""
+    groups: dict[tuple[int, str], list[int]] = {}
+    week_s, human, atime = WEEK.total_seconds(), commits.human, commits.author_time
+    for i in rows:
+        if human[i]:
+            key = (int((atime[i] - start) // week_s), commits.email(i))
+            groups.setdefault(key, []).append(i)
+    return [groups[k] for k in sorted(groups)]
+
+
+def judge_people(groups: list[list[int]], judge) -> None:
+    """Judge each person-week's changes only until one is substantive (``judge(rows)`` ->
+    {row: substantive}): the trend's earlier weeks need whether a person was active, not the
+    verdict of every change. The answer is the same whatever was judged before."""
+    turn = 0
+    while groups:
+        found = judge([g[turn] for g in groups])
+        groups = [g for g in groups if not found[g[turn]] and turn + 1 < len(g)]
+        turn += 1
+
+
 def trend_weeks(period: Period) -> int:
     """Whole weeks the trend shows before the period: none when --since/--until asked for a
     range (the trend is that range), else enough for TREND_WEEKS buckets in all."""
