@@ -15,6 +15,9 @@ For each share, on ``bench/.work/real-<commits>-ai<share>`` (generated with
   ``--deploy-log``): the cache filled with it, then 10 commits and one appended event, and
   the warm run.
 
+``--cold-only`` stops after the cold run (for a share whose cold runs take many minutes);
+``--max-memory GiB`` caps each scorer run's address space.
+
 ``now`` is a day after the newest commit, so that the headline period and the weekly trend
 hold the history's last weeks, as on a live repository. Every warm figure is the best of
 five runs, each from a fresh copy of the same cache. Peak RSS is ru_maxrss over the run's
@@ -45,7 +48,10 @@ from scorer.git.log import _FORMAT  # noqa: E402
 
 ENTRY = "import re, sys\nfrom scorer.cli import run\nsys.exit(run())"  # pip's console script
 MEASURE = (
-    "import resource, subprocess, sys, time\n"
+    "import os, resource, subprocess, sys, time\n"
+    "cap = int(os.environ.get('BENCH_MAX_BYTES', '0'))\n"
+    "if cap:\n"
+    "    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))\n"
     "t = time.perf_counter()\n"
     "p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)\n"
     "t = time.perf_counter() - t\n"
@@ -184,6 +190,8 @@ def bench_share(args, share: int) -> dict:
         f"({res['cold'] / res['floor']:.1f}x), peak RSS {res['cold_rss']:.0f} MiB",
         flush=True,
     )
+    if args.cold_only:
+        return res
     work = Path(tempfile.mkdtemp(prefix="scorer-shares-", dir=WORK))
     try:
         clone = work / "clone"
@@ -264,10 +272,14 @@ def table(results: list[dict]) -> str:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
+        warm = (
+            f"{r['warm']:.3f} s | {r['warm_over_cold']:.4f} | {r['per_merge']:.3f} s"
+            if "warm" in r
+            else "— | — | —"
+        )
         rows.append(
             f"| {r['share']}% | {r['commits']:,} | {r['floor']:.2f} s | {r['cold']:.2f} s "
-            f"| {r['cold'] / r['floor']:.1f}x | {r['cold_rss']:,.0f} MiB | {r['warm']:.3f} s "
-            f"| {r['warm_over_cold']:.4f} | {r['per_merge']:.3f} s |"
+            f"| {r['cold'] / r['floor']:.1f}x | {r['cold_rss']:,.0f} MiB | {warm} |"
         )
     for r in results:
         if "log_warm" in r:
@@ -287,7 +299,16 @@ def main() -> None:
     ap.add_argument("--cold-runs", type=int, help="cold runs, if not --runs (slow shares)")
     ap.add_argument("--log-share", type=int, default=4, help="the share that gets the log case")
     ap.add_argument("--events", type=int, default=200_000)
+    ap.add_argument("--cold-only", action="store_true", help="no cache, warm or per-merge runs")
+    ap.add_argument(
+        "--max-memory",
+        type=float,
+        help="GiB of address space for each scorer run (RLIMIT_AS): a run that needs more "
+        "fails instead of pushing a shared machine out of memory",
+    )
     args = ap.parse_args()
+    if args.max_memory:
+        os.environ["BENCH_MAX_BYTES"] = str(int(args.max_memory * 2**30))
     # As bench_scan.py: from bytecode, this checkout's scorer.
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     os.environ["PYTHONPATH"] = os.pathsep.join(
