@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
+import sys
 import threading
 from collections.abc import Iterable
 
@@ -26,6 +27,7 @@ from scorer.git.log import Repo, git_command, git_env
 
 _DIFF = ("diff-tree", "--stdin", "-p", "--full-index", "--no-renames", "--root", "--no-color")
 _PATCH_ID = ("patch-id", "--stable")
+_RETRY = 64  # commits per batch once a batch failed
 
 
 def patch_ids(repo: Repo, shas: Iterable[str]) -> dict[str, str | None]:
@@ -108,6 +110,19 @@ class PatchIds:
         self.batches = 0  # git pipelines started (tests check that the fast path starts none)
         self._partial: bool | None = None
 
+    def _batch(self, shas: list[str]) -> int:
+        """Patch-ids of ``shas`` into ``known``. A batch git fails on (a snapshot missing some
+        objects) is read again in runs of _RETRY commits; a run that fails too gets no
+        patch-ids. Returns how many commits got none."""
+        try:
+            self.known.update(patch_ids(self.repo, shas))
+            return 0
+        except RepositoryError:
+            if len(shas) <= _RETRY:
+                self.known.update(dict.fromkeys(shas))
+                return len(shas)
+            return sum(self._batch(shas[k : k + _RETRY]) for k in range(0, len(shas), _RETRY))
+
     def __call__(self, shas: Iterable[str]) -> dict[str, str | None]:
         shas = list(dict.fromkeys(shas))
         need = [sha for sha in shas if sha not in self.known]
@@ -118,5 +133,14 @@ class PatchIds:
                 self.known.update(dict.fromkeys(need))
             else:
                 self.batches += 1
-                self.known.update(patch_ids(self.repo, need))
+                failed = self._batch(need)
+                if failed:
+                    # A snapshot without some blobs: those changes get no patch-id, equal
+                    # nothing, and containment falls back to ancestry (v1's answer) for them.
+                    print(
+                        f"scorer: no patch-id for {failed} change(s) whose objects git cannot "
+                        "read; containment falls back to ancestry for them",
+                        file=sys.stderr,
+                        flush=True,
+                    )
         return {sha: self.known[sha] for sha in shas}

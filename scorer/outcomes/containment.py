@@ -55,6 +55,23 @@ class Containment:
             found = self.memo[(d, r)] = self._equivalent(d, r)
         return found
 
+    def prefetch(self, pairs: Sequence[tuple[int, int]]) -> None:
+        """Ask git once for what ``(d, r)`` pairs will need (their changes' verdicts and
+        patch-ids): one diff and one patch-id pipeline, not one per pair."""
+        graph = self.graph
+        missing: set[int] = set()
+        other: set[int] = set()
+        for d, r in pairs:
+            if (d, r) not in self.memo and not graph.contains(d, r):
+                missing.update(_changes(graph, graph.range(d, r)))
+                other.update(_changes(graph, graph.range(r, d)))
+        if not missing:
+            return
+        verdicts = self.decides(sorted(missing))
+        need = [c for c in missing if verdicts[c]]
+        if need and other:
+            self.patch_ids(sorted({*need, *other}))
+
     def _equivalent(self, d: int, r: int) -> bool:
         graph = self.graph
         missing = _changes(graph, graph.range(d, r))

@@ -93,9 +93,26 @@ def _link_environment(
         if not link[j - 1]:
             upcoming = j
         first_break[j - 1] = upcoming
+    prefetch = getattr(contains, "prefetch", None)
+    if prefetch is not None:  # the full rule asks git: once, for every candidate pair
+        prefetch(_candidates(graph, ok, first_break, window))
     for k, d in enumerate(ok):
         judge(graph, d, ok, first_break[k], window, now, contains)
     return results
+
+
+def _candidates(graph: Graph, ok, first_break: list[int], window) -> list[tuple[int, int]]:
+    """The (D, R) rows ``judge`` may ask ``contains`` about that ancestry does not settle."""
+    out = []
+    for k, d in enumerate(ok):
+        deadline = d.when + window // _MICROSECOND
+        j = first_break[k]
+        while j < len(ok) and ok[j].when <= deadline:
+            r = ok[j]
+            if r.when > d.when and not graph.contains(d.node, r.node):
+                out.append((d.node, r.node))
+            j += 1
+    return out
 
 
 def judge(
