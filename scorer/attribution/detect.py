@@ -123,7 +123,7 @@ def value_agents(registry: Registry, key: str, value: str) -> tuple[str, ...]:
     This is the rule table of the module docstring; it is shared by ``trailer`` and ``line``
     evidence and cached per registry.
     """
-    cache = registry._value_cache
+    cache = registry.value_cache
     hit = cache.get((key, value))
     if hit is not None:
         return hit
@@ -137,7 +137,7 @@ def _value_agents(registry: Registry, key: str, value: str) -> tuple[str, ...]:
     if not value:
         return ()
     found: dict[str, None] = {}
-    for agent, rule in registry._key_rules.get(key, ()):
+    for agent, rule in registry.key_rules.get(key, ()):
         if rule.matches(value):
             found.setdefault(agent.id)
     if key not in ATTRIBUTION_KEYS or _is_negative(value):
@@ -183,20 +183,20 @@ def _message_evidence(msg: str, registry: Registry, add, lowtext: str | None = N
     if same:
         key_lines = [
             (m.start(), m.group(1), msg[m.start(2) - 1 : m.end(2) - 1], m.end() - 1)
-            for m in registry._key_line_re.finditer(lowtext)
+            for m in registry.key_line_re.finditer(lowtext)
         ]
     else:
         key_lines = [
             (m.start(), m.group(1).lower(), m.group(2), m.end())
-            for m in registry._key_line_slow.finditer(msg)
+            for m in registry.key_line_slow.finditer(msg)
         ]
     quoted_lines = []
     if "\n    " not in lowtext:
         quoted = ()  # no line indented by four spaces (the common case)
     elif same:
-        quoted = registry._quoted_key_line_re.finditer(lowtext)
+        quoted = registry.quoted_key_line_re.finditer(lowtext)
     else:
-        quoted = registry._quoted_key_line_slow.finditer(msg)
+        quoted = registry.quoted_key_line_slow.finditer(msg)
     for m in quoted:
         if same:
             start, key, value = m.start(), m.group(1), msg[m.start(2) - 1 : m.end(2) - 1]
@@ -228,19 +228,19 @@ def _message_evidence(msg: str, registry: Registry, add, lowtext: str | None = N
                 text = _bounded(msg[start:end].rstrip("\r"))
                 for a in agents:
                     add(a, LINE, text, MEDIUM)
-    if registry._footer_line_re is None:
+    if registry.footer_line_re is None:
         return
     low = lowtext[1:]  # footers and subjects are compared lower-cased
     nl = low.find("\n")
     subject = low if nl < 0 else low[:nl]
-    for text, agent in registry._subjects:
+    for text, agent in registry.subjects:
         if subject.startswith(text):
             add(agent, FOOTER, _bounded(_line_at(msg, low, same, 0)), MEDIUM)
-    for m in registry._footer_line_re.finditer(lowtext):
+    for m in registry.footer_line_re.finditer(lowtext):
         start = m.start()  # the line's offset in low
         nl = low.find("\n", start)
         line = low[start : len(low) if nl < 0 else nl]
-        for text, agent in registry._footers:
+        for text, agent in registry.footers:
             p = line.find(text)
             if p >= 0 and not _WORD.search(line, 0, p):
                 add(agent, FOOTER, _bounded(_line_at(msg, low, same, start)), MEDIUM)
@@ -308,7 +308,7 @@ def detect(raw: RawCommit, registry: Registry, note: str | None = None) -> tuple
     ``note`` is the commit's ``refs/notes/ai`` note text, if any.
     """
     msg = raw.message
-    cache = registry._identity_cache
+    cache = registry.identity_cache
     name, email = raw.author_name, raw.author_email
     hit = cache.get((name, email)) or registry.identity(name, email)
     ids_author = hit[1]
@@ -327,7 +327,7 @@ def detect(raw: RawCommit, registry: Registry, note: str | None = None) -> tuple
     ):
         ids_mailmap = registry.identity(raw.mailmap_name, raw.mailmap_email)[1]
     lowtext = "\n" + msg.lower()
-    in_message = registry._prefilter_search(lowtext) is not None
+    in_message = registry.prefilter_search(lowtext) is not None
     if not (in_message or ids_author or ids_committer or ids_mailmap or note):
         return _NONE  # the common case: one search, two cached lookups
 
@@ -367,7 +367,7 @@ def author_is_human(raw: RawCommit, registry: Registry) -> bool:
     committer does not matter here (GitHub commits web edits as ``GitHub``).
     """
     name, email = raw.author_name, raw.author_email
-    hit = registry._identity_cache.get((name, email)) or registry.identity(name, email)
+    hit = registry.identity_cache.get((name, email)) or registry.identity(name, email)
     if hit[0] >= AGENT:  # AGENT or BOT
         return False
     if (raw.mailmap_email != email or raw.mailmap_name != name) and (

@@ -475,8 +475,8 @@ class Registry:
         self._bot_names = glob_regex((*self.bots["names"], "*[bot]"))
         self._bot_emails = glob_regex(self.bots["emails"])
         self._bot_identities = glob_regex(self.bots["identities"])
-        self._identity_cache: dict[tuple[str, str], tuple[int, tuple[str, ...]]] = {}
-        self._value_cache: dict[tuple[str, str], tuple[str, ...]] = {}  # see detect.py
+        self.identity_cache: dict[tuple[str, str], tuple[int, tuple[str, ...]]] = {}
+        self.value_cache: dict[tuple[str, str], tuple[str, ...]] = {}  # see detect.py
 
         # Aliases: longest first, so "claude code" wins over "claude".
         alias_map: dict[str, str] = {}
@@ -492,41 +492,41 @@ class Registry:
         self._alias_re = LazyPattern(rf"[ \t]*({alias_alt})[ \t]*(?:[{end}]|\Z)", re.IGNORECASE)
 
         # Agent-specific trailer keys.
-        self._key_rules: dict[str, list[tuple[Agent, KeyRule]]] = {}
+        self.key_rules: dict[str, list[tuple[Agent, KeyRule]]] = {}
         for a in self.agents:
             for rule in a.keys:
-                self._key_rules.setdefault(rule.key.lower(), []).append((a, rule))
-        keys = sorted({*ATTRIBUTION_KEYS, *self._key_rules}, key=len, reverse=True)
+                self.key_rules.setdefault(rule.key.lower(), []).append((a, rule))
+        keys = sorted({*ATTRIBUTION_KEYS, *self.key_rules}, key=len, reverse=True)
         self.key_names = frozenset(keys)
         key_trie = _trie(keys)
         # Lines that would be an attribution trailer (key at the start of a line), searched in
         # "\n" + the lower-cased message (see the prefilter below); group 1 is the key, group 2
         # the value. _key_line_slow does the same on the message itself, for the rare message
         # whose lower-cased form has another length (then offsets would not carry over).
-        self._key_line_re = re.compile(rf"\n({key_trie})[ \t]*:[ \t]*([^\n]*)")
-        self._key_line_slow = LazyPattern(
+        self.key_line_re = re.compile(rf"\n({key_trie})[ \t]*:[ \t]*([^\n]*)")
+        self.key_line_slow = LazyPattern(
             rf"^({key_trie})[ \t]*:[ \t]*([^\n]*)", re.IGNORECASE | re.MULTILINE
         )
         # The same, indented by exactly four spaces: such a line counts only inside a quoted
         # commit message (detect.quoted_message_lines); group 1 is the key, group 2 the value.
-        self._quoted_key_line_re = LazyPattern(rf"\n {{4}}({key_trie})[ \t]*:[ \t]*([^\n]*)", 0)
-        self._quoted_key_line_slow = LazyPattern(
+        self.quoted_key_line_re = LazyPattern(rf"\n {{4}}({key_trie})[ \t]*:[ \t]*([^\n]*)", 0)
+        self.quoted_key_line_slow = LazyPattern(
             rf"^ {{4}}({key_trie})[ \t]*:[ \t]*([^\n]*)", re.IGNORECASE | re.MULTILINE
         )
 
         # Footers and subjects: lower-cased text, with the agents that use it.
-        self._footers: list[tuple[str, str]] = [
+        self.footers: list[tuple[str, str]] = [
             (f.lower(), a.id) for a in self.agents for f in a.footers
         ]
-        self._subjects: list[tuple[str, str]] = [
+        self.subjects: list[tuple[str, str]] = [
             (f.lower(), a.id) for a in self.agents for f in a.subjects
         ]
-        texts = sorted({t for t, _ in (*self._footers, *self._subjects)})
+        texts = sorted({t for t, _ in (*self.footers, *self.subjects)})
         text_trie = _trie(texts)
         # Lines that may be a footer (after leading emoji or punctuation), in "\n" + the
         # lower-cased message. Branches that start with a literal character are rejected by
         # the re module with one comparison, hence the trie and the "at least one" class.
-        self._footer_line_re = (
+        self.footer_line_re = (
             LazyPattern(rf"\n(?:{text_trie}|[^\w\n][^\w\n]*{text_trie})", 0) if texts else None
         )
         # The prefilter, searched in "\n" + the lower-cased message (lower-casing and a
@@ -540,7 +540,7 @@ class Registry:
         if texts:  # a footer after leading emoji or punctuation
             branches.append(rf"[^\w\n][^\w\n]*(?:{text_trie})")
         self._prefilter = re.compile(r"\n(?:" + "|".join(branches) + ")")
-        self._prefilter_search = self._prefilter.search
+        self.prefilter_search = self._prefilter.search
 
     # -- lookups -------------------------------------------------------------------------------
 
@@ -595,7 +595,7 @@ class Registry:
         """``(verdict, agent ids)`` for one name/email: verdict is HUMAN, DRIVEN (a person
         working through an agent), AGENT or BOT. Cached."""
         key = (name, email)
-        hit = self._identity_cache.get(key)
+        hit = self.identity_cache.get(key)
         if hit is not None:
             return hit
         verdict = HUMAN
@@ -612,8 +612,8 @@ class Registry:
         if verdict == HUMAN and self._is_bot(name, email):
             verdict = BOT
         result = (verdict, tuple(ids))
-        if len(self._identity_cache) < 1_000_000:
-            self._identity_cache[key] = result
+        if len(self.identity_cache) < 1_000_000:
+            self.identity_cache[key] = result
         return result
 
     def _is_bot(self, name: str, email: str) -> bool:
