@@ -48,14 +48,21 @@ class ScannedHistory:
         # Rows before it were judged by an earlier run (None: no row was).
         self.first_new_row = first_new_row
 
-    def unjudged_ai_changes(self) -> list[str]:
-        """The SHAs of the changes with AI evidence whose verdict is not known yet."""
+    def unjudged_ai_changes(self, since: float) -> list[str]:
+        """The SHAs of the changes with AI evidence, authored since ``since`` (or new since
+        the cached run), whose verdict is not known yet: handed to git early, so that it
+        diffs them while Python links deploys. (Older ones a deploy of the report's weeks
+        shipped are asked for when linking finds them.)"""
         c = self.commits
         rows = c.evidence if self.first_new_row is None else range(self.first_new_row, len(c))
+        atime = c.author_time
         return [
             c.shas[i]
             for i in rows
-            if i in c.evidence and i not in self.verdicts and len(c.parents[i]) <= 1
+            if i in c.evidence
+            and i not in self.verdicts
+            and len(c.parents[i]) <= 1
+            and (atime[i] >= since or self.first_new_row is not None)
         ]
 
     def changes_between(self, lo: float, hi: float) -> list[int]:
