@@ -127,7 +127,9 @@ def scan(options: ScanOptions, accelerator: Accelerator) -> ScanResult:
             "config": str(config.path) if config.path else None,
             "scorer_version": __version__,
         },
-        source_notes=why_none(settings.deploys, ctx) if not (read.kept or unknown) else (),
+        source_notes=why_none(settings.deploys, ctx)
+        if not (len(outcomes.deploys) or unknown)
+        else (),
         missing_objects=len(history.missing) + commits.missing_parents,
     )
     accelerator.finish(head, history, outcomes, unknown, read)
