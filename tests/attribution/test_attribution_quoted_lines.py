@@ -180,6 +180,7 @@ QUOTED_FRAGMENTS = st.sampled_from(
 )  # fmt: skip
 
 
+@pytest.mark.slow  # a differential or timing test: CI runs it, the quick loop not
 @given(st.lists(QUOTED_FRAGMENTS, max_size=10))
 @settings(max_examples=300, deadline=None)
 def test_prefilter_passes_quoted_messages(lines):

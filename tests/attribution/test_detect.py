@@ -747,6 +747,7 @@ def test_malformed_notes_are_not_evidence(registry, note):
     assert note_evidence(note, registry) == ()
 
 
+@pytest.mark.slow  # a differential or timing test: CI runs it, the quick loop not
 @given(st.text(max_size=300))
 @settings(max_examples=300, deadline=None)
 def test_notes_never_crash(note):
@@ -996,6 +997,7 @@ FRAGMENTS = st.sampled_from(
 )  # fmt: skip
 
 
+@pytest.mark.slow  # a differential or timing test: CI runs it, the quick loop not
 @given(st.lists(FRAGMENTS, max_size=8))
 @settings(max_examples=400, deadline=None)
 def test_prefilter_never_misses_evidence(lines):

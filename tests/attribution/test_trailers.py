@@ -658,6 +658,7 @@ def test_git_log_skips_leading_blank_lines_interpret_trailers_does_not(
     assert git_log_trailers(git_env, log_repo, [message]) == ["\n"]
 
 
+@pytest.mark.slow  # a differential or timing test: CI runs it, the quick loop not
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(batch=st.lists(messages().filter(lambda m: "\0" not in m), min_size=1, max_size=10))
 def test_agrees_with_git_log_trailers(
@@ -675,6 +676,7 @@ def test_agrees_with_git_log_trailers(
 _KEY_RE = re.compile(r"[A-Za-z0-9-]+")
 
 
+@pytest.mark.slow  # a differential or timing test: CI runs it, the quick loop not
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(message=messages(), divider=st.booleans())
 def test_offsets_are_consistent(message: str, divider: bool) -> None:
@@ -700,6 +702,7 @@ def test_offsets_are_consistent(message: str, divider: bool) -> None:
         previous_end = t.end
 
 
+@pytest.mark.slow  # a differential or timing test: CI runs it, the quick loop not
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(message=messages(), junk=messages())
 def test_everything_below_the_scissors_is_ignored(message: str, junk: str) -> None:
@@ -708,6 +711,7 @@ def test_everything_below_the_scissors_is_ignored(message: str, junk: str) -> No
     assert parse_trailers(message + CUT + "\n" + junk) == parse_trailers(message)
 
 
+@pytest.mark.slow  # a differential or timing test: CI runs it, the quick loop not
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(message=messages())
 def test_divider_only_matters_with_a_divider_line(message: str) -> None:
@@ -716,6 +720,7 @@ def test_divider_only_matters_with_a_divider_line(message: str) -> None:
         assert trailer_block(message, divider=True) == trailer_block(message)
 
 
+@pytest.mark.slow  # a differential or timing test: CI runs it, the quick loop not
 def test_linear_time_on_huge_messages() -> None:
     """100k-line messages of each shape parse in a fraction of a second each (a quadratic
     algorithm would take hours)."""

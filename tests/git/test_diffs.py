@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 from datetime import timedelta
 
+import pytest
 from conftest import T0
 from gitbuild import GitRepo
 from hypothesis import HealthCheck, given, settings
@@ -30,6 +31,7 @@ def _blob_repo(tmp_path_factory):
     return _BLOBS["repo"]
 
 
+@pytest.mark.slow  # a differential or timing test: CI runs it, the quick loop not
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(old=TEXT, new=TEXT)
 def test_whitespace_rule_agrees_with_git_diff_w(tmp_path_factory, old, new):

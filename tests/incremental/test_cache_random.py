@@ -8,10 +8,13 @@ import os
 import random
 from datetime import timedelta
 
+import pytest
 from conftest import T0
 from scenario import ANN, BOB, ai_msg, cold_and_cached
 
 from scorer.cli import main
+
+pytestmark = pytest.mark.slow  # random histories: CI runs them, the quick loop not
 
 PEOPLE = [ANN, BOB, ("Cara (aider)", "cara@example.com")]
 

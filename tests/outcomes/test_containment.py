@@ -479,6 +479,7 @@ def _git_cherry_contains(repo: GitRepo, d: str, r: str) -> bool:
     return not any(line.startswith("+") for line in lines)
 
 
+@pytest.mark.slow  # a differential or timing test: CI runs it, the quick loop not
 def test_outcomes_match_git_cherry_on_random_histories(repo, tmp_path):
     from scorer.accelerator import ScannedHistory, containment
     from scorer.config import Config, effective_settings

@@ -6,6 +6,7 @@ import random
 import subprocess
 from datetime import timedelta
 
+import pytest
 from conftest import T0
 
 from scorer.git.log import iter_raw_commits, open_repo
@@ -41,6 +42,7 @@ def _graph(path):
     return Graph.from_shas([c.sha for c in raws], [c.parents for c in raws])
 
 
+@pytest.mark.slow  # a differential or timing test: CI runs it, the quick loop not
 def test_only_in_and_is_ancestor_agree_with_git(repo):
     shas = _random_dag(repo, seed=7)
     graph = _graph(repo.path)
@@ -82,6 +84,7 @@ def test_prefix_index():
     assert idx.matches("0000") == []
 
 
+@pytest.mark.slow  # a differential or timing test: CI runs it, the quick loop not
 def test_range_settles_ancestry_as_git_does(repo):
     shas = _random_dag(repo, seed=5, n=50)
     graph = _graph(repo.path)

@@ -7,6 +7,7 @@ import random
 import subprocess
 from datetime import timedelta
 
+import pytest
 from conftest import T0
 from test_graph import _graph, _random_dag
 
@@ -19,6 +20,8 @@ from scorer.outcomes.linking import (
     link_deploys,
     order_events,
 )
+
+pytestmark = pytest.mark.slow  # random histories: CI runs them, the quick loop not
 
 WINDOW = timedelta(days=2)
 

@@ -177,6 +177,7 @@ def raw_server(behaviour: str, *, step: float = 0.3, count: int = 40) -> Iterato
         sock.close()
 
 
+@pytest.mark.slow  # a differential or timing test: CI runs it, the quick loop not
 @pytest.mark.parametrize("behaviour", ["trickle-head", "trickle-body"])
 def test_a_trickling_server_is_cut_off_at_the_request_deadline(behaviour):
     with raw_server(behaviour) as url:
@@ -191,6 +192,7 @@ def test_a_trickling_server_is_cut_off_at_the_request_deadline(behaviour):
     )
 
 
+@pytest.mark.slow  # a differential or timing test: CI runs it, the quick loop not
 def test_a_silent_server_costs_the_run_its_wait_budget_not_five_read_timeouts():
     lines: list[str] = []
     with raw_server("silent", step=0.2, count=50) as url:
@@ -210,6 +212,7 @@ def test_a_silent_server_costs_the_run_its_wait_budget_not_five_read_timeouts():
     ]
 
 
+@pytest.mark.slow  # a differential or timing test: CI runs it, the quick loop not
 def test_a_download_that_trickles_is_cut_off_and_leaves_no_file(tmp_path):
     with raw_server("trickle-body") as url:
         c = RestClient(url, deadline=1.0, max_tries=1)
