@@ -17,10 +17,18 @@ from scorer.attribution.rows import add_rows, read_rows
 from scorer.config import Settings
 from scorer.deploys import kept_events, load_events, resolve_events
 from scorer.deploys.interface import SourceContext
+from scorer.git.blame import Blamed, added_lines, blame_counts
 from scorer.git.diffs import Substance
 from scorer.git.log import Repo, commit_ids
 from scorer.git.patches import PatchIds
 from scorer.git.paths import PathFilter
+from scorer.metrics.survival import (
+    build_cohort,
+    candidates,
+    cohort_window,
+    count_lines,
+    survival_block,
+)
 from scorer.model import DeployEvent
 from scorer.outcomes import compute_outcomes
 from scorer.outcomes.containment import Containment
@@ -194,6 +202,53 @@ class Accelerator:
 
     def linked(self, ordered: list[DeployEvent], resolution, outcomes: Outcomes) -> None:
         """Told what ``outcomes`` linked: the kept events in linking order, resolved."""
+
+    def survival(
+        self,
+        repo: Repo,
+        history: ScannedHistory,
+        outcomes: Outcomes,
+        settings: Settings,
+        now: datetime,
+        substance: Substance,
+    ) -> dict:
+        """Section 10: the report's ``code_survival``. Nothing runs in git when there is no
+        cohort; blame reads only the files the cohort wrote (``blame_files``)."""
+        since, until = cohort_window(now, settings.horizon)
+        rows = candidates(outcomes, since, until)
+        cohort = build_cohort(
+            history.commits,
+            outcomes,
+            rows,
+            history.judge(rows, substance),
+            now=now,
+            horizon=settings.horizon,
+            environments=settings.environments,
+            min_confidence=settings.min_confidence,
+            generation=history.graph.generation,
+        )
+        if cohort.reason:
+            return survival_block(cohort, None)
+        missing: list[int] = [0]
+        exclude = PathFilter(settings.exclude_paths)
+
+        def added(shas: list[str]) -> dict[str, dict[str, int]]:
+            found = added_lines(repo, shas, exclude)
+            missing[0] += len(found.missing)
+            return found.lines
+
+        def blame(at: str, paths: set[str]) -> dict[str, dict[str, int]]:
+            found = self.blame_files(repo, at, paths, cohort.boundary)
+            missing[0] += len(found.missing)
+            return found.files
+
+        lines = count_lines(cohort, history.commits.shas, added, blame)
+        return survival_block(cohort, lines, missing[0])
+
+    def blame_files(self, repo: Repo, at: str, paths: set[str], boundary: str | None) -> Blamed:
+        """Non-blank lines per commit of each of ``paths`` at ``at`` (blame over
+        ``boundary..at``); the cache keeps them per (file, commit, boundary)."""
+        return blame_counts(repo, at, paths, boundary)
 
     def finish(self, head: str, history: ScannedHistory, outcomes: Outcomes, unknown, read) -> None:
         """The run is done (its report is built): keep what a later run can reuse."""

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 CONFIG_NAME = ".normalized-deployments.yml"
 DEFAULT_DEPLOYS = ("tags:v*",)
 DEFAULT_WINDOW = timedelta(days=7)
+DEFAULT_HORIZON = timedelta(days=30)  # code survival (METRIC.md section 10)
 # Files a release bumps and that hold nothing but its version or its notes: a change that
 # touches only these does not decide whether a later deploy still runs an earlier one
 # (METRIC.md section 5, scorer.outcomes.containment). Conservative on purpose: manifests
@@ -53,6 +54,7 @@ KEYS = (
     "exclude_paths",
     "version_files",
     "agents",
+    "survival_horizon",
 )
 
 
@@ -66,6 +68,7 @@ class Config(Record):
         "exclude_paths",
         "version_files",
         "agents",
+        "survival_horizon",
     )
     __slots__ = _fields
 
@@ -79,8 +82,10 @@ class Config(Record):
         exclude_paths: list[str] | None = None,
         agents: list[Mapping[str, Any]] | None = None,
         version_files: list[str] | None = None,
+        survival_horizon: timedelta | None = None,
     ) -> None:
         self.path = path
+        self.survival_horizon = survival_horizon  # METRIC.md section 10
         self.window = window
         self.environments = environments
         self.deploys = deploys
@@ -176,6 +181,11 @@ def load_config(path: Path | None, repo_dir: Path) -> Config:
                 cfg.window = parse_duration(str(doc.value(vnode)))
             except ValueError as err:
                 raise doc.fail(vnode, f"window: {err}") from None
+        elif key == "survival_horizon":
+            try:
+                cfg.survival_horizon = parse_duration(str(doc.value(vnode)))
+            except ValueError as err:
+                raise doc.fail(vnode, f"survival_horizon: {err}") from None
         elif key == "environments":
             cfg.environments = _string_list(doc, vnode, key)
             if not cfg.environments:
@@ -270,8 +280,10 @@ class Settings:
         exclude_paths: list[str],
         config: Config,
         version_files: list[str] | None = None,
+        horizon: timedelta = timedelta(days=30),
     ):
         self.window = window
+        self.horizon = horizon  # code survival (METRIC.md section 10)
         self.environments = environments
         self.deploys = deploys
         self.min_confidence = min_confidence
@@ -287,6 +299,7 @@ def effective_settings(
     window: timedelta | None = None,
     environments: list[str] | None = None,
     min_confidence: str | None = None,
+    horizon: timedelta | None = None,
 ) -> Settings:
     """The command line's values over the config file's over the defaults."""
     if deploys:
@@ -303,6 +316,7 @@ def effective_settings(
         exclude_paths=config.exclude_paths,
         version_files=config.version_files,
         config=config,
+        horizon=horizon or config.survival_horizon or DEFAULT_HORIZON,
     )
 
 
@@ -326,6 +340,7 @@ class ScanOptions:
         repository: str | None = None,
         env: Mapping[str, str] | None = None,
         progress: bool = True,
+        horizon: timedelta | None = None,
     ):
         self.path = path
         self.ref = ref
@@ -341,3 +356,4 @@ class ScanOptions:
         self.repository = repository
         self.env = env if env is not None else dict(os.environ)
         self.progress = progress
+        self.horizon = horizon

@@ -68,6 +68,7 @@ def scan(options: ScanOptions, accelerator: Accelerator) -> ScanResult:
         config,
         deploys=options.deploys,
         window=options.window,
+        horizon=getattr(options, "horizon", None),
         environments=options.environments,
         min_confidence=options.min_confidence,
     )
@@ -107,6 +108,8 @@ def scan(options: ScanOptions, accelerator: Accelerator) -> ScanResult:
     outcomes, unknown, read = accelerator.outcomes(history, read, settings, now, substance, since)
     history.judge(period_rows, substance)
     judge_people(people, lambda rows: history.judge(rows, substance))
+    # Section 10: how much of the code that reached production is still there.
+    survival = accelerator.survival(repo, history, outcomes, settings, now, substance)
     # Sections 7-9: the metric, with every numerator and denominator.
     commits = history.commits
     report = build_report(
@@ -132,6 +135,7 @@ def scan(options: ScanOptions, accelerator: Accelerator) -> ScanResult:
         else (),
         missing_objects=len(history.missing) + commits.missing_parents,
     )
+    report["code_survival"] = survival
     accelerator.finish(head, history, outcomes, unknown, read)
     return ScanResult(
         report=report,

@@ -47,6 +47,12 @@ def add_scan_arguments(p: argparse.ArgumentParser, *, with_path: bool = True) ->
         help="rollback window, e.g. 7d, 72h, 2w (default: config, else 7d)",
     )
     p.add_argument(
+        "--horizon",
+        type=_duration,
+        metavar="DURATION",
+        help="code survival horizon, e.g. 30d (default: config survival_horizon, else 30d)",
+    )
+    p.add_argument(
         "--now",
         type=_instant,
         metavar="ISO8601",
@@ -117,6 +123,7 @@ def options_from_args(args: argparse.Namespace, path: Path | None = None) -> Sca
         ref=args.ref,
         deploys=args.deploys,
         window=args.window,
+        horizon=args.horizon,
         now=args.now,
         since=args.since,
         until=args.until,

@@ -1,0 +1,241 @@
+"""Lines, as git sees them (METRIC.md section 10): what a change added, and what of it
+``git blame -w -M`` still attributes to it at a later commit.
+
+Two reads, both bounded:
+
+- ``added_lines``: one ``git diff-tree --stdin -p -w --ignore-blank-lines -M`` over the
+  cohort's changes, each against its first parent. ``-w`` leaves out lines that differ from a
+  deleted line only in whitespace (blame -w would not attribute them to the change); blank
+  lines are not counted. Binary files add no lines.
+- ``blame_counts``: one ``git blame --porcelain -w -M`` per file, at ``S``, bounded with
+  ``B..S`` so that blame stops at ``B`` (below the cohort) instead of walking the whole
+  history. Only non-blank lines are counted, as for the added ones.
+
+Partial clones: a blob git does not have makes ``git blame`` (or the diff) fail, since lazy
+fetching is off (``git_env``); the file (or change) is counted as missing and left out, never
+a crash.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from scorer.git.log import Repo, git_command, git_env
+from scorer.git.paths import PathFilter
+
+_HUNK = re.compile(rb"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
+_HEX = frozenset(b"0123456789abcdef")
+_ESCAPES = {b"n": b"\n", b"t": b"\t", b'"': b'"', b"\\": b"\\", b"a": b"\a", b"b": b"\b",
+            b"f": b"\f", b"r": b"\r", b"v": b"\v"}  # fmt: skip
+
+
+class Added:
+    """What the cohort's changes added: ``lines[sha][path]`` (non-blank lines, exclude_paths
+    left out), and the changes git could not diff (objects missing)."""
+
+    def __init__(self) -> None:
+        self.lines: dict[str, dict[str, int]] = {}
+        self.missing: list[str] = []
+
+    def paths(self) -> set[str]:
+        return {p for files in self.lines.values() for p in files}
+
+    def total(self, sha: str) -> int:
+        return sum(self.lines.get(sha, {}).values())
+
+
+def unquote_path(raw: bytes) -> str:
+    """A path as git prints it in a patch header: C-quoted when it holds odd bytes."""
+    if raw[:1] == b'"' and raw[-1:] == b'"':
+        body, out, i = raw[1:-1], bytearray(), 0
+        while i < len(body):
+            c = body[i : i + 1]
+            if c == b"\\" and i + 1 < len(body):
+                nxt = body[i + 1 : i + 2]
+                if nxt in _ESCAPES:
+                    out += _ESCAPES[nxt]
+                    i += 2
+                    continue
+                if body[i + 1 : i + 4].isdigit():
+                    out.append(int(body[i + 1 : i + 4], 8))
+                    i += 4
+                    continue
+            out += c
+            i += 1
+        raw = bytes(out)
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _is_sha_line(line: bytes) -> bool:
+    return len(line) in (40, 64) and _HEX.issuperset(line)
+
+
+def parse_added(output: bytes, exclude: PathFilter, into: Added) -> None:
+    """Count the added non-blank lines of ``git diff-tree --stdin -p`` output, per change
+    and path (the post-image path: where blame at a later commit finds them)."""
+    sha: str | None = None
+    path: str | None = None
+    old_left = new_left = 0
+    for line in output.split(b"\n"):
+        if old_left > 0 or new_left > 0:
+            tag = line[:1]
+            if tag == b"+":
+                new_left -= 1
+                if path is not None and line[1:].strip():
+                    files = into.lines.setdefault(sha, {})  # type: ignore[arg-type]
+                    files[path] = files.get(path, 0) + 1
+            elif tag == b"-":
+                old_left -= 1
+            elif tag == b"\\":  # "\ No newline at end of file"
+                pass
+            else:
+                old_left -= 1
+                new_left -= 1
+            continue
+        if _is_sha_line(line):
+            sha = line.decode("ascii")
+            into.lines.setdefault(sha, {})
+            path = None
+        elif line.startswith(b"+++ "):
+            target = line[4:]
+            if target == b"/dev/null":
+                path = None
+            else:
+                name = unquote_path(target)
+                name = name[2:] if name.startswith("b/") else name
+                path = None if exclude.excluded(name) else name
+        elif line.startswith(b"@@ "):
+            m = _HUNK.match(line)
+            if m:
+                old_left = 1 if m.group(1) is None else int(m.group(1))
+                new_left = 1 if m.group(2) is None else int(m.group(2))
+        elif line.startswith(b"diff --git "):
+            path = None
+
+
+_DIFF = (
+    "-c",
+    "core.quotePath=true",
+    "diff-tree",
+    "--stdin",
+    "-r",
+    "-p",
+    "-w",
+    "--ignore-blank-lines",
+    "-M",
+    "--root",
+    "--always",
+    "--no-color",
+    "--no-ext-diff",
+    "--no-textconv",
+    "--src-prefix=a/",
+    "--dst-prefix=b/",
+    "--unified=0",
+)
+
+
+def added_lines(repo: Repo, shas: Sequence[str], exclude: PathFilter) -> Added:
+    """Lines each change of ``shas`` (not merges) adds against its first parent. One git
+    process for all; when it fails (a missing object), each change alone, and those that
+    still fail are counted as missing."""
+    out = Added()
+    if not shas:
+        return out
+    proc = _run([*_DIFF], "".join(f"{s}\n" for s in shas).encode("ascii"), repo)
+    if proc.returncode == 0:
+        parse_added(proc.stdout, exclude, out)
+        return out
+    for sha in shas:
+        one = _run([*_DIFF], f"{sha}\n".encode("ascii"), repo)
+        if one.returncode == 0:
+            parse_added(one.stdout, exclude, out)
+        else:
+            out.missing.append(sha)
+    return out
+
+
+def _run(args: list[str], stdin: bytes | None, repo: Repo) -> subprocess.CompletedProcess:
+    cmd = [*git_command(repo), *args]
+    return subprocess.run(cmd, input=stdin, capture_output=True, env=git_env(), check=False)
+
+
+def existing_paths(repo: Repo, commit: str, paths: Iterable[str]) -> set[str]:
+    """Those of ``paths`` that are files at ``commit`` (one ``git cat-file --batch-check``):
+    a file deleted or renamed away since is not blamed (its lines did not survive)."""
+    paths = sorted(set(paths))
+    if not paths:
+        return set()
+    data = "".join(f"{commit}:{p}\n" for p in paths if "\n" not in p).encode(
+        "utf-8", "surrogateescape"
+    )
+    proc = _run(["cat-file", "--batch-check=%(objecttype)"], data, repo)
+    if proc.returncode != 0:
+        return set()
+    kinds = proc.stdout.split(b"\n")
+    good = [p for p in paths if "\n" not in p]
+    return {p for p, kind in zip(good, kinds, strict=False) if kind == b"blob"}
+
+
+def parse_blame(output: bytes) -> dict[str, int]:
+    """Non-blank lines per commit in ``git blame --porcelain`` output."""
+    counts: dict[str, int] = {}
+    current = ""
+    for line in output.split(b"\n"):
+        if line[:1] == b"\t":
+            if line[1:].strip():
+                counts[current] = counts.get(current, 0) + 1
+        elif len(line) > 40 and line[40:41] == b" " and _HEX.issuperset(line[:40]):
+            current = line[:40].decode("ascii")
+        elif len(line) > 64 and line[64:65] == b" " and _HEX.issuperset(line[:64]):
+            current = line[:64].decode("ascii")
+    return counts
+
+
+class Blamed:
+    """Per file, non-blank lines per commit at one commit; files git could not blame."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, dict[str, int]] = {}
+        self.missing: list[str] = []
+
+
+def blame_file(repo: Repo, at: str, path: str, boundary: str | None) -> dict[str, int] | None:
+    """``git blame --porcelain -w -M`` of ``path`` at ``at`` (``boundary..at`` when given):
+    non-blank lines per commit; None when git cannot (a missing blob)."""
+    rev = f"{boundary}..{at}" if boundary else at
+    proc = _run(["blame", "--porcelain", "-w", "-M", rev, "--", path], None, repo)
+    if proc.returncode != 0:
+        return None
+    return parse_blame(proc.stdout)
+
+
+def blame_counts(
+    repo: Repo, at: str, paths: Iterable[str], boundary: str | None, workers: int = 2
+) -> Blamed:
+    """Blame every path of ``paths`` that exists at ``at``: one git process per file, two at
+    a time (each is single-threaded; the machine's other work keeps the rest)."""
+    out = Blamed()
+    present = sorted(existing_paths(repo, at, paths))
+    if not present:
+        return out
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for path, counts in zip(
+            present, pool.map(lambda p: blame_file(repo, at, p, boundary), present), strict=True
+        ):
+            if counts is None:
+                out.missing.append(path)
+            else:
+                out.files[path] = counts
+    return out
+
+
+def changed_paths(repo: Repo, old: str, new: str) -> set[str] | None:
+    """Paths that differ between two commits (``git diff --name-only -z``); None when git
+    cannot say (a commit gone)."""
+    proc = _run(["diff", "--name-only", "-z", "--no-renames", old, new], None, repo)
+    if proc.returncode != 0:
+        return None
+    return {p.decode("utf-8", "surrogateescape") for p in proc.stdout.split(b"\0") if p}
