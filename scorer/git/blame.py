@@ -162,21 +162,25 @@ def _run(args: list[str], stdin: bytes | None, repo: Repo) -> subprocess.Complet
     return subprocess.run(cmd, input=stdin, capture_output=True, env=git_env(), check=False)
 
 
-def existing_paths(repo: Repo, commit: str, paths: Iterable[str]) -> set[str]:
-    """Those of ``paths`` that are files at ``commit`` (one ``git cat-file --batch-check``):
-    a file deleted or renamed away since is not blamed (its lines did not survive)."""
-    paths = sorted(set(paths))
-    if not paths:
+def existing_paths(repo: Repo, commit: str, paths: Iterable[str]) -> set[str] | None:
+    """Those of ``paths`` that are files at ``commit``, from its trees alone (one ``git
+    ls-tree``; blobs may be missing): a file deleted or renamed away since is not blamed (its
+    lines did not survive). None when git cannot read the trees (a partial clone without
+    them)."""
+    wanted = set(paths)
+    if not wanted:
         return set()
-    data = "".join(f"{commit}:{p}\n" for p in paths if "\n" not in p).encode(
-        "utf-8", "surrogateescape"
-    )
-    proc = _run(["cat-file", "--batch-check=%(objecttype)"], data, repo)
+    proc = _run(["ls-tree", "-r", "-z", "--full-tree", commit], None, repo)
     if proc.returncode != 0:
-        return set()
-    kinds = proc.stdout.split(b"\n")
-    good = [p for p in paths if "\n" not in p]
-    return {p for p, kind in zip(good, kinds, strict=False) if kind == b"blob"}
+        return None
+    found = set()
+    for entry in proc.stdout.split(b"\0"):
+        head, _, name = entry.partition(b"\t")
+        if head.split(b" ")[1:2] == [b"blob"]:
+            path = name.decode("utf-8", "surrogateescape")
+            if path in wanted:
+                found.add(path)
+    return found
 
 
 def parse_blame(output: bytes) -> dict[str, int]:
@@ -218,7 +222,12 @@ def blame_counts(
     """Blame every path of ``paths`` that exists at ``at``: one git process per file, two at
     a time (each is single-threaded; the machine's other work keeps the rest)."""
     out = Blamed()
-    present = sorted(existing_paths(repo, at, paths))
+    paths = set(paths)
+    listed = existing_paths(repo, at, paths)
+    if listed is None:
+        out.missing.extend(sorted(paths))
+        return out
+    present = sorted(listed)
     if not present:
         return out
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:

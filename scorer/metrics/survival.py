@@ -141,8 +141,7 @@ def build_cohort(
     cohort.deploy_sha = shas[node]
     if not cohort.ai and not cohort.human:
         cohort.reason = (
-            f"no substantive change first deployed (survived) between {iso(since)} "
-            f"and {iso(until)}"
+            f"no substantive change first deployed (survived) between {iso(since)} and {iso(until)}"
         )
         return cohort
     cohort.boundary = blame_boundary(cohort.rows, parents, shas, generation)

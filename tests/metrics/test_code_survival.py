@@ -37,20 +37,33 @@ def build(tmp_path) -> tuple[Scenario, dict[str, str]]:
     c["A"] = repo.commit(ai_msg("A"), when=ago(57), author=ANN, files={"a.py": lines(*A_LINES)})
     # H (human): 8 lines, 2 deleted later. H2 (human): a whole file, deleted later.
     h = [f"h{k}" for k in range(1, 9)]
-    c["H"] = repo.commit("H", when=ago(57) + timedelta(hours=1), author=BOB,
-                         files={"h.py": lines(*h)})  # fmt: skip
-    c["H2"] = repo.commit("H2", when=ago(57) + timedelta(hours=2), author=BOB,
-                          files={"gone.py": lines("g1", "g2", "g3", "g4")})  # fmt: skip
+    c["H"] = repo.commit(
+        "H", when=ago(57) + timedelta(hours=1), author=BOB, files={"h.py": lines(*h)}
+    )
+    c["H2"] = repo.commit(
+        "H2",
+        when=ago(57) + timedelta(hours=2),
+        author=BOB,
+        files={"gone.py": lines("g1", "g2", "g3", "g4")},
+    )
     # A2 (AI): 4 lines; a human change rewrites one of them.
-    c["A2"] = repo.commit(ai_msg("A2"), when=ago(57) + timedelta(hours=3),
-                          files={"shared.py": lines("s1", "s2", "s3", "s4")})  # fmt: skip
+    c["A2"] = repo.commit(
+        ai_msg("A2"),
+        when=ago(57) + timedelta(hours=3),
+        files={"shared.py": lines("s1", "s2", "s3", "s4")},
+    )
     # A3 (AI): 3 lines, reverted after its window (so it still counts): none survive.
-    c["A3"] = repo.commit(ai_msg("A3"), when=ago(57) + timedelta(hours=4),
-                          files={"rev.py": lines("r1", "r2", "r3")})  # fmt: skip
+    c["A3"] = repo.commit(
+        ai_msg("A3"), when=ago(57) + timedelta(hours=4), files={"rev.py": lines("r1", "r2", "r3")}
+    )
     sc.deploy(c["A3"], ago(56))
     # H3 (human, in the cohort): rewrites s2 and adds a line: 2 lines, both survive.
-    c["H3"] = repo.commit("H3", when=ago(45), author=BOB,
-                          files={"shared.py": lines("s1", "s2 by a human", "s3", "s4", "s5")})  # fmt: skip
+    c["H3"] = repo.commit(
+        "H3",
+        when=ago(45),
+        author=BOB,
+        files={"shared.py": lines("s1", "s2 by a human", "s3", "s4", "s5")},
+    )
     sc.deploy(c["H3"], ago(44))
     # R (after the cohort, inside A's horizon): rewrites a1-a3, deletes a4-a5, moves a6-a7
     # to the end of the file, re-indents a8 (whitespace only: it survives).
@@ -60,11 +73,16 @@ def build(tmp_path) -> tuple[Scenario, dict[str, str]]:
     c["revert"] = repo.revert(c["A3"], when=ago(21), author=BOB)
     sc.deploy(c["revert"], ago(20))
     # L (after A's horizon): deletes a9, h7-h8 and the whole of gone.py.
-    c["L"] = repo.commit("L", when=ago(11), author=BOB, files={
-        "a.py": lines(*[x for x in rewritten if x != "a9"]),
-        "h.py": lines(*h[:6]),
-        "gone.py": None,
-    })  # fmt: skip
+    c["L"] = repo.commit(
+        "L",
+        when=ago(11),
+        author=BOB,
+        files={
+            "a.py": lines(*[x for x in rewritten if x != "a9"]),
+            "h.py": lines(*h[:6]),
+            "gone.py": None,
+        },
+    )
     sc.deploy(c["L"], ago(10))
     return sc, c
 
@@ -80,8 +98,7 @@ def test_exact_counts(tmp_path):
     # A 4 of 10 (a6, a7 moved, a8 re-indented, a10); A2 3 of 4; A3 0 of 3 (reverted).
     assert cs["ai"] == {"surviving_lines": 7, "added_lines": 17, "rate": 0.411765, "changes": 3}
     # H 6 of 8; H2 0 of 4 (file deleted); H3 2 of 2.
-    assert cs["human"] == {"surviving_lines": 8, "added_lines": 14, "rate": 0.571429,
-                           "changes": 3}  # fmt: skip
+    assert cs["human"] == {"surviving_lines": 8, "added_lines": 14, "rate": 0.571429, "changes": 3}
     assert cs["by_agent"] == {
         "claude-code": {"surviving_lines": 7, "added_lines": 17, "rate": 0.411765, "changes": 3}
     }
@@ -99,13 +116,14 @@ def test_cached_equals_cold(tmp_path):
     )
     assert report["code_survival"]["ai"]["surviving_lines"] == 7
     # A second cached run (nothing moved) answers the same.
-    again, use = cold_and_cached(sc.repo.path, tmp_path / "cache", deploys=[f"log:{sc.log}"],
-                                 now=NOW)  # fmt: skip
+    again, use = cold_and_cached(
+        sc.repo.path, tmp_path / "cache", deploys=[f"log:{sc.log}"], now=NOW
+    )
     assert again == report and use == "incremental"
 
 
 def test_horizon_option_moves_the_cohort(tmp_path):
-    sc, c = build(tmp_path)
+    sc, _ = build(tmp_path)
     # horizon 15d: cohort [now - 43d, now - 15d): R (human) and the revert (on neither side).
     # R adds 5 lines against its parent (x1-x3, and a6-a7 moved); blame -M gives the moved
     # ones back to A, so 3 are R's at S.
@@ -150,11 +168,13 @@ def test_no_deploy_state(tmp_path):
 def test_exclude_paths_left_out(tmp_path):
     repo = GitRepo(tmp_path / "repo")
     sc = Scenario(repo, tmp_path)
-    repo.write({".normalized-deployments.yml": "exclude_paths: ['gen/**']\nsurvival_horizon: 20d\n"})
+    config = "exclude_paths: ['gen/**']\nsurvival_horizon: 20d\n"
+    repo.write({".normalized-deployments.yml": config})
     base = repo.commit("base", when=ago(80), files={"README": "x\n"})
     sc.deploy(base, ago(79))
-    a = repo.commit(ai_msg("A"), when=ago(40),
-                    files={"a.py": lines("1", "2"), "gen/x.py": lines("g", "h", "i")})  # fmt: skip
+    a = repo.commit(
+        ai_msg("A"), when=ago(40), files={"a.py": lines("1", "2"), "gen/x.py": lines("g", "h", "i")}
+    )
     sc.deploy(a, ago(39))
     cs = sc.scan(NOW)["code_survival"]
     assert cs["horizon_days"] == 20  # the config's survival_horizon

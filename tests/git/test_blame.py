@@ -1,0 +1,247 @@
+"""scorer.git.blame on real repositories: added lines as git diff -w counts them, surviving
+lines as git blame -w -M attributes them, bounded blame equal to a naive whole-history blame
+over every file, partial clones without a crash."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from gitbuild import GitRepo, isolated_git_env
+
+from scorer.git.blame import (
+    added_lines,
+    blame_counts,
+    changed_paths,
+    existing_paths,
+    parse_blame,
+    unquote_path,
+)
+from scorer.git.log import open_repo
+from scorer.git.paths import PathFilter
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def at(n: int) -> datetime:
+    return T0 + timedelta(hours=n)
+
+
+def text(*names: str) -> str:
+    return "".join(f"{n}\n" for n in names)
+
+
+def test_added_lines_leave_out_blank_and_whitespace_only(tmp_path):
+    g = GitRepo(tmp_path / "r")
+    g.commit("one", when=at(1), files={"a.py": text("x = 1", "y = 2", "z = 3")})
+    two = g.commit(
+        "two",
+        when=at(2),
+        files={
+            "a.py": text("x  =  1", "", "y = 22", "z = 3", "   ", "w = 4"),
+            "b.bin": b"\0\1\2\n\3\n",
+        },
+    )
+    repo = open_repo(g.path)
+    found = added_lines(repo, [two], PathFilter())
+    # "x  =  1" differs from a deleted line only in whitespace; blank lines do not count;
+    # the binary file adds no lines.
+    assert found.lines == {two: {"a.py": 2}}
+    assert found.missing == []
+
+
+def test_added_lines_odd_paths_renames_and_excludes(tmp_path):
+    g = GitRepo(tmp_path / "r")
+    body = text(*[f"line number {k} of a long enough file" for k in range(10)])
+    one = g.commit(
+        "one",
+        when=at(1),
+        files={
+            "dir/tab\there.txt": text("1", "2"),
+            "é.txt": text("a"),
+            "gen/x.py": text("g"),
+            "old.py": body,
+        },
+    )
+    two = g.commit("two", when=at(2), files={"old.py": None, "new.py": body + "extra\n"})
+    repo = open_repo(g.path)
+    found = added_lines(repo, [one, two], PathFilter(["gen/**"]))
+    assert found.lines[one] == {"dir/tab\there.txt": 2, "é.txt": 1, "old.py": 10}
+    # a rename (git's -M follows it) adds only the new line
+    assert found.lines[two] == {"new.py": 1}
+    assert unquote_path(b'"b/caf\\303\\251\\t.txt"') == "b/café\t.txt"
+
+
+def test_blame_counts_moves_within_a_file_and_missing_paths(tmp_path):
+    g = GitRepo(tmp_path / "r")
+    long = ["alpha_beta_gamma_delta_epsilon()", "zeta_eta_theta_iota_kappa()"]
+    tail = "the_tail_of_the_file_long_enough()"
+    one = g.commit(
+        "one", when=at(1), files={"m.py": text("head", *long, tail), "gone.py": text("g")}
+    )
+    two = g.commit(
+        "two", when=at(2), files={"m.py": text("head", tail, "", *long), "gone.py": None}
+    )
+    repo = open_repo(g.path)
+    assert existing_paths(repo, two, ["m.py", "gone.py", "nope"]) == {"m.py"}
+    found = blame_counts(repo, two, {"m.py", "gone.py"}, None)
+    # the two moved lines stay with "one"; the blank line is not counted
+    assert found.files == {"m.py": {one: 4}}
+    assert found.missing == []
+    bounded = blame_counts(repo, two, {"m.py"}, one)
+    assert bounded.files == {"m.py": {one: 4}}  # one is the boundary: blame stops there
+    assert changed_paths(repo, one, two) == {"m.py", "gone.py"}
+
+
+def test_partial_clone_missing_blobs_are_counted(tmp_path):
+    g = GitRepo(tmp_path / "src")
+    one = g.commit("one", when=at(1), files={"a.py": text("1", "2")})
+    two = g.commit("two", when=at(2), files={"a.py": text("1", "2", "3")})
+    g.git("config", "uploadpack.allowfilter", "true")
+    env = isolated_git_env()
+    clone = tmp_path / "clone"
+    subprocess.run(
+        [
+            "git",
+            "clone",
+            "-q",
+            "--no-checkout",
+            "--filter=blob:none",
+            f"file://{g.path}",
+            str(clone),
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    repo = open_repo(clone)
+    found = blame_counts(repo, two, {"a.py"}, None)
+    assert found.files == {} and found.missing == ["a.py"]
+    diffs = added_lines(repo, [one, two], PathFilter())
+    assert sorted(diffs.missing) == sorted([one, two])
+
+
+def _naive(path, at_sha: str) -> dict[str, int]:
+    """Non-blank lines per commit of ``git blame -w -M`` over every file at ``at_sha``, the
+    porcelain parsed here."""
+    env = isolated_git_env()
+
+    def git(*args: str) -> bytes:
+        return subprocess.run(
+            ["git", "-C", str(path), *args], env=env, check=True, capture_output=True
+        ).stdout
+
+    counts: dict[str, int] = {}
+    for name in git("ls-tree", "-r", "-z", "--name-only", at_sha).split(b"\0"):
+        if not name:
+            continue
+        out = git("blame", "-w", "-M", "--porcelain", at_sha, "--", name.decode())
+        sha = None
+        for line in out.split(b"\n"):
+            if line.startswith(b"\t"):
+                if line[1:].strip():
+                    counts[sha] = counts.get(sha, 0) + 1
+            elif (
+                line[:40]
+                and all(c in b"0123456789abcdef" for c in line[:40])
+                and (line[40:41] == b" ")
+            ):
+                sha = line[:40].decode()
+    return counts
+
+
+WORDS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "theta", "kappa", "lambda"]
+
+
+def _random_line(rnd: random.Random) -> str:
+    kind = rnd.random()
+    if kind < 0.1:
+        return ""
+    return " ".join(rnd.choice(WORDS) for _ in range(rnd.randint(1, 6)))
+
+
+def _edit(rnd: random.Random, files: dict[str, list[str]]) -> dict[str, str | None]:
+    """One random change: add a file, delete one, or edit lines (replace, insert, delete,
+    move a block within the file, re-indent)."""
+    op = rnd.random()
+    if not files or op < 0.15:
+        name = f"f{rnd.randint(0, 999)}.txt"
+        files[name] = [_random_line(rnd) for _ in range(rnd.randint(1, 12))]
+        return {name: text(*files[name])}
+    name = rnd.choice(sorted(files))
+    if op < 0.22 and len(files) > 1:
+        del files[name]
+        return {name: None}
+    lines = files[name]
+    for _ in range(rnd.randint(1, 3)):
+        k = rnd.randint(0, max(0, len(lines) - 1))
+        what = rnd.random()
+        if what < 0.3 and lines:
+            lines[k] = _random_line(rnd)
+        elif what < 0.55:
+            lines.insert(k, _random_line(rnd))
+        elif what < 0.7 and len(lines) > 1:
+            del lines[k]
+        elif what < 0.85 and len(lines) > 3:
+            block = lines[k : k + 3]
+            del lines[k : k + 3]
+            lines[rnd.randint(0, len(lines)) : rnd.randint(0, len(lines))] = block
+        elif lines:
+            lines[k] = "    " + lines[k].strip() + "  "
+    if not lines:
+        lines.append(_random_line(rnd))
+    return {name: text(*lines)}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_bounded_blame_equals_naive_blame_of_every_file(tmp_path, seed):
+    rnd = random.Random(seed)
+    g = GitRepo(tmp_path / "r")
+    files: dict[str, list[str]] = {}
+    n = 0
+    shas: list[str] = []
+    for _ in range(6):  # before the cohort
+        n += 1
+        shas.append(g.commit(f"c{n}", when=at(n), files=_edit(rnd, files)))
+    base = shas[-1]
+    cohort: list[str] = []
+    for _ in range(rnd.randint(8, 16)):
+        n += 1
+        if rnd.random() < 0.2:  # a side branch, merged back
+            g.branch(f"b{n}")
+            g.checkout(f"b{n}")
+            side = {k: list(v) for k, v in files.items()}
+            name = f"side{n}.txt"
+            side[name] = [_random_line(rnd) for _ in range(4)]
+            cohort.append(g.commit(f"side {n}", when=at(n), files={name: text(*side[name])}))
+            g.checkout("main")
+            files[name] = side[name]
+            g.merge(f"b{n}", when=at(n))
+            continue
+        cohort.append(g.commit(f"c{n}", when=at(n), files=_edit(rnd, files)))
+    for _ in range(4):  # after the cohort
+        n += 1
+        g.commit(f"c{n}", when=at(n), files=_edit(rnd, files))
+    s = g.head()
+    repo = open_repo(g.path)
+    added = added_lines(repo, cohort, PathFilter())
+    paths = added.paths()
+    bounded = blame_counts(repo, s, paths, base)
+    got: dict[str, int] = {}
+    for counts in bounded.files.values():
+        for sha, k in counts.items():
+            got[sha] = got.get(sha, 0) + k
+    naive = _naive(g.path, s)
+    assert {c: got.get(c, 0) for c in cohort} == {c: naive.get(c, 0) for c in cohort}
+    assert bounded.missing == []
+
+
+def test_parse_blame_counts_non_blank_lines():
+    sha_a, sha_b = "a" * 40, "b" * 40
+    out = (
+        f"{sha_a} 1 1 2\nauthor A\nfilename x\n\tone\n{sha_a} 2 2\n\t   \n"
+        f"{sha_b} 1 3 1\nboundary\nfilename x\n\tthree\n"
+    ).encode()
+    assert parse_blame(out) == {sha_a: 1, sha_b: 1}
