@@ -7,7 +7,13 @@ through ``mdsafe`` because commit subjects, names and ids are attacker-controlle
 from __future__ import annotations
 
 from scorer.formats.mdsafe import md_code, md_text
-from scorer.formats.numbers import amount, ratio_or_dash, share
+from scorer.formats.numbers import (
+    amount,
+    ratio_or_dash,
+    share,
+    survival_cohort,
+    survival_sentence,
+)
 from scorer.formats.words import more, plural
 
 SUMMARY_LIMIT = 1_000_000  # GitHub's step summary limit is 1 MiB
@@ -124,6 +130,12 @@ def render(report: dict, *, heading_level: int = 2) -> str:
         ),
         "",
     ]
+    # Our own words and figures (dates, hex SHAs): nothing from git or a source to escape.
+    survival = survival_sentence(report.get("code_survival"))
+    if survival:
+        out += [survival, ""]
+        if not report["code_survival"].get("reason"):
+            out += [f"<sub>{survival_cohort(report['code_survival'])}</sub>", ""]
     why = m.get("why_zero") or []
     if why:
         out += ["**Why it is 0**", ""]

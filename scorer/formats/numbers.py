@@ -45,3 +45,37 @@ def amount(x: float | None) -> str:
 def ratio_or_dash(num: float, den: float, value: float, fmt=rate) -> str:
     """``fmt(value)``, or "—" when the figure is 0/0."""
     return DASH if not num and not den else fmt(value)
+
+
+def survival_sentence(block: dict | None) -> str | None:
+    """Code survival (METRIC.md section 10) in one plain sentence, the same in every format:
+    "AI code still in production after 30 days: 84% (2,310 of 2,750 lines) vs human 79%
+    (1,020 of 1,290 lines)". None for a report without the block. The caller escapes it (the
+    reason is ours, but a format may still need its own escaping)."""
+    if not block:
+        return None
+    days = amount(block["horizon_days"])
+
+    def side(s: dict) -> str:
+        if not s["added_lines"]:
+            return f"{DASH} (no lines)"
+        return f"{share(s['rate'])} ({s['surviving_lines']:,} of {s['added_lines']:,} lines)"
+
+    if block.get("reason"):
+        return f"Code still in production after {days} days: {DASH} ({block['reason']})"
+    return (
+        f"AI code still in production after {days} days: {side(block['ai'])} "
+        f"vs human {side(block['human'])}"
+    )
+
+
+def survival_cohort(block: dict) -> str:
+    """ "changes first deployed 2026-04-04 → 2026-05-02, read at deploy 1a2b3c4d5e6f"."""
+    c = block["cohort"]
+    text = f"changes first deployed {c['since'][:10]} → {c['until'][:10]}"
+    if block.get("deploy_sha"):
+        text += f", read at deploy {block['deploy_sha'][:12]}"
+    if block.get("rework_share") is not None:
+        text += f"; of the AI lines gone, {share(block['rework_share'])} were replaced within "
+        text += f"{amount(block['horizon_days'])} days of their first deploy"
+    return text

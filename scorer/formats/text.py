@@ -6,7 +6,15 @@ import io
 import os
 from collections.abc import Mapping, Sequence
 
-from scorer.formats.numbers import DASH, amount, rate, ratio_or_dash, share
+from scorer.formats.numbers import (
+    DASH,
+    amount,
+    rate,
+    ratio_or_dash,
+    share,
+    survival_cohort,
+    survival_sentence,
+)
 from scorer.formats.words import more, plural
 
 BARS = " ▁▂▃▄▅▆▇█"
@@ -186,6 +194,11 @@ def render(report: dict, *, color: bool = False) -> str:
         f"  Attribution coverage       {coverage:>6}"
         f"   = {p['ai_changes']} AI-assisted / {plural(p['changes'], 'change')} (a lower bound)",
     ]
+    survival = survival_sentence(report.get("code_survival"))
+    if survival:
+        lines += ["", _clean(survival, 300)]
+        if not report["code_survival"].get("reason"):
+            lines.append(style("  " + survival_cohort(report["code_survival"]), DIM))
     o = m["deploys_by_outcome"]
     lines += [
         "",

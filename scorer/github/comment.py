@@ -25,7 +25,13 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from scorer.formats.mdsafe import md_code, md_text
-from scorer.formats.numbers import amount, rate, ratio_or_dash
+from scorer.formats.numbers import (
+    amount,
+    rate,
+    ratio_or_dash,
+    survival_cohort,
+    survival_sentence,
+)
 from scorer.formats.words import plural
 from scorer.github import actions
 from scorer.model import Commit, History
@@ -187,6 +193,7 @@ def _score_section(report: Mapping) -> list[str]:
         + (", partial" if p.get("partial") else "")
         + f"). All deploys survived per developer-week: {per_dev}.",
     ]
+    out += _survival_lines(report.get("code_survival"))
     why = [c for c in m.get("why_zero") or [] if isinstance(c, Mapping)]
     if why:
         out += ["", "Why it is 0:", ""]
@@ -210,6 +217,45 @@ def _score_section(report: Mapping) -> list[str]:
             f"`{_spark(values)}`{trend}",
         ]
     return [*out, ""]
+
+
+def _survival_lines(block: object) -> list[str]:
+    """The repository's code survival (METRIC.md section 10), from a block rebuilt of plain
+    numbers (the report may have been read from a file: nothing in it is trusted as text)."""
+    if not isinstance(block, Mapping):
+        return []
+    try:
+
+        def side(s: Mapping) -> dict:
+            rate_ = s.get("rate")
+            return {
+                "surviving_lines": int(s["surviving_lines"]),
+                "added_lines": int(s["added_lines"]),
+                "rate": None if rate_ is None else float(rate_),
+            }
+
+        cohort = block["cohort"]
+        sha = str(block.get("deploy_sha") or "")
+        clean = {
+            "horizon_days": float(block["horizon_days"]),
+            "cohort": {
+                "since": md_text(cohort["since"], 10),
+                "until": md_text(cohort["until"], 10),
+            },
+            "deploy_sha": sha if sha and all(c in "0123456789abcdef" for c in sha) else None,
+            "ai": side(block["ai"]),
+            "human": side(block["human"]),
+            "rework_share": None
+            if block.get("rework_share") is None
+            else float(block["rework_share"]),
+            "reason": md_text(str(block["reason"]), 200) if block.get("reason") else None,
+        }
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return []
+    out = ["", survival_sentence(clean) or ""]
+    if not clean["reason"]:
+        out[-1] += f" — {survival_cohort(clean)}."
+    return out
 
 
 LISTED_OTHERS = 30  # commits without AI evidence listed in the comment, after the AI ones
