@@ -252,6 +252,56 @@ def agents_svg(org: dict) -> str:
     return "".join(parts)
 
 
+MAX_SURVIVAL_ROWS = 20
+
+
+def survival_svg(org: dict) -> str:
+    """Code survival (METRIC.md section 10), AI vs human, per repository and for the org
+    (surviving lines / added lines, summed: never an average of rates)."""
+    total = org["totals"].get("code_survival") or {}
+    rows = [("all repositories", total, True)] if total else []
+    for r in org["repositories"]:
+        cs = r.get("code_survival")
+        if cs and (cs["ai"]["added_lines"] or cs["human"]["added_lines"]):
+            rows.append((r["name"], cs, False))
+    if len(rows) <= 1 and not (total.get("ai", {}).get("added_lines") or
+                               total.get("human", {}).get("added_lines")):  # fmt: skip
+        return '<p class="note">No repository has a cohort of deployed changes old enough.</p>'
+    rows = rows[: MAX_SURVIVAL_ROWS + 1]
+    w, label_w, value_w, bar_h, row_h, top = 420, 140, 110, 10, 30, 6
+    bar_w = w - label_w - value_w
+    h = top + row_h * len(rows) + 4
+    parts = [f'<svg viewBox="0 0 {w} {h}" role="img" aria-label="Code survival, AI vs human">']
+    for i, (name, cs, overall) in enumerate(rows):
+        y = top + i * row_h
+        weight = ' font-weight="600"' if overall else ""
+        parts.append(f'<g><text x="{label_w - 8}" y="{y + 17}" text-anchor="end"{weight}>'
+                     f"{e(name, 22)}</text>")  # fmt: skip
+        for k, (side, fill) in enumerate((("ai", "#4338ca"), ("human", "#cbd5e1"))):
+            fig = cs[side]
+            yy = y + 3 + k * (bar_h + 2)
+            rate = fig["rate"]
+            parts.append(
+                f"<g><title>{e(name)} {side}: {fig['surviving_lines']} of "
+                f"{fig['added_lines']} lines still in production</title>"
+                f'<rect x="{label_w}" y="{yy}" width="{bar_w}" height="{bar_h}" '
+                f'fill="#f1f5f9" rx="2"/>'
+            )
+            if rate:
+                parts.append(
+                    f'<rect x="{label_w}" y="{yy}" width="{max(bar_w * min(rate, 1), 2):.1f}" '
+                    f'height="{bar_h}" fill="{fill}" rx="2"/>'
+                )
+            shown = "–" if rate is None else pct(rate)
+            parts.append(
+                f'<text x="{label_w + bar_w + 8}" y="{yy + bar_h - 1}" class="small">'
+                f"{side} {shown}</text></g>"
+            )
+        parts.append("</g>")
+    parts.append("</svg>")
+    return "".join(parts)
+
+
 def _cards(org: dict) -> str:
     t = org["totals"]
     weeks = org["period"]["weeks"]
@@ -391,6 +441,19 @@ def render(org: dict) -> str:
         "One deploy can ship several agents' changes, so agent rows can add up to more than the "
         "total.</p></section>",
         "</div>",
+        '<section class="panel" id="survival"><h2>Code still in production'
+        + (
+            f" after {org['totals']['code_survival']['horizon_days']:g} days"
+            if (org["totals"].get("code_survival") or {}).get("horizon_days")
+            else ""
+        )
+        + ": AI vs human</h2>",
+        '<div class="legend"><span><span class="sw ai"></span>AI-assisted lines</span>'
+        '<span><span class="sw rest"></span>human lines</span></div>',
+        survival_svg(org),
+        '<p class="note">Of the lines that changes first deployed in the cohort added, the share '
+        "git blame still attributes to them at the latest deploy. Totals add lines across "
+        "repositories; they never average rates.</p></section>",
         '<section class="panel"><h2>Repositories</h2>',
         _table(org),
         '<p class="note">Click a column heading to sort. Coverage: AI-assisted changes / all '

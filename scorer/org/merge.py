@@ -41,7 +41,11 @@ Org JSON (``schema_version`` 1)
     for comparison: people active in several repositories make it larger); ``weeks``;
     ``normalized_deployments``; ``deploys_survived_per_dev_week``;
     ``ai_share_of_survived_deploys`` (``ai_deploys_survived / deploys_survived``); ``changes``,
-    ``ai_changes`` and ``attribution_coverage`` of the periods.
+    ``ai_changes`` and ``attribution_coverage`` of the periods; ``code_survival``
+    (METRIC.md section 10): ``ai`` and ``human`` ``surviving_lines`` and ``added_lines``
+    summed over the repositories and divided (``rate``; rates are never averaged),
+    ``repositories`` with a figure, ``horizon_days`` (null when the reports' horizons
+    differ). Each repository row has its own ``code_survival`` (null without one).
 ``normalized_deployments``
     The org figure, ``sum(ai_deploys_survived) / sum(developer_weeks)`` (METRIC.md v2, the
     formula of ``scorer.metrics.normalized``): each repository's developer-weeks added, so a
@@ -422,6 +426,7 @@ def summarize(report: object, source: str) -> tuple[RepoSummary, list[dict]]:
     )
 
     trend = _weekly(report, judged_until)
+    survival = _survival(report.get("code_survival"))
 
     row = {
         "name": name,
@@ -450,6 +455,7 @@ def summarize(report: object, source: str) -> tuple[RepoSummary, list[dict]]:
         "deploys_by_outcome": outcomes,
         "deploys_not_in_history": not_in_history,
         "signals": len(signals),
+        "code_survival": survival,
     }
     summary = RepoSummary(
         key=name.casefold(),
@@ -463,6 +469,56 @@ def summarize(report: object, source: str) -> tuple[RepoSummary, list[dict]]:
         until=until,
     )
     return summary, notes
+
+
+_SURVIVAL_SIDES = ("ai", "human")
+
+
+def _survival(block: object) -> dict | None:
+    """A repository's code survival (METRIC.md section 10): the numerators and denominators
+    the org adds up (rates are never averaged). None when the report has no figure."""
+    if block is None:
+        return None
+    if not isinstance(block, dict):
+        raise ReportInvalid("invalid", "code_survival is not an object")
+    out: dict = {
+        "horizon_days": _num(block.get("horizon_days"), "code_survival.horizon_days"),
+        "reason": str(block["reason"])[:300] if block.get("reason") else None,
+    }
+    for side in _SURVIVAL_SIDES:
+        fig = block.get(side)
+        if not isinstance(fig, dict):
+            raise ReportInvalid("invalid", f"code_survival.{side} is not an object")
+        kept = _num(fig.get("surviving_lines", 0), f"code_survival.{side}.surviving_lines",
+                    integer=True)  # fmt: skip
+        added = _num(fig.get("added_lines", 0), f"code_survival.{side}.added_lines", integer=True)
+        if kept < 0 or added < 0:
+            raise ReportInvalid("invalid", f"code_survival.{side} has a negative count")
+        out[side] = {
+            "surviving_lines": kept,
+            "added_lines": added,
+            "rate": round(kept / added, 6) if added else None,
+        }
+    return out
+
+
+def _survival_totals(summaries: list[RepoSummary]) -> dict:
+    """Code survival across repositories: surviving and added lines summed, then divided."""
+    rows = [s.row["code_survival"] for s in summaries if s.row.get("code_survival")]
+    horizons = sorted({r["horizon_days"] for r in rows})
+    out: dict = {
+        "repositories": sum(1 for r in rows if not r["reason"]),
+        "horizon_days": horizons[0] if len(horizons) == 1 else None,
+    }
+    for side in _SURVIVAL_SIDES:
+        kept = sum(r[side]["surviving_lines"] for r in rows)
+        added = sum(r[side]["added_lines"] for r in rows)
+        out[side] = {
+            "surviving_lines": kept,
+            "added_lines": added,
+            "rate": round(kept / added, 6) if added else None,
+        }
+    return out
 
 
 def _weekly(report: dict, judged_until: datetime | None) -> dict[str, list]:
@@ -756,6 +812,7 @@ class OrgMerger:
                 "changes": changes,
                 "ai_changes": ai_changes,
                 "attribution_coverage": ai_changes / changes if changes else 0.0,
+                "code_survival": _survival_totals(summaries),
             },
             "normalized_deployments": nd,
             "agents": agents,
