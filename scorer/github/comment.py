@@ -20,6 +20,7 @@ written into a ``::warning::``. A listing of other JSON types (an id ``"abc"``) 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import quote
@@ -219,6 +220,14 @@ def _score_section(report: Mapping) -> list[str]:
     return [*out, ""]
 
 
+def _day(value: object) -> str:
+    """The date of an ISO 8601 instant (``2026-04-04``); ValueError for anything else."""
+    day = str(value)[:10]
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
+        raise ValueError(day)
+    return day
+
+
 def _survival_lines(block: object) -> list[str]:
     """The repository's code survival (METRIC.md section 10), from a block rebuilt of plain
     numbers (the report may have been read from a file: nothing in it is trusted as text)."""
@@ -238,10 +247,7 @@ def _survival_lines(block: object) -> list[str]:
         sha = str(block.get("deploy_sha") or "")
         clean = {
             "horizon_days": float(block["horizon_days"]),
-            "cohort": {
-                "since": md_text(cohort["since"], 10),
-                "until": md_text(cohort["until"], 10),
-            },
+            "cohort": {"since": _day(cohort["since"]), "until": _day(cohort["until"])},
             "deploy_sha": sha if sha and all(c in "0123456789abcdef" for c in sha) else None,
             "ai": side(block["ai"]),
             "human": side(block["human"]),
