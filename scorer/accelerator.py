@@ -17,7 +17,7 @@ from scorer.attribution.rows import add_rows, read_rows
 from scorer.config import Settings
 from scorer.deploys import kept_events, load_events, resolve_events
 from scorer.deploys.interface import SourceContext
-from scorer.git.blame import Blamed, added_lines, blame_counts
+from scorer.git.blame import Added, Blamed, added_lines, blame_counts
 from scorer.git.diffs import Substance
 from scorer.git.log import Repo, commit_ids
 from scorer.git.patches import PatchIds
@@ -233,7 +233,7 @@ class Accelerator:
         exclude = PathFilter(settings.exclude_paths)
 
         def added(shas: list[str]) -> dict[str, dict[str, int]]:
-            found = added_lines(repo, shas, exclude)
+            found = self.added_files(repo, shas, exclude)
             missing[0] += len(found.missing)
             return found.lines
 
@@ -243,12 +243,21 @@ class Accelerator:
             return found.files
 
         lines = count_lines(cohort, history.commits.shas, added, blame)
+        self.survival_done(cohort.deploy_sha)
         return survival_block(cohort, lines, missing[0])
+
+    def added_files(self, repo: Repo, shas: list[str], exclude: PathFilter) -> Added:
+        """The non-blank lines each of ``shas`` adds, per path (a change never changes: the
+        cache keeps them per change)."""
+        return added_lines(repo, shas, exclude)
 
     def blame_files(self, repo: Repo, at: str, paths: set[str], boundary: str | None) -> Blamed:
         """Non-blank lines per commit of each of ``paths`` at ``at`` (blame over
         ``boundary..at``); the cache keeps them per (file, commit, boundary)."""
         return blame_counts(repo, at, paths, boundary)
+
+    def survival_done(self, deploy_sha: str | None) -> None:
+        """Told that the survival stage is done (``S``: what a later run compares against)."""
 
     def finish(self, head: str, history: ScannedHistory, outcomes: Outcomes, unknown, read) -> None:
         """The run is done (its report is built): keep what a later run can reuse."""

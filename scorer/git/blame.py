@@ -241,10 +241,21 @@ def blame_counts(
     return out
 
 
-def changed_paths(repo: Repo, old: str, new: str) -> set[str] | None:
-    """Paths that differ between two commits (``git diff --name-only -z``); None when git
-    cannot say (a commit gone)."""
-    proc = _run(["diff", "--name-only", "-z", "--no-renames", old, new], None, repo)
+def touched_between(repo: Repo, old: str, new: str) -> set[str] | None:
+    """Paths any commit on either side of ``old...new`` touched (merges against each parent):
+    blame at ``new`` of any other path is its blame at ``old``. None when git cannot say (a
+    commit gone)."""
+    if old == new:
+        return set()
+    proc = _run(
+        ["log", "--format=", "--name-only", "-z", "-m", "--no-renames", f"{old}...{new}"],
+        None,
+        repo,
+    )
     if proc.returncode != 0:
         return None
-    return {p.decode("utf-8", "surrogateescape") for p in proc.stdout.split(b"\0") if p}
+    return {
+        p.decode("utf-8", "surrogateescape").strip("\n")
+        for p in proc.stdout.split(b"\0")
+        if p.strip(b"\n")
+    }

@@ -32,6 +32,7 @@ from scorer.config import Settings
 from scorer.deploys import kept_events, load_appended, load_events
 from scorer.deploys.interface import SourceContext
 from scorer.errors import RepositoryError
+from scorer.git.blame import Added, Blamed
 from scorer.git.diffs import Substance
 from scorer.git.log import (
     Repo,
@@ -42,8 +43,10 @@ from scorer.git.log import (
     prefetch_config,
     start_log,
 )
+from scorer.git.paths import PathFilter
 from scorer.incremental import cache
 from scorer.incremental.advance import NotIncremental, advance, event_store, settings_key, snapshot
+from scorer.incremental.blames import BlameCache
 from scorer.incremental.cache import CachedHistory, CachedOutcomes, CacheInvalid
 from scorer.incremental.rules import rules_digest
 from scorer.model import CommitRow, DeployEvent
@@ -96,6 +99,7 @@ class Session(Accelerator):
         self._every_event: Callable[[], _Events] | None = None
         self._now: datetime | None = None
         self._judged_from: float | None = None
+        self._blame_cache: BlameCache | None = None
 
     # --- history ------------------------------------------------------------------------
 
@@ -297,6 +301,31 @@ class Session(Accelerator):
 
     def linked(self, ordered: list[DeployEvent], resolution, outcomes: Outcomes) -> None:
         self._store = event_store(ordered, resolution, outcomes.deploys)
+
+    # --- code survival (section 10) ------------------------------------------------------
+
+    def _blames(self) -> BlameCache:
+        if self._blame_cache is None:
+            self._blame_cache = BlameCache(self.directory, fresh=self.fresh)
+        return self._blame_cache
+
+    def added_files(self, repo: Repo, shas: list[str], exclude: PathFilter) -> Added:
+        try:
+            return self._blames().added(repo, shas, exclude)
+        except (TypeError, ValueError, AttributeError, KeyError):  # a damaged file: without it
+            self._blame_cache = BlameCache(self.directory, fresh=True)
+            return super().added_files(repo, shas, exclude)
+
+    def blame_files(self, repo: Repo, at: str, paths: set[str], boundary: str | None) -> Blamed:
+        try:
+            return self._blames().blame(repo, at, paths, boundary)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            self._blame_cache = BlameCache(self.directory, fresh=True)
+            return super().blame_files(repo, at, paths, boundary)
+
+    def survival_done(self, deploy_sha: str | None) -> None:
+        if self._blame_cache is not None:
+            self._blame_cache.save(deploy_sha)
 
     # --- finish -------------------------------------------------------------------------
 

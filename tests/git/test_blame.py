@@ -14,9 +14,9 @@ from gitbuild import GitRepo, isolated_git_env
 from scorer.git.blame import (
     added_lines,
     blame_counts,
-    changed_paths,
     existing_paths,
     parse_blame,
+    touched_between,
     unquote_path,
 )
 from scorer.git.log import open_repo
@@ -92,7 +92,9 @@ def test_blame_counts_moves_within_a_file_and_missing_paths(tmp_path):
     assert found.missing == []
     bounded = blame_counts(repo, two, {"m.py"}, one)
     assert bounded.files == {"m.py": {one: 4}}  # one is the boundary: blame stops there
-    assert changed_paths(repo, one, two) == {"m.py", "gone.py"}
+    assert touched_between(repo, one, two) == {"m.py", "gone.py"}
+    assert touched_between(repo, two, two) == set()
+    assert touched_between(repo, one, "0" * 40) is None
 
 
 def test_partial_clone_missing_blobs_are_counted(tmp_path):

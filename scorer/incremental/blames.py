@@ -1,0 +1,132 @@
+"""What the code survival stage (METRIC.md section 10) read from git, kept for the next run.
+
+Two things, in one small JSON file (``survival.json``) next to the cache:
+
+- the lines each change added, per path (a commit never changes; kept per ``exclude_paths``);
+- blame counts per (file, commit, boundary). A per-merge run whose ``S`` did not move reuses
+  every file; one whose ``S`` moved re-blames only the files a commit of ``old...new`` touched
+  (blame at ``new`` of any other file is its blame at ``old``). Rework states are commits of
+  past deploys: their entries are reused as they are.
+
+Only the entries a run used are written back, so the file stays the size of one cohort. A
+file that cannot be read or does not match is ignored (the stage computes without it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+
+from scorer.git.blame import Added, Blamed, added_lines, blame_counts, touched_between
+from scorer.git.log import Repo
+from scorer.git.paths import PathFilter
+from scorer.util.atomic import write_atomic
+
+FILE = "survival.json"
+VERSION = 1
+
+
+class BlameCache:
+    def __init__(self, directory: Path, fresh: bool = False):
+        self.path = directory / FILE
+        self._old: dict = {} if fresh else _read(self.path)
+        self._added: dict[str, dict[str, int]] = {}
+        self._blames: dict[str, dict[str, dict[str, int]]] = {}
+        self._exclude: tuple[str, ...] = ()
+        self.reused = 0  # files answered from the cache (tests, bench)
+        self.blamed = 0  # files git blamed
+
+    def added(self, repo: Repo, shas: list[str], exclude: PathFilter) -> Added:
+        self._exclude = exclude.patterns
+        known = (
+            self._old.get("added", {}) if self._old.get("exclude") == list(exclude.patterns) else {}
+        )
+        out = Added()
+        need = [s for s in shas if s not in known]
+        for s in shas:
+            if s in known:
+                out.lines[s] = dict(known[s])
+        if need:
+            found = added_lines(repo, need, exclude)
+            out.lines.update(found.lines)
+            out.missing = found.missing
+        self._added.update((s, out.lines[s]) for s in shas if s in out.lines)
+        return out
+
+    def blame(self, repo: Repo, at: str, paths: set[str], boundary: str | None) -> Blamed:
+        key = f"{at} {boundary or '-'}"
+        old = self._old.get("blames", {})
+        reuse: dict[str, dict[str, int]] = {}
+        if key in old:
+            reuse = old[key]
+        else:
+            # The previous run's S with the same boundary: every file no commit between the
+            # two touched is blamed the same.
+            prior = self._old.get("s")
+            prior_key = f"{prior} {boundary or '-'}"
+            if prior and prior_key in old:
+                touched = touched_between(repo, prior, at)
+                if touched is not None:
+                    reuse = {p: c for p, c in old[prior_key].items() if p not in touched}
+        out = Blamed()
+        need = set()
+        for p in paths:
+            if p in reuse:
+                out.files[p] = reuse[p]
+            else:
+                need.add(p)
+        if need:
+            found = blame_counts(repo, at, need, boundary)
+            out.files.update(found.files)
+            out.missing = found.missing
+            # Files that do not exist at ``at``: remembered as empty (still not there).
+            for p in need - set(found.files) - set(found.missing):
+                out.files[p] = {}
+        self.reused += len(paths) - len(need)
+        self.blamed += len(need)
+        self._blames.setdefault(key, {}).update((p, c) for p, c in out.files.items() if p in paths)
+        return out
+
+    def save(self, s: str | None) -> None:
+        data = {
+            "version": VERSION,
+            "s": s,
+            "exclude": list(self._exclude),
+            "added": self._added,
+            "blames": self._blames,
+        }
+        if data == self._old:
+            return
+        with contextlib.suppress(OSError):
+            write_atomic(self.path, json.dumps(data, separators=(",", ":"), sort_keys=True))
+
+
+def _read(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("version") != VERSION:
+        return {}
+    added, blames = data.get("added"), data.get("blames")
+    if not isinstance(added, dict) or not isinstance(blames, dict):
+        return {}
+    if not all(_counts(v) for v in added.values()):
+        return {}
+    if not all(
+        isinstance(v, dict) and all(_counts(c) for c in v.values()) for v in blames.values()
+    ):
+        return {}
+    if not isinstance(data.get("s"), (str, type(None))) or not isinstance(
+        data.get("exclude"), list
+    ):
+        return {}
+    return data
+
+
+def _counts(value: object) -> bool:
+    """``{name: count}``: what both parts of the file hold."""
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and type(n) is int and n >= 0 for k, n in value.items()
+    )
