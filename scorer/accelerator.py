@@ -232,13 +232,16 @@ class Accelerator:
         missing: list[int] = [0]
         exclude = PathFilter(settings.exclude_paths)
 
+        known = Added()  # what the cohort added: blame's fast path reads it
+
         def added(shas: list[str]) -> dict[str, dict[str, int]]:
             found = self.added_files(repo, shas, exclude)
             missing[0] += len(found.missing)
+            known.lines, known.origin, known.text = found.lines, found.origin, found.text
             return found.lines
 
         def blame(at: str, paths: set[str]) -> dict[str, dict[str, int]]:
-            found = self.blame_files(repo, at, paths, cohort.boundary)
+            found = self.blame_files(repo, at, paths, cohort.boundary, known)
             missing[0] += len(found.missing)
             return found.files
 
@@ -251,10 +254,13 @@ class Accelerator:
         cache keeps them per change)."""
         return added_lines(repo, shas, exclude)
 
-    def blame_files(self, repo: Repo, at: str, paths: set[str], boundary: str | None) -> Blamed:
+    def blame_files(
+        self, repo: Repo, at: str, paths: set[str], boundary: str | None, added: Added | None
+    ) -> Blamed:
         """Non-blank lines per commit of each of ``paths`` at ``at`` (blame over
-        ``boundary..at``); the cache keeps them per (file, commit, boundary)."""
-        return blame_counts(repo, at, paths, boundary)
+        ``boundary..at``; ``added``: what the cohort added, for blame's fast path); the cache
+        keeps them per (file, commit, boundary)."""
+        return blame_counts(repo, at, paths, boundary, added)
 
     def survival_done(self, deploy_sha: str | None) -> None:
         """Told that the survival stage is done (``S``: what a later run compares against)."""

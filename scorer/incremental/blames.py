@@ -50,11 +50,14 @@ class BlameCache:
         if need:
             found = added_lines(repo, need, exclude)
             out.lines.update(found.lines)
+            out.origin, out.text = found.origin, found.text
             out.missing = found.missing
         self._added.update((s, out.lines[s]) for s in shas if s in out.lines)
         return out
 
-    def blame(self, repo: Repo, at: str, paths: set[str], boundary: str | None) -> Blamed:
+    def blame(
+        self, repo: Repo, at: str, paths: set[str], boundary: str | None, added: Added | None
+    ) -> Blamed:
         key = f"{at} {boundary or '-'}"
         old = self._old.get("blames", {})
         reuse: dict[str, dict[str, int]] = {}
@@ -77,7 +80,7 @@ class BlameCache:
             else:
                 need.add(p)
         if need:
-            found = blame_counts(repo, at, need, boundary)
+            found = blame_counts(repo, at, need, boundary, added)
             out.files.update(found.files)
             out.missing = found.missing
             # Files that do not exist at ``at``: remembered as empty (still not there).

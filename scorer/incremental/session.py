@@ -316,12 +316,14 @@ class Session(Accelerator):
             self._blame_cache = BlameCache(self.directory, fresh=True)
             return super().added_files(repo, shas, exclude)
 
-    def blame_files(self, repo: Repo, at: str, paths: set[str], boundary: str | None) -> Blamed:
+    def blame_files(
+        self, repo: Repo, at: str, paths: set[str], boundary: str | None, added: Added | None
+    ) -> Blamed:
         try:
-            return self._blames().blame(repo, at, paths, boundary)
+            return self._blames().blame(repo, at, paths, boundary, added)
         except (TypeError, ValueError, AttributeError, KeyError):
             self._blame_cache = BlameCache(self.directory, fresh=True)
-            return super().blame_files(repo, at, paths, boundary)
+            return super().blame_files(repo, at, paths, boundary, added)
 
     def survival_done(self, deploy_sha: str | None) -> None:
         if self._blame_cache is not None:

@@ -85,7 +85,7 @@ def test_blame_counts_moves_within_a_file_and_missing_paths(tmp_path):
         "two", when=at(2), files={"m.py": text("head", tail, "", *long), "gone.py": None}
     )
     repo = open_repo(g.path)
-    assert existing_paths(repo, two, ["m.py", "gone.py", "nope"]) == {"m.py"}
+    assert set(existing_paths(repo, two, ["m.py", "gone.py", "nope"])) == {"m.py"}
     found = blame_counts(repo, two, {"m.py", "gone.py"}, None)
     # the two moved lines stay with "one"; the blank line is not counted
     assert found.files == {"m.py": {one: 4}}
@@ -190,6 +190,8 @@ def _edit(rnd: random.Random, files: dict[str, list[str]]) -> dict[str, str | No
             block = lines[k : k + 3]
             del lines[k : k + 3]
             lines[rnd.randint(0, len(lines)) : rnd.randint(0, len(lines))] = block
+        elif what < 0.93 and lines:
+            lines.insert(rnd.randint(0, len(lines)), lines[k])  # a copy (blame -M sees it)
         elif lines:
             lines[k] = "    " + lines[k].strip() + "  "
     if not lines:
@@ -197,7 +199,7 @@ def _edit(rnd: random.Random, files: dict[str, list[str]]) -> dict[str, str | No
     return {name: text(*lines)}
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(10))
 def test_bounded_blame_equals_naive_blame_of_every_file(tmp_path, seed):
     rnd = random.Random(seed)
     g = GitRepo(tmp_path / "r")
@@ -230,14 +232,17 @@ def test_bounded_blame_equals_naive_blame_of_every_file(tmp_path, seed):
     repo = open_repo(g.path)
     added = added_lines(repo, cohort, PathFilter())
     paths = added.paths()
-    bounded = blame_counts(repo, s, paths, base)
-    got: dict[str, int] = {}
-    for counts in bounded.files.values():
-        for sha, k in counts.items():
-            got[sha] = got.get(sha, 0) + k
     naive = _naive(g.path, s)
-    assert {c: got.get(c, 0) for c in cohort} == {c: naive.get(c, 0) for c in cohort}
-    assert bounded.missing == []
+    want = {c: naive.get(c, 0) for c in cohort}
+    # git blame on every file, and with the fast path (files only one commit touched)
+    for fast in (None, added):
+        bounded = blame_counts(repo, s, paths, base, fast)
+        got: dict[str, int] = {}
+        for counts in bounded.files.values():
+            for sha, k in counts.items():
+                got[sha] = got.get(sha, 0) + k
+        assert {c: got.get(c, 0) for c in cohort} == want
+        assert bounded.missing == []
 
 
 def test_parse_blame_counts_non_blank_lines():
@@ -247,3 +252,43 @@ def test_parse_blame_counts_non_blank_lines():
         f"{sha_b} 1 3 1\nboundary\nfilename x\n\tthree\n"
     ).encode()
     assert parse_blame(out) == {sha_a: 1, sha_b: 1}
+
+
+def test_fast_path_answers_single_touch_files_and_leaves_copies_to_git(tmp_path):
+    g = GitRepo(tmp_path / "r")
+    long = "a_line_long_enough_for_blame_moves()"
+    base = g.commit("base", when=at(1), files={"c.py": text(long, "x = 1"), "d.py": text("d")})
+    x = g.commit("x", when=at(2), files={
+        "new.py": text("n1", "", "n2"),  # a new file: the fast path
+        "c.py": text(long, "x = 1", long, "y = 2"),  # a copy: blame -M gives it to base
+        "d.py": text("d", "e"),  # changed in place, nothing copied: the fast path
+    })  # fmt: skip
+    repo = open_repo(g.path)
+    added = added_lines(repo, [x], PathFilter())
+    assert added.lines[x] == {"new.py": 2, "c.py": 2, "d.py": 1}
+    from scorer.git.blame import _without_blame
+
+    blobs = existing_paths(repo, x, {"new.py", "c.py", "d.py"})
+    quick = _without_blame(repo, x, blobs, base, added)
+    assert quick == {"new.py": {x: 2}, "d.py": {x: 1}}
+    found = blame_counts(repo, x, {"new.py", "c.py", "d.py"}, base, added)
+    assert found.files["c.py"][x] == 1  # git blame: only "y = 2" is x's
+
+
+def test_fast_path_never_trusts_a_merge_that_dropped_the_change(tmp_path):
+    g = GitRepo(tmp_path / "r")
+    base = g.commit("base", when=at(1), files={"f.py": text("one")})
+    g.branch("topic")
+    g.checkout("topic")
+    x = g.commit("x", when=at(2), files={"f.py": text("one", "two", "three")})
+    g.checkout("main")
+    env = {"GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@x", "GIT_COMMITTER_NAME": "A",
+           "GIT_COMMITTER_EMAIL": "a@x", "GIT_AUTHOR_DATE": "2026-01-02T00:00:00+0000",
+           "GIT_COMMITTER_DATE": "2026-01-02T00:00:00+0000"}  # fmt: skip
+    g.git("merge", "-q", "-s", "ours", "--no-edit", "topic", env=env)  # keeps main's f.py
+    s = g.head()
+    repo = open_repo(g.path)
+    added = added_lines(repo, [x], PathFilter())
+    assert added.lines[x] == {"f.py": 2}
+    found = blame_counts(repo, s, {"f.py"}, base, added)
+    assert found.files == {"f.py": {base: 1}}  # none of x's lines are at S
