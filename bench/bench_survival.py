@@ -4,10 +4,10 @@
 
 Without REPO a repository is generated with bench/make_repo.py (kept under bench/.work/).
 ``now`` is just after the newest deploy tag, so ``S`` is the newest deploy and the cohort
-the four weeks of deploys that ended ``horizon`` before it. Prints: the floor (git streaming every commit's
-metadata), the survival stage alone on a cold run (no cache), on a cached run that fills the
-cache, on a warm run whose ``S`` did not move, the cohort's size and figures, and the peak
-RSS of this process (the whole scan: an upper bound for the stage).
+the four weeks of deploys that ended ``horizon`` before it. Prints: the floor (git
+streaming every commit's metadata), the survival stage alone on a cold run (no cache), on a
+cached run that fills the cache, on a warm run whose ``S`` did not move, the cohort's size
+and figures, and the peak RSS of this process (the whole scan: an upper bound for the stage).
 """
 
 from __future__ import annotations

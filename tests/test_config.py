@@ -59,7 +59,7 @@ def test_bad_config_exits_2_with_one_line(repo, tmp_path, capsys):
     assert err == (
         f"scorer: error: {repo.path / '.normalized-deployments.yml'}:2: unknown key "
         "'bogus' (known: window, environments, deploys, min_confidence, "
-        "exclude_paths, version_files, agents)\n"
+        "exclude_paths, version_files, agents, survival_horizon)\n"
     )
 
 
