@@ -10,7 +10,9 @@ leaves a choice:
 - The AI side is the cohort's changes whose outcome is ``counted``; the human side the
   cohort's substantive changes with no AI evidence at any confidence whose outcome is
   ``survived`` (the same rule without AI: reverted changes and reverts are on neither side, so
-  a revert is not counted against one side only).
+  a revert is not counted against one side only). A trivial change (section 1) adds no line
+  (``-w``, blank lines, renames, modes, excluded paths), so the stage does not diff to judge
+  one: it weighs nothing either way, and ``changes`` counts the changes that add lines.
 - A line survives when blame at ``S`` attributes it to the change, in any file the cohort's
   changes wrote. A file deleted or renamed away after the cohort (and not written by another
   cohort change) is not found: its lines did not survive. A change's surviving lines are at
@@ -184,7 +186,8 @@ def _side(rows: Sequence[int], lines: Lines) -> dict:
         "surviving_lines": kept,
         "added_lines": added,
         "rate": round(kept / added, 6) if added else None,
-        "changes": len(rows),
+        # the changes that add lines: a trivial change adds none (whether judged or not)
+        "changes": sum(1 for i in rows if lines.added.get(i, 0)),
     }
 
 

@@ -179,3 +179,22 @@ def test_exclude_paths_left_out(tmp_path):
     cs = sc.scan(NOW)["code_survival"]
     assert cs["horizon_days"] == 20  # the config's survival_horizon
     assert cs["ai"] == {"surviving_lines": 2, "added_lines": 2, "rate": 1.0, "changes": 1}
+
+
+def test_trivial_changes_weigh_nothing(tmp_path):
+    repo = GitRepo(tmp_path / "repo")
+    sc = Scenario(repo, tmp_path)
+    config = "exclude_paths: ['gen/**']\n"
+    base = repo.commit("base", when=ago(80), files={".normalized-deployments.yml": config,
+                                                     "b.py": lines("x = 1", "y = 2")})  # fmt: skip
+    sc.deploy(base, ago(79))
+    # human, whitespace only; AI, excluded paths only; human, one real line
+    repo.commit("ws", when=ago(50), author=BOB, files={"b.py": lines("x  =  1", "y = 2")})
+    repo.commit(ai_msg("gen"), when=ago(50) + timedelta(hours=1), files={"gen/g.py": "g\n"})
+    real = repo.commit("real", when=ago(50) + timedelta(hours=2), author=BOB,
+                       files={"b.py": lines("x  =  1", "y = 2", "z = 3")})  # fmt: skip
+    sc.deploy(real, ago(49))
+    cs = sc.scan(NOW)["code_survival"]
+    assert cs["human"] == {"surviving_lines": 1, "added_lines": 1, "rate": 1.0, "changes": 1}
+    assert cs["ai"] == {"surviving_lines": 0, "added_lines": 0, "rate": None, "changes": 0}
+    assert cs["reason"] is None
