@@ -77,6 +77,16 @@ def render(org: dict) -> str:
         f"| Contributors | {t['contributors']} | distinct people; {t['contributors_sum']} when "
         "each repository's count is added |"
     )
+    cs = t.get("code_survival") or {}
+    for side, label in (("ai", "AI"), ("human", "human")):
+        fig = cs.get(side)
+        if fig and fig["added_lines"]:
+            days = f" after {cs['horizon_days']:g} days" if cs.get("horizon_days") else ""
+            out.append(
+                f"| {label} code still in production{days} | {pct(fig['rate'])} | "
+                f"{fig['surviving_lines']:,} of {fig['added_lines']:,} lines, "
+                f"{plural(cs['repositories'], 'repository', 'repositories')} added up |"
+            )
     out.append("")
 
     weeks = org["weeks"][-TREND_WEEKS:]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from org_reports import report
 
-from scorer.formats import org_html
+from scorer.formats import org_html, org_markdown
 from scorer.org.merge import OrgMerger
 
 
@@ -56,6 +56,9 @@ def test_totals_sum_lines_not_rates():
     assert "org/a ai: 9 of 10 lines still in production" in page
     assert "all repositories human: 100 of 200 lines still in production" in page
     assert "Code still in production after 30 days: AI vs human" in page
+    md = org_markdown.render(org)
+    assert "| AI code still in production after 30 days | 2% | 19 of 1,010 lines, " in md
+    assert "| human code still in production after 30 days | 50% | 100 of 200 lines, 2 " in md
 
 
 def test_invalid_block_is_a_problem_line():
