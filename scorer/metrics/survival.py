@@ -235,8 +235,9 @@ def count_lines(
 ) -> Lines:
     """The cohort's line counts, from ``added(shas) -> {sha: {path: lines}}`` and
     ``blame(commit, paths) -> {path: {sha: lines}}``: blame runs once at ``S`` over every
-    path the cohort wrote, and at each rework state over the paths of the AI changes that
-    lost lines (only those)."""
+    path the cohort wrote, and at each rework state only over the paths in which an AI change
+    has fewer lines at ``S`` than it added there. A path where it lost none counts at the
+    rework state as at ``S`` (a line blame gives a change at ``S`` was there before)."""
     out = Lines()
     rows = cohort.rows
     per_change = added([shas[i] for i in rows])
@@ -245,18 +246,32 @@ def count_lines(
         files = per_change.get(shas[i], {})
         out.added[i] = sum(files.values())
         paths.update(p for p, n in files.items() if n)
-    at_s = _by_sha(blame(cohort.deploy_sha, paths)) if paths else {}  # type: ignore[arg-type]
+    files_s = blame(cohort.deploy_sha, paths) if paths else {}  # type: ignore[arg-type]
+    at_s = _by_sha(files_s)
     for i in rows:
         out.surviving[i] = at_s.get(shas[i], 0)
     states: dict[str, list[int]] = {}
+    lossy: dict[int, set[str]] = {}
     for i in cohort.ai:
         if out.surviving[i] < out.added[i] and i in cohort.rework_at:
+            sha = shas[i]
+            lossy[i] = {
+                p
+                for p, n in per_change.get(sha, {}).items()
+                if n and files_s.get(p, {}).get(sha, 0) < n
+            }
             states.setdefault(cohort.rework_at[i], []).append(i)
     for state, changes in sorted(states.items()):
-        wanted = {p for i in changes for p, n in per_change.get(shas[i], {}).items() if n}
-        counts = at_s if state == cohort.deploy_sha else _by_sha(blame(state, wanted))
+        if state == cohort.deploy_sha:
+            for i in changes:
+                out.at_rework[i] = out.surviving[i]
+            continue
+        files_r = blame(state, {p for i in changes for p in lossy[i]})
         for i in changes:
-            out.at_rework[i] = counts.get(shas[i], 0)
+            sha = shas[i]
+            kept = sum(c.get(sha, 0) for p, c in files_s.items() if p not in lossy[i])
+            kept += sum(files_r.get(p, {}).get(sha, 0) for p in lossy[i])
+            out.at_rework[i] = kept
     return out
 
 

@@ -46,16 +46,16 @@ def _history(tmp_path) -> Scenario:
 
 
 def test_unmoved_s_blames_nothing_again(tmp_path):
-    # 5 files at S, and A's 4 files at its rework state (A lost lines): 9 blames, once.
+    # 5 files at S, and f0.py (where A lost lines) at A's rework state: 6 blames, once.
     sc = _history(tmp_path)
     cold, _ = _scan(sc, None)
     first, s1 = _scan(sc, tmp_path / "cache")
     assert first == cold
-    assert (s1._blame_cache.reused, s1._blame_cache.blamed) == (0, 9)
+    assert (s1._blame_cache.reused, s1._blame_cache.blamed) == (0, 6)
     assert (tmp_path / "cache" / "survival.json").is_file()
     again, s2 = _scan(sc, tmp_path / "cache")
     assert again == cold
-    assert (s2._blame_cache.reused, s2._blame_cache.blamed) == (9, 0)
+    assert (s2._blame_cache.reused, s2._blame_cache.blamed) == (6, 0)
     assert cold["ai"] == {"surviving_lines": 16, "added_lines": 20, "rate": 0.8, "changes": 1}
 
 
@@ -69,8 +69,9 @@ def test_moved_s_reblames_only_touched_files(tmp_path):
     warm, session = _scan(sc, tmp_path / "cache")
     assert warm == cold
     assert warm["deploy_sha"] == newer
-    # f1.py alone changed between the two S: re-blamed; the rework state's 4 reused.
-    assert (session._blame_cache.reused, session._blame_cache.blamed) == (8, 1)
+    # f1.py alone changed between the two S: re-blamed at S, and now at the rework state
+    # too (A lost lines in it); the other 4 at S and f0.py at the rework state reused.
+    assert (session._blame_cache.reused, session._blame_cache.blamed) == (5, 2)
     assert cold["ai"]["surviving_lines"] == 12
 
 
