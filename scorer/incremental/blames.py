@@ -4,7 +4,7 @@ Two things, in one small JSON file (``survival.json``) next to the cache:
 
 - the lines each change added, per path (a commit never changes; kept per ``exclude_paths``);
 - blame counts per (file, commit, boundary). A per-merge run whose ``S`` did not move reuses
-  every file; one whose ``S`` moved re-blames only the files a commit of ``old...new`` touched
+  every file (also under a newer boundary: the cohort moves forward every day); one whose ``S`` moved re-blames only the files a commit of ``old...new`` touched
   (blame at ``new`` of any other file is its blame at ``old``). Rework states are commits of
   past deploys: their entries are reused as they are.
 
@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 
 from scorer.git.blame import Added, Blamed, added_lines, blame_counts, touched_between
-from scorer.git.log import Repo
+from scorer.git.log import Repo, is_ancestor
 from scorer.git.paths import PathFilter
 from scorer.util.atomic import write_atomic
 
@@ -59,19 +59,18 @@ class BlameCache:
         self, repo: Repo, at: str, paths: set[str], boundary: str | None, added: Added | None
     ) -> Blamed:
         key = f"{at} {boundary or '-'}"
-        old = self._old.get("blames", {})
-        reuse: dict[str, dict[str, int]] = {}
-        if key in old:
-            reuse = old[key]
-        else:
-            # The previous run's S with the same boundary: every file no commit between the
-            # two touched is blamed the same.
+        reuse = self._entry(repo, at, boundary)
+        if reuse is None:
+            # The previous run's S: every file no commit between the two touched is blamed
+            # the same.
             prior = self._old.get("s")
-            prior_key = f"{prior} {boundary or '-'}"
-            if prior and prior_key in old:
-                touched = touched_between(repo, prior, at)
-                if touched is not None:
-                    reuse = {p: c for p, c in old[prior_key].items() if p not in touched}
+            reuse = {}
+            if isinstance(prior, str) and prior != at:
+                found = self._entry(repo, prior, boundary)
+                if found:
+                    touched = touched_between(repo, prior, at)
+                    if touched is not None:
+                        reuse = {p: c for p, c in found.items() if p not in touched}
         out = Blamed()
         need = set()
         for p in paths:
@@ -90,6 +89,24 @@ class BlameCache:
         self.blamed += len(need)
         self._blames.setdefault(key, {}).update((p, c) for p, c in out.files.items() if p in paths)
         return out
+
+    def _entry(self, repo: Repo, at: str, boundary: str | None) -> dict | None:
+        """Blame counts at ``at`` kept under a boundary that serves ``boundary``: the same,
+        or an ancestor of it (none: the whole history). Blame gives a commit above its
+        boundary the lines unbounded blame gives it; a boundary lower down only lumps fewer
+        old lines together, so its counts hold for every commit of ``boundary..at`` (the
+        cohort moves forward every day; its blames need not be made again)."""
+        old = self._old.get("blames", {})
+        exact = old.get(f"{at} {boundary or '-'}")
+        if exact is not None:
+            return exact
+        for key, files in old.items():
+            at_old, _, b_old = key.partition(" ")
+            if at_old != at:
+                continue
+            if b_old == "-" or (boundary and is_ancestor(repo, b_old, boundary)):
+                return files
+        return None
 
     def save(self, s: str | None) -> None:
         data = {

@@ -89,3 +89,25 @@ def test_damaged_file_is_ignored(tmp_path):
     path.write_text("{not json")
     warm, _ = _scan(sc, tmp_path / "cache")
     assert warm == cold
+
+
+def test_next_day_with_a_newer_boundary_reuses_the_blames(tmp_path):
+    repo = GitRepo(tmp_path / "repo")
+    sc = Scenario(repo, tmp_path)
+    sc.deploy(repo.commit("base", when=ago(80), files={"README": "x\n"}), ago(79))
+    one = repo.commit(ai_msg("one"), when=ago(57), files={"one.py": "1\n2\n", "both.py": "a\n"})
+    sc.deploy(one, ago(56.5))
+    two = repo.commit("two", when=ago(45), author=BOB, files={"two.py": "3\n", "both.py": "a\nb\n"})
+    sc.deploy(two, ago(44))
+    sc.deploy(repo.commit("L", when=ago(5), author=BOB, files={"one.py": "1\n"}), ago(4))
+    first, _ = _scan(sc, tmp_path / "cache")
+    assert first["ai"]["changes"] == 1 and first["human"]["changes"] == 1
+    # Three days later "one" has left the cohort: the blame boundary is now two's parent
+    # (a descendant of one's parent), S is the same: nothing is blamed again.
+    later = NOW + timedelta(days=3)
+    cold, _ = _scan(sc, None, later)
+    warm, s2 = _scan(sc, tmp_path / "cache", later)
+    assert warm == cold
+    assert cold["ai"]["changes"] == 0
+    assert cold["human"] == {"surviving_lines": 2, "added_lines": 2, "rate": 1.0, "changes": 1}
+    assert s2._blame_cache.blamed == 0 and s2._blame_cache.reused == 2
