@@ -4,9 +4,10 @@ Two things, in one small JSON file (``survival.json``) next to the cache:
 
 - the lines each change added, per path (a commit never changes; kept per ``exclude_paths``);
 - blame counts per (file, commit, boundary). A per-merge run whose ``S`` did not move reuses
-  every file (also under a newer boundary: the cohort moves forward every day); one whose ``S`` moved re-blames only the files a commit of ``old...new`` touched
-  (blame at ``new`` of any other file is its blame at ``old``). Rework states are commits of
-  past deploys: their entries are reused as they are.
+  every file (also under a newer boundary: the cohort moves forward every day); one whose
+  ``S`` moved re-blames only the files a commit of ``old...new`` touched (blame at ``new`` of
+  any other file is its blame at ``old``). Rework states are commits of past deploys: their
+  entries are reused as they are.
 
 Only the entries a run used are written back, so the file stays the size of one cohort. A
 file that cannot be read or does not match is ignored (the stage computes without it).
