@@ -841,7 +841,7 @@ def test_real_report_page_in_chromium(scanned, tmp_path, capsys):
     code, _, _ = run_org(*map(str, reports.values()), "--html", str(page), capsys=capsys)
     assert code == 0
     dom = chromium("--dump-dom", page.as_uri())
-    assert dom.count("<svg") == 2
+    assert dom.count("<svg") == 3  # trend, agents, code survival
     assert dom.count("<rect") >= 4
     body = dom.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     assert body.count("<tr>") == 3
