@@ -49,6 +49,7 @@ padding:14px 16px;margin-bottom:16px}
 vertical-align:-1px}
 .sw.ai{background:var(--ai)}.sw.rest{background:var(--rest)}
 svg{display:block;width:100%;height:auto}
+#survival svg{max-width:720px}
 svg text{font:12px system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;fill:#334155}
 svg .small{font-size:11px;fill:var(--muted)}
 td .small{color:var(--muted);font-size:12px}
@@ -268,7 +269,7 @@ def survival_svg(org: dict) -> str:
                                total.get("human", {}).get("added_lines")):  # fmt: skip
         return '<p class="note">No repository has a cohort of deployed changes old enough.</p>'
     rows = rows[: MAX_SURVIVAL_ROWS + 1]
-    w, label_w, value_w, bar_h, row_h, top = 420, 140, 110, 10, 30, 6
+    w, label_w, value_w, bar_h, row_h, top = 520, 140, 150, 10, 30, 6
     bar_w = w - label_w - value_w
     h = top + row_h * len(rows) + 4
     parts = [f'<svg viewBox="0 0 {w} {h}" role="img" aria-label="Code survival, AI vs human">']
@@ -295,7 +296,7 @@ def survival_svg(org: dict) -> str:
             shown = "–" if rate is None else pct(rate)
             parts.append(
                 f'<text x="{label_w + bar_w + 8}" y="{yy + bar_h - 1}" class="small">'
-                f"{side} {shown}</text></g>"
+                f"{side} {shown} {fig['surviving_lines']:,}/{fig['added_lines']:,}</text></g>"
             )
         parts.append("</g>")
     parts.append("</svg>")

@@ -719,6 +719,20 @@ class OrgMerger:
                 )
             )
 
+        horizons = sorted(
+            {s.row["code_survival"]["horizon_days"] for s in summaries if s.row["code_survival"]}
+        )
+        if len(horizons) > 1:
+            problems.append(
+                problem(
+                    "settings-mismatch",
+                    "",
+                    "code survival was measured over different horizons ("
+                    + ", ".join(f"{h:g}" for h in horizons)
+                    + " days): its totals add lines of different ages",
+                )
+            )
+
         ai_sum = sum(s.row["metric"]["ai_deploys_survived"] for s in summaries)
         survived_sum = sum(s.row["metric"]["deploys_survived"] for s in summaries)
         changes = sum(s.row["coverage"]["changes"] for s in summaries)

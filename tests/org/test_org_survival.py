@@ -80,3 +80,17 @@ def test_no_cohort_anywhere_says_so(reason):
     assert org["totals"]["code_survival"]["repositories"] == 0
     assert org["totals"]["code_survival"]["ai"]["rate"] is None
     assert "No repository has a cohort of deployed changes old enough." in org_html.render(org)
+
+
+def test_different_horizons_are_a_problem_line():
+    a = report("org/a")
+    a["code_survival"] = _block((1, 2), (1, 2))
+    b = report("org/b", people=("b@example.com",))
+    b["code_survival"] = dict(_block((1, 2), (1, 2)), horizon_days=14.0)
+    org = _merge(a, b)
+    assert org["totals"]["code_survival"]["horizon_days"] is None
+    assert org["totals"]["code_survival"]["ai"]["added_lines"] == 4
+    assert [p["detail"] for p in org["problems"] if p["kind"] == "settings-mismatch"] == [
+        "code survival was measured over different horizons (14, 30 days): its totals add "
+        "lines of different ages"
+    ]
