@@ -199,6 +199,7 @@ def _edit(rnd: random.Random, files: dict[str, list[str]]) -> dict[str, str | No
     return {name: text(*lines)}
 
 
+@pytest.mark.slow  # a differential test (~8 s): CI runs it, the quick loop not
 @pytest.mark.parametrize("seed", range(10))
 def test_bounded_blame_equals_naive_blame_of_every_file(tmp_path, seed):
     rnd = random.Random(seed)
