@@ -281,9 +281,13 @@ class Settings:
         config: Config,
         version_files: list[str] | None = None,
         horizon: timedelta = timedelta(days=30),
+        survival: bool = False,
     ):
         self.window = window
         self.horizon = horizon  # code survival (METRIC.md section 10)
+        # Code survival is computed only when asked for (--horizon, survival_horizon): it
+        # blames every file the cohort wrote, tens of seconds on a large history (issue 15).
+        self.survival = survival
         self.environments = environments
         self.deploys = deploys
         self.min_confidence = min_confidence
@@ -317,6 +321,7 @@ def effective_settings(
         version_files=config.version_files,
         config=config,
         horizon=horizon or config.survival_horizon or DEFAULT_HORIZON,
+        survival=bool(horizon or config.survival_horizon),
     )
 
 

@@ -23,6 +23,7 @@ from scorer.git.log import Repo, open_repo, resolve_ref
 from scorer.git.paths import PathFilter
 from scorer.metrics.period import Period, headline_period
 from scorer.metrics.report import build_report
+from scorer.metrics.survival import not_asked
 from scorer.metrics.weekly import judge_people, person_weeks, report_range
 from scorer.model import History
 from scorer.outcomes.flags import Outcomes
@@ -109,7 +110,11 @@ def scan(options: ScanOptions, accelerator: Accelerator) -> ScanResult:
     history.judge(period_rows, substance)
     judge_people(people, lambda rows: history.judge(rows, substance))
     # Section 10: how much of the code that reached production is still there.
-    survival = accelerator.survival(repo, history, outcomes, settings, now, substance)
+    survival = (
+        accelerator.survival(repo, history, outcomes, settings, now, substance)
+        if settings.survival
+        else not_asked(settings.horizon, now)
+    )
     # Sections 7-9: the metric, with every numerator and denominator.
     commits = history.commits
     report = build_report(

@@ -248,7 +248,8 @@ def scan(repo: Path, name: str, out: Path, now: str = NOW) -> dict:
     from scorer.cli import main
 
     with contextlib.redirect_stdout(io.StringIO()):
-        code = main(["scan", str(repo), "--now", now, "--repository", name, "--json", str(out)])
+        args = ["scan", str(repo), "--now", now, "--repository", name, "--horizon", "30d"]
+        code = main([*args, "--json", str(out)])
     assert code == 0, f"scorer scan {repo} exited {code}"
     return json.loads(out.read_text())
 

@@ -64,6 +64,19 @@ class Cohort:
         return sorted({*self.ai, *self.human})
 
 
+NOT_ASKED = (
+    "not computed: ask for it with --horizon 30d or survival_horizon in the config (it blames "
+    "every file the cohort wrote: tens of seconds on a large history)"
+)
+
+
+def not_asked(horizon: timedelta, now: datetime) -> dict:
+    """The report's ``code_survival`` when nobody asked for it: null rates and the reason."""
+    cohort = Cohort(*cohort_window(now, horizon), horizon)
+    cohort.reason = NOT_ASKED
+    return survival_block(cohort, None)
+
+
 def cohort_window(now: datetime, horizon: timedelta) -> tuple[datetime, datetime]:
     """``[now - horizon - 28d, now - horizon)``: each first deploy in it is ``horizon`` old."""
     until = now - horizon

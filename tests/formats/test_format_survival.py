@@ -32,7 +32,7 @@ def _report(tmp_path) -> dict:
     sc.deploy(h, ago(48))
     last = repo.commit("L", when=ago(5), author=BOB, files={"a.py": "a1\na2\na3\n", "h.py": "h1\n"})
     sc.deploy(last, ago(4))
-    return sc.scan(NOW)
+    return sc.scan(NOW, horizon=timedelta(days=30))
 
 
 def test_text_markdown_and_comment_say_the_same(tmp_path):
@@ -55,7 +55,7 @@ def test_no_figure_says_why(tmp_path):
     repo = GitRepo(tmp_path / "repo")
     sc = Scenario(repo, tmp_path)
     sc.deploy(repo.commit("base", when=ago(3), files={"README": "x\n"}), ago(2))
-    report = sc.scan(NOW)
+    report = sc.scan(NOW, horizon=timedelta(days=30))
     jsonschema.validate(report, schema(), cls=jsonschema.Draft202012Validator)
     why = (
         "Code still in production after 30 days: — (no substantive change first deployed "

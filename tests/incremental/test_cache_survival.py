@@ -23,7 +23,7 @@ def ago(d: float) -> datetime:
 def _scan(sc: Scenario, cache, now=NOW) -> tuple[dict, Session | None]:
     sc.log.write_text("".join(json.dumps(d) + "\n" for d in sc.deploys))
     opts = ScanOptions(path=sc.repo.path, deploys=[f"log:{sc.log}"], now=now, progress=False,
-                       cache=cache)  # fmt: skip
+                       cache=cache, horizon=timedelta(days=30))  # fmt: skip
     if cache is None:
         from scorer.accelerator import Accelerator
 

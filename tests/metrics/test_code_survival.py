@@ -89,7 +89,7 @@ def build(tmp_path) -> tuple[Scenario, dict[str, str]]:
 
 def test_exact_counts(tmp_path):
     sc, c = build(tmp_path)
-    cs = sc.scan(NOW)["code_survival"]
+    cs = sc.scan(NOW, horizon=timedelta(days=30))["code_survival"]
     assert cs["reason"] is None
     assert cs["horizon_days"] == 30
     assert cs["cohort"] == {"since": "2026-04-04T12:00:00Z", "until": "2026-05-02T12:00:00Z"}
@@ -112,12 +112,20 @@ def test_cached_equals_cold(tmp_path):
     sc, _ = build(tmp_path)
     sc.log.write_text("".join(__import__("json").dumps(d) + "\n" for d in sc.deploys))
     report, _use = cold_and_cached(
-        sc.repo.path, tmp_path / "cache", deploys=[f"log:{sc.log}"], now=NOW
+        sc.repo.path,
+        tmp_path / "cache",
+        deploys=[f"log:{sc.log}"],
+        now=NOW,
+        horizon=timedelta(days=30),
     )
     assert report["code_survival"]["ai"]["surviving_lines"] == 7
     # A second cached run (nothing moved) answers the same.
     again, use = cold_and_cached(
-        sc.repo.path, tmp_path / "cache", deploys=[f"log:{sc.log}"], now=NOW
+        sc.repo.path,
+        tmp_path / "cache",
+        deploys=[f"log:{sc.log}"],
+        now=NOW,
+        horizon=timedelta(days=30),
     )
     assert again == report and use == "incremental"
 
@@ -142,7 +150,7 @@ def test_cohort_edges(tmp_path, deploy_day, in_cohort):
     sc.deploy(base, ago(79))
     a = repo.commit(ai_msg("A"), when=ago(deploy_day + 0.5), files={"a.py": lines("1", "2")})
     sc.deploy(a, ago(deploy_day))
-    cs = sc.scan(NOW)["code_survival"]
+    cs = sc.scan(NOW, horizon=timedelta(days=30))["code_survival"]
     if in_cohort:
         assert cs["ai"] == {"surviving_lines": 2, "added_lines": 2, "rate": 1.0, "changes": 1}
         assert cs["reason"] is None
@@ -159,7 +167,7 @@ def test_no_deploy_state(tmp_path):
     sc = Scenario(repo, tmp_path)
     a = repo.commit(ai_msg("A"), when=ago(50), files={"a.py": "1\n"})
     sc.deploy(a, ago(49), status="failure")
-    cs = sc.scan(NOW)["code_survival"]
+    cs = sc.scan(NOW, horizon=timedelta(days=30))["code_survival"]
     assert cs["deploy_sha"] is None
     assert cs["ai"]["rate"] is None and cs["human"]["rate"] is None
     assert cs["reason"] == "no successful deploy at or before now: no production state to read"
@@ -176,7 +184,7 @@ def test_exclude_paths_left_out(tmp_path):
         ai_msg("A"), when=ago(40), files={"a.py": lines("1", "2"), "gen/x.py": lines("g", "h", "i")}
     )
     sc.deploy(a, ago(39))
-    cs = sc.scan(NOW)["code_survival"]
+    cs = sc.scan(NOW)["code_survival"]  # the config asks for it
     assert cs["horizon_days"] == 20  # the config's survival_horizon
     assert cs["ai"] == {"surviving_lines": 2, "added_lines": 2, "rate": 1.0, "changes": 1}
 
@@ -194,7 +202,16 @@ def test_trivial_changes_weigh_nothing(tmp_path):
     real = repo.commit("real", when=ago(50) + timedelta(hours=2), author=BOB,
                        files={"b.py": lines("x  =  1", "y = 2", "z = 3")})  # fmt: skip
     sc.deploy(real, ago(49))
-    cs = sc.scan(NOW)["code_survival"]
+    cs = sc.scan(NOW, horizon=timedelta(days=30))["code_survival"]
     assert cs["human"] == {"surviving_lines": 1, "added_lines": 1, "rate": 1.0, "changes": 1}
     assert cs["ai"] == {"surviving_lines": 0, "added_lines": 0, "rate": None, "changes": 0}
     assert cs["reason"] is None
+
+
+def test_not_computed_unless_asked(tmp_path):
+    """Code survival blames every file its cohort wrote: it runs only when asked for (a
+    horizon on the command line or in the config), and says so otherwise."""
+    sc, _ = build(tmp_path)
+    cs = sc.scan(NOW)["code_survival"]
+    assert (cs["ai"]["rate"], cs["human"]["rate"]) == (None, None)
+    assert cs["reason"].startswith("not computed: ask for it with --horizon 30d")
