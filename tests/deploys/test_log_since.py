@@ -39,7 +39,7 @@ def test_appended_lines_only_with_their_line_numbers(tmp_path, capsys):
         ("d3", f"{log}:4"),
         (f"{log}:5", f"{log}:5"),
     ]
-    assert new_marks[spec.text].startswith(f"{log.stat().st_size} 5 ")
+    assert new_marks[spec.text].startswith(f"crc32 {log.stat().st_size} 5 ")
     assert load_appended([spec], _ctx(tmp_path), new_marks) == ([], new_marks)
     assert capsys.readouterr().err == ""
 
