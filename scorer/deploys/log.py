@@ -63,8 +63,8 @@ class LogSource(DeploySource):
     def events_since(self, ctx: SourceContext, mark: str) -> list[DeployEvent] | None:
         """The events of the lines appended since ``mark`` (see the module docstring)."""
         try:
-            kind, size, lines, _digest = mark.split(" ")
-            old_size, old_lines = int(size), int(lines)
+            kind, size, lines, digest = mark.split(" ")
+            old_size, old_lines, old_crc = int(size), int(lines), int(digest, 16)
         except ValueError:
             return None
         if kind != _MARK_KIND:
@@ -73,9 +73,9 @@ class LogSource(DeploySource):
         why = None
         if len(data) < old_size:
             why = "it is shorter than at the last run"
-        elif _mark(data[:old_size]) != mark:
+        elif zlib.crc32(memoryview(data)[:old_size]) != old_crc:
             why = "lines before its end changed since the last run"
-        elif old_size and len(data) > old_size and not data[:old_size].endswith(b"\n"):
+        elif old_size and len(data) > old_size and data[old_size - 1 : old_size] != b"\n":
             why = "its last line was not finished at the last run"
         if why is not None:
             print(
@@ -90,7 +90,9 @@ class LogSource(DeploySource):
         except UnicodeDecodeError as err:
             line = old_lines + rest[: err.start].count(b"\n") + 1
             raise InputError("not UTF-8 text", path=self.arg, line=line) from None
-        self.mark = _mark(data)
+        # the new mark, from the old one and the appended bytes (no second pass over the log)
+        lines = old_lines + rest.count(b"\n")
+        self.mark = f"{_MARK_KIND} {len(data)} {lines} {zlib.crc32(rest, old_crc):08x}"
         return [
             self._event(row, line) for line, row in self._jsonl_rows(text, first_line=old_lines + 1)
         ]
