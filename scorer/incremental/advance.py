@@ -304,7 +304,7 @@ def snapshot(
     judged_from: float | None = None,
 ) -> CachedOutcomes:
     """What the cache keeps of this run's outcomes (their ``events`` set: ``advance`` or
-    ``attach_events``). ``fragile`` is carried by an incremental run; a full run works it out
+    ``event_store``). ``fragile`` is carried by an incremental run; a full run works it out
     from the events (``kept``, ``unknown``) and every revert. ``marks`` and ``ignored``: what
     the sources said they read, and the events left out, for the next run."""
     if fragile is None:

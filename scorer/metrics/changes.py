@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from scorer.outcomes.change import ORDER, Judged
+from scorer.outcomes.change import ORDER, Judged, Outcome
 from scorer.util.times import from_unix, iso
 
 AI_CHANGE_LIST_LIMIT = 200
@@ -16,7 +16,7 @@ def changes_by_outcome(ids: Sequence[int], judged: Judged, ai_only: bool = False
     """How many of ``ids`` have each outcome (every outcome listed, 0 included; ``survived``
     is for changes that are not AI-assisted, so an AI-only count leaves it out)."""
     counts = Counter(judged(i) for i in ids)
-    return {k: counts.get(k, 0) for k in ORDER if not (ai_only and k == "survived")}
+    return {k: counts.get(k, 0) for k in ORDER if not (ai_only and k == Outcome.SURVIVED)}
 
 
 def ai_change_rows(commits, judged: Judged, in_period, min_confidence) -> list[dict]:

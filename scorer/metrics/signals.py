@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 
 from scorer.outcomes.deploys import FAILED, OUTCOMES
 from scorer.outcomes.flags import AI, Outcomes
@@ -21,10 +20,6 @@ def contributor_hash(email: str) -> str:
     return sha256(email.strip().lower().encode("utf-8")).hexdigest()
 
 
-def _utc(ts: int) -> datetime:
-    return from_unix(ts)  # clamps what datetime cannot hold (a commit "dated" year 10000)
-
-
 def fold_bursts(commits, rows, bursts: dict[tuple[str, str], list]) -> dict:
     """Add trivial changes ``rows`` to ``bursts``: (author hash, UTC day) -> [count, time and
     SHA of the earliest]. Row numbers differ between a cold and an incremental scan: the
@@ -32,7 +27,7 @@ def fold_bursts(commits, rows, bursts: dict[tuple[str, str], list]) -> dict:
     atime, shas = commits.author_time, commits.shas
     for i in rows:
         t, sha = atime[i], shas[i]
-        key = (contributor_hash(commits.email(i))[:12], _utc(t).date().isoformat())
+        key = (contributor_hash(commits.email(i))[:12], from_unix(t).date().isoformat())
         burst = bursts.get(key)
         if burst is None:
             bursts[key] = [1, t, sha]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 
 from scorer.model import HIGH
+from scorer.outcomes.deploys import FAILED, PENDING
 from scorer.outcomes.flags import (
     AI,
     AI_HIGH,
@@ -133,12 +134,12 @@ class Judged:
 
     def pending(self, i: int) -> bool:
         if self._pending is None:
-            self._pending = self._rows("pending")
+            self._pending = self._rows(PENDING)
         return i in self._pending
 
     def attempted(self, i: int) -> bool:
         if self._attempted is None:
-            self._attempted = self._rows("failed")
+            self._attempted = self._rows(FAILED)
         return i in self._attempted
 
     def __call__(self, i: int) -> str:

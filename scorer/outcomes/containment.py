@@ -93,8 +93,3 @@ def _changes(graph: Graph, rows: Sequence[int]) -> list[int]:
     """The changes among ``rows`` (merges are walked, never changes: section 1)."""
     parents = graph.parents
     return [c for c in rows if len(parents[c]) <= 1]
-
-
-def ancestry(graph: Graph) -> Callable[[int, int], bool]:
-    """v1's containment, D an ancestor of R: what a caller with no repository to ask uses."""
-    return graph.contains
