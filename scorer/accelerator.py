@@ -17,7 +17,7 @@ from scorer.attribution.rows import add_rows, read_rows
 from scorer.config import Settings
 from scorer.deploys import kept_events, load_events, resolve_events
 from scorer.deploys.interface import SourceContext
-from scorer.git.blame import Added, Blamed, added_lines, blame_counts
+from scorer.git.blame import Added, Blamed, Blamer, added_lines
 from scorer.git.diffs import Substance
 from scorer.git.log import Repo, commit_ids
 from scorer.git.patches import PatchIds
@@ -243,8 +243,12 @@ class Accelerator:
             known.lines, known.origin, known.text = found.lines, found.origin, found.text
             return found.lines
 
+        assert cohort.deploy_sha is not None  # no reason: there is an S
+        tips = [cohort.deploy_sha, *sorted(set(cohort.rework_at.values()))]
+        blamer = Blamer(repo, cohort.boundary, tips)
+
         def blame(at: str, paths: set[str]) -> dict[str, dict[str, int]]:
-            found = self.blame_files(repo, at, paths, cohort.boundary, known)
+            found = self.blame_files(blamer, at, paths, known)
             missing[0] += len(found.missing)
             return found.files
 
@@ -257,13 +261,11 @@ class Accelerator:
         cache keeps them per change)."""
         return added_lines(repo, shas, exclude)
 
-    def blame_files(
-        self, repo: Repo, at: str, paths: set[str], boundary: str | None, added: Added | None
-    ) -> Blamed:
+    def blame_files(self, blamer: Blamer, at: str, paths: set[str], added: Added | None) -> Blamed:
         """Non-blank lines per commit of each of ``paths`` at ``at`` (blame over
-        ``boundary..at``; ``added``: what the cohort added, for blame's fast path); the cache
-        keeps them per (file, commit, boundary)."""
-        return blame_counts(repo, at, paths, boundary, added)
+        ``blamer.boundary..at``; ``added``: what the cohort added, for blame's fast path);
+        the cache keeps them per (file, commit, boundary)."""
+        return blamer.counts(at, paths, added)
 
     def survival_done(self, deploy_sha: str | None) -> None:
         """Told that the survival stage is done (``S``: what a later run compares against)."""

@@ -1,15 +1,16 @@
 """Lines, as git sees them (METRIC.md section 10): what a change added, and what of it
 ``git blame -w -M`` still attributes to it at a later commit.
 
-Two reads, both bounded:
-
 - ``added_lines``: one ``git diff-tree --stdin -p -w --ignore-blank-lines -M`` over the
   cohort's changes, each against its first parent. ``-w`` leaves out lines that differ from a
   deleted line only in whitespace (blame -w would not attribute them to the change); blank
   lines are not counted. Binary files add no lines.
-- ``blame_counts``: one ``git blame --porcelain -w -M`` per file, at ``S``, bounded with
-  ``B..S`` so that blame stops at ``B`` (below the cohort) instead of walking the whole
-  history. Only non-blank lines are counted, as for the added ones.
+- ``Blamer``: ``git blame --porcelain -w -M`` of each file the cohort wrote, at ``S`` (and at
+  the rework states), bounded with ``B..S`` so that blame stops at ``B`` (below the cohort).
+  Blame walks every commit of the range to find the few that changed its file; for
+  thousands of files, ``RangeHistory`` reads the range once and hands each blame its file's
+  simplified history as grafts (``-S``), and a file one commit wrote and nothing changed
+  since is counted without blame. Only non-blank lines are counted, as for the added ones.
 
 Partial clones: a blob git does not have makes ``git blame`` (or the diff) fail, since lazy
 fetching is off (``git_env``); the file (or change) is counted as missing and left out, never
@@ -18,9 +19,11 @@ a crash.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
-from collections.abc import Iterable, Sequence
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from scorer.git.log import Repo, git_command, git_env
@@ -227,14 +230,401 @@ class Blamed:
         self.missing: list[str] = []
 
 
-def blame_file(repo: Repo, at: str, path: str, boundary: str | None) -> dict[str, int] | None:
-    """``git blame --porcelain -w -M`` of ``path`` at ``at`` (``boundary..at`` when given):
-    non-blank lines per commit; None when git cannot (a missing blob)."""
+def blame_file(
+    repo: Repo, at: str, path: str, boundary: str | None, grafts: str | None = None
+) -> dict[str, int] | None:
+    """``git blame --porcelain -w -M`` of ``path`` at ``at``: non-blank lines per commit;
+    None when git cannot (a missing blob). Bounded with ``boundary..at``; given ``grafts``
+    (a file of ``RangeHistory.plans``), blame walks only the commits that changed the file."""
     rev = f"{boundary}..{at}" if boundary else at
-    proc = _run([*_MYERS, "blame", "--porcelain", "-w", "-M", rev, "--", path], None, repo)
+    args = ["blame", "--porcelain", "-w", "-M", *(("-S", grafts) if grafts else ()), rev]
+    args += ["--", path]
+    proc = _run([*_MYERS, *args], None, repo)
     if proc.returncode != 0:
         return None
     return parse_blame(proc.stdout)
+
+
+def _origins(repo: Repo, commits: list[str]) -> dict[str, frozenset[str] | None]:
+    """Per commit, the added files git's rename and copy detection (``-C``, no file-count
+    limit) finds an origin for; None when git does not answer. With copies, a deleted file
+    may be the origin of several added ones, so an added file it leaves out has no deleted
+    file similar enough: blame, which looks for one file's origin among the deleted files
+    alone, finds none either."""
+    proc = subprocess.run(
+        [*git_command(repo), "diff-tree", "--stdin", "-r", "-C", "-l0", "--diff-filter=RC",
+         "--name-status", "-z"],
+        input="".join(f"{c}\n" for c in commits).encode("ascii"),
+        capture_output=True, env=git_env(), check=False,
+    )  # fmt: skip
+    if proc.returncode != 0 or b"detection was skipped" in proc.stderr:
+        return dict.fromkeys(commits)
+    asked = set(commits)
+    found: dict[str, set[str]] = {c: set() for c in commits}
+    current: set[str] | None = None
+    tokens = iter(proc.stdout.split(b"\0"))
+    for token in tokens:
+        name = token.strip(b"\n").decode("utf-8", "surrogateescape")
+        if name in asked:
+            current = found[name]
+        elif current is not None and token[:1] in (b"R", b"C") and token[1:].isdigit():
+            next(tokens, b"")  # the origin
+            current.add(next(tokens, b"").decode("utf-8", "surrogateescape"))
+    return {c: frozenset(v) for c, v in found.items()}
+
+
+def _raw_entries(tokens: list[bytes]) -> Iterator[tuple[bytes, bytes]]:
+    """(meta, path) of each ``--raw -z`` entry among one commit's NUL-separated tokens (the
+    header and empty separators skipped; ``::`` for a combined merge entry)."""
+    it = iter(tokens[1:])
+    for token in it:
+        meta = token.lstrip(b"\n")
+        if meta[:1] == b":":
+            yield meta, next(it, b"")
+
+
+class _Root(str):
+    """A commit blame is to stop at (grafted without parents): outside the range, or the
+    parent a file did not exist in."""
+
+
+class _Unsafe(Exception):
+    """The file's history is one the grafts do not reproduce exactly: blame it in full."""
+
+
+class RangeHistory:
+    """What ``git blame`` walks, for every file at once, from two ``git log`` reads of
+    ``boundary..tips`` (each commit's changed paths against its first parent, and the paths a
+    merge changed against every parent).
+
+    ``git blame`` of one file walks every commit of the range to find the few that changed
+    it (~18 of its ~30 ms on a 3k-commit range, for each of thousands of files). The same
+    walk done once gives each file's *simplified history* (what ``git log -- FILE`` shows,
+    and what blame follows): a commit that left the file as one of its parents had it passes
+    the blame to the first such parent whole; the others are the commits blame diffs.
+    ``grafts`` writes that history as git grafts (``git blame -S``), so that blame reads
+    only those commits, with the same parents' contents and so the same diffs: the same
+    counts for every commit of the range. A history the grafts cannot reproduce exactly
+    (a file added where a rename could be detected, an octopus merge, a type change) gets
+    ``None``: blame it over the whole range."""
+
+    def __init__(self, repo: Repo, boundary: str, tips: Sequence[str]):
+        self.repo = repo
+        self.origins: dict[str, frozenset[str] | None] = {}  # ``_origins``, as asked
+        self.parents: dict[str, list[str]] = {}
+        self.touched: dict[str, list[str]] = {}  # path -> commits (first-parent diff)
+        self.status: dict[tuple[str, str], str] = {}
+        self.deletes: set[str] = set()  # commits whose first-parent diff deletes a path
+        self.combined: dict[str, dict[str, str]] = {}  # merge -> path -> statuses
+        self.ok = self._read(repo, boundary, tips)
+        self._forest()
+
+    def _read(self, repo: Repo, boundary: str, tips: Sequence[str]) -> bool:
+        revs = [*dict.fromkeys(tips), f"^{boundary}"]
+        common = ["log", "-z", "--raw", "--no-renames", "--no-abbrev", "--topo-order", *revs]
+        cmd = git_command(repo)
+        first = subprocess.Popen(
+            [*cmd, *common, "--root", "--diff-merges=first-parent", "--format=%x01%H %P"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=git_env(),
+        )  # fmt: skip
+        merges = subprocess.Popen(
+            [*cmd, *common, "--merges", "--diff-merges=combined", "--format=%x01%H"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=git_env(),
+        )  # fmt: skip
+        out_first, _ = first.communicate()
+        out_merges, _ = merges.communicate()
+        if first.returncode != 0 or merges.returncode != 0:
+            return False
+        for record in out_first.split(b"\x01")[1:]:
+            tokens = record.split(b"\0")
+            head = tokens[0].decode("ascii").split()
+            sha = head[0]
+            self.parents[sha] = head[1:]
+            for meta, name in _raw_entries(tokens):
+                status = meta[-1:].decode("ascii")
+                path = name.decode("utf-8", "surrogateescape")
+                self.touched.setdefault(path, []).append(sha)
+                self.status[(sha, path)] = status
+                if status == "D":
+                    self.deletes.add(sha)
+        for record in out_merges.split(b"\x01")[1:]:
+            tokens = record.split(b"\0")
+            sha = tokens[0].decode("ascii").strip()
+            paths = self.combined.setdefault(sha, {})
+            for meta, name in _raw_entries(tokens):
+                statuses = meta.rsplit(b" ", 1)[-1].decode("ascii")
+                paths[name.decode("utf-8", "surrogateescape")] = statuses
+        return True
+
+    def _forest(self) -> None:
+        """The first-parent forest of the range: Euler-tour times and depths (is ``t`` on
+        ``x``'s first-parent line?), and where each line leaves the range."""
+        children: dict[str, list[str]] = {}
+        roots = []
+        for sha, ps in self.parents.items():
+            if ps and ps[0] in self.parents:
+                children.setdefault(ps[0], []).append(sha)
+            else:
+                roots.append(sha)
+        self.tin: dict[str, int] = {}
+        self.tout: dict[str, int] = {}
+        self.depth: dict[str, int] = {}
+        self.exit: dict[str, str | None] = {}  # commit -> the first commit below its line
+        clock = 0
+        for root in roots:
+            ps = self.parents[root]
+            leaves = ps[0] if ps else None
+            stack = [(root, 0, False)]
+            while stack:
+                sha, d, done = stack.pop()
+                if done:
+                    self.tout[sha] = clock
+                    continue
+                self.tin[sha] = clock
+                clock += 1
+                self.depth[sha] = d
+                self.exit[sha] = leaves
+                stack.append((sha, d, True))
+                stack.extend((c, d + 1, False) for c in children.get(sha, ()))
+
+    def _rewrite(self, x: str | None, path: str, touched: list[str]) -> str | None:
+        """The commit blame reaches from ``x`` for ``path``: the newest commit of ``x``'s
+        simplified history (a ``_Root`` outside the range; None where the file never was)."""
+        while True:
+            if x is None:
+                return None
+            if x not in self.tin:
+                return _Root(x)
+            best, best_depth = None, -1
+            tx = self.tin[x]
+            for t in touched:  # the newest of them on x's first-parent line
+                if self.tin[t] <= tx < self.tout[t] and self.depth[t] > best_depth:
+                    best, best_depth = t, self.depth[t]
+            if best is None:
+                leaves = self.exit[x]
+                return None if leaves is None else _Root(leaves)
+            ps = self.parents[best]
+            if len(ps) < 2 or path in self.combined.get(best, {}):
+                return best
+            if len(ps) != 2:
+                raise _Unsafe  # an octopus merge: which parent it took the file from is unknown
+            x = ps[1]  # the merge has the file as its second parent had it
+
+    def plans(self, at: str, paths: Iterable[str]) -> dict[str, tuple[str, list[str]] | None]:
+        """Per path, its simplified history from ``at`` as a graft file's text and its
+        commits (newest first); None when blame must walk the range itself.
+
+        Where a commit added the file and deleted others, blame looks for a rename (the
+        file's origin under another name): git's rename detection is asked first, for all
+        such commits at once. Where it pairs nothing, there is nothing to find (the parent is
+        grafted without parents); where it pairs something, the parent keeps its real
+        history, which blame walks (``boundary..at``) if it finds the file's origin there."""
+        if at not in self.tin:
+            return dict.fromkeys(paths)
+        drafts: dict[str, tuple[str, list[str], set[str]] | None] = {}
+        for path in paths:
+            drafts[path] = self._draft(at, path)
+        asked = {c for d in drafts.values() if d for c in d[2]} - self.origins.keys()
+        if asked:
+            self.origins.update(_origins(self.repo, sorted(asked)))
+        plans: dict[str, tuple[str, list[str]] | None] = {}
+        for path, d in drafts.items():
+            if d is not None and any(self.renamed(c, path) for c in d[2]):
+                d = self._draft(at, path, renamed=True)
+            plans[path] = None if d is None else (d[0], d[1])
+        return plans
+
+    def renamed(self, commit: str, path: str) -> bool:
+        """Whether blame may find an origin for ``path``, added by ``commit``, under another
+        name (asked of git by ``plans``; a commit that deleted nothing: never)."""
+        if commit not in self.deletes:
+            return False
+        found = self.origins.get(commit)
+        return found is None or path in found
+
+    def _draft(
+        self, at: str, path: str, renamed: bool = False
+    ) -> tuple[str, list[str], set[str]] | None:
+        try:
+            return self._grafts(at, path, renamed)
+        except _Unsafe:
+            return None
+
+    def _grafts(self, at: str, path: str, renamed: bool) -> tuple[str, list[str], set[str]]:
+        touched = self.touched.get(path, [])
+        lines: dict[str, list[str]] = {}
+        checks: set[str] = set()  # commits that added the file and deleted others
+        roots: set[str] = set()
+        real: set[str] = set()  # parents blame may walk from, to a renamed file's origin
+        start = self._rewrite(at, path, touched)
+        queue: list[str] = []
+        if start != at:
+            lines[at] = [] if start is None else [start]
+        for target in [start]:
+            if isinstance(target, _Root):
+                roots.add(target)
+            elif target is not None:
+                queue.append(target)
+        order: list[str] = []
+        while queue:
+            c = queue.pop()
+            if c in lines:
+                continue
+            ps = self.parents[c]
+            targets: list[str | None]
+            if len(ps) > 1:
+                statuses = self.combined[c][path]
+                if set(statuses) != {"M"}:
+                    raise _Unsafe  # new, gone or retyped against a parent
+                targets = [self._rewrite(p, path, touched) for p in ps]
+            else:
+                status = self.status[(c, path)]
+                if status == "A":
+                    # The file is new: every line is c's, unless blame finds its origin under
+                    # another name. Where it cannot, c is grafted without parents, so that
+                    # blame does not look (a commit that deletes many files makes that cost).
+                    targets = []
+                    if c in self.deletes:
+                        checks.add(c)
+                        if renamed and self.renamed(c, path):
+                            real.add(ps[0])
+                            targets = [ps[0]]
+                            lines[c] = targets
+                            order.append(c)
+                            continue
+                elif status == "M":
+                    targets = [self._rewrite(ps[0] if ps else None, path, touched)]
+                else:
+                    raise _Unsafe
+            parents = []
+            for t in targets:
+                if t is None or t in parents:
+                    continue
+                parents.append(t)
+                if isinstance(t, _Root):
+                    roots.add(t)
+                else:
+                    queue.append(t)
+            lines[c] = parents
+            order.append(c)
+        if roots & lines.keys() or real & lines.keys():
+            raise _Unsafe
+        if real and (
+            any(r in self.tin for r in roots)  # a parent grafted without parents blame may walk to
+            or any(self.status[(c, path)] == "D" for c in touched)  # commits grafted for the
+        ):  # file's earlier life, which a renamed origin's history may cross
+            raise _Unsafe
+        text = "".join(f"{c} {' '.join(ps)}\n" for c, ps in lines.items())
+        text += "".join(f"{r}\n" for r in sorted(roots))
+        return text, order, checks
+
+
+_FEW = 16  # below this many files, blaming each over the range beats reading the range once
+
+
+class Blamer:
+    """Blame at ``S`` and at the rework states: every file git must blame over
+    ``boundary..at``, through one ``RangeHistory`` of ``boundary..tips`` when there are enough
+    of them, two git processes at a time (each is single-threaded)."""
+
+    def __init__(
+        self,
+        repo: Repo,
+        boundary: str | None,
+        tips: Iterable[str],
+        workers: int = 2,
+        few: int = _FEW,
+    ):
+        self.repo = repo
+        self.boundary = boundary
+        self.tips = list(dict.fromkeys(tips))
+        self.workers = max(1, workers)
+        self.few = few
+        self._history: RangeHistory | None = None
+        self.quick: set[str] = set()  # files counted without blame (tests, bench)
+        self.grafted = 0  # files blamed through their simplified history
+        self.walked = 0  # files blamed over the whole range
+
+    def history(self) -> RangeHistory | None:
+        if self.boundary is None:
+            return None
+        if self._history is None:
+            self._history = RangeHistory(self.repo, self.boundary, self.tips)
+        return self._history if self._history.ok else None
+
+    def counts(self, at: str, paths: Iterable[str], added: Added | None = None) -> Blamed:
+        """Blame every path of ``paths`` that exists at ``at``. A file whose simplified
+        history is one commit X that added it, or changed it in place without a line blame
+        ``-M`` could move (none of X's added lines, whitespace removed, is a line of its
+        parent's version), is counted without blame: X has exactly the lines its ``-w`` diff
+        adds (``added``). The differential tests hold every path to plain ``git blame``."""
+        out = Blamed()
+        paths = set(paths)
+        listed = existing_paths(self.repo, at, paths)
+        if listed is None:
+            out.missing.extend(sorted(paths))
+            return out
+        present = sorted(listed)
+        history = self.history() if (self._history or len(present) >= self.few) else None
+        plans: dict[str, tuple[str, list[str]] | None] = {}
+        if history is not None and at in self.tips:
+            plans = history.plans(at, present)
+            if added is not None:
+                quick = self._without_blame(plans, added, history)
+                out.files.update(quick)
+                self.quick.update(quick)
+                present = [p for p in present if p not in quick]
+        if not present:
+            return out
+        grafted = sum(1 for p in present if plans.get(p) is not None)
+        self.grafted += grafted
+        self.walked += len(present) - grafted
+        with tempfile.TemporaryDirectory(prefix="scorer-blame-") as tmp:
+
+            def one(item: tuple[int, str]) -> dict[str, int] | None:
+                k, path = item
+                plan = plans.get(path)
+                if plan is None:
+                    return blame_file(self.repo, at, path, self.boundary)
+                graft = os.path.join(tmp, f"{k}")
+                with open(graft, "w", encoding="ascii") as fh:
+                    fh.write(plan[0])
+                return blame_file(self.repo, at, path, self.boundary, graft)
+
+            with ThreadPoolExecutor(max_workers=self.workers) as pool:
+                found = pool.map(one, enumerate(present))
+                for path, counts in zip(present, found, strict=True):
+                    if counts is None:
+                        out.missing.append(path)
+                    else:
+                        out.files[path] = counts
+        return out
+
+    def _without_blame(
+        self, plans: dict, added: Added, history: RangeHistory
+    ) -> dict[str, dict[str, int]]:
+        found: dict[str, dict[str, int]] = {}
+        in_place: list[tuple[str, str]] = []
+        for p, plan in plans.items():
+            if plan is None or len(plan[1]) != 1:
+                continue
+            x = plan[1][0]
+            if p not in added.lines.get(x, {}) or (x, p) not in added.origin:
+                continue
+            status, origin = history.status.get((x, p)), added.origin[(x, p)]
+            if status == "A" and origin == "" and not history.renamed(x, p):
+                found[p] = {x: added.lines[x][p]}
+            elif status == "M" and origin == p and (x, p) in added.text:
+                in_place.append((x, p))
+        if in_place:
+            names = [f"{x}^:{p}" for x, p in in_place]
+            for (x, p), blob in zip(in_place, _read_named(self.repo, names), strict=True):
+                if blob is None:
+                    continue
+                before = {_WS.sub(b"", line) for line in blob.split(b"\n")}
+                if before.isdisjoint(added.text[(x, p)]):
+                    found[p] = {x: added.lines[x][p]}
+        return found
 
 
 def blame_counts(
@@ -245,117 +635,8 @@ def blame_counts(
     added: Added | None = None,
     workers: int = 2,
 ) -> Blamed:
-    """Blame every path of ``paths`` that exists at ``at``: one git process per file, two at
-    a time (each is single-threaded; the machine's other work keeps the rest).
-
-    Fast path (``added`` given): a file that exactly one commit X of ``boundary..at``
-    touched, that X added or changed in place, and none of whose added lines (whitespace
-    removed) is a line of X's parent's version, is blamed without git: blame at ``at`` finds
-    the file as X left it, gives X exactly the lines its ``-w`` diff adds (the same diff
-    blame runs), and ``-M`` has no line of the parent to move them from. Every other line is
-    older than ``boundary``. The differential test holds it to real ``git blame``."""
-    out = Blamed()
-    paths = set(paths)
-    listed = existing_paths(repo, at, paths)
-    if listed is None:
-        out.missing.extend(sorted(paths))
-        return out
-    present = sorted(listed)
-    if boundary and added is not None and present:
-        quick = _without_blame(repo, at, {p: listed[p] for p in present}, boundary, added)
-        out.files.update(quick)
-        present = [p for p in present if p not in quick]
-    if not present:
-        return out
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for path, counts in zip(
-            present, pool.map(lambda p: blame_file(repo, at, p, boundary), present), strict=True
-        ):
-            if counts is None:
-                out.missing.append(path)
-            else:
-                out.files[path] = counts
-    return out
-
-
-def _touches(repo: Repo, boundary: str, at: str) -> dict[str, list[str]] | None:
-    """Path -> the commits of ``boundary..at`` that touched it (a merge: only paths that
-    differ from every parent, where blame gives the merge lines of its own)."""
-    proc = _run(
-        ["log", "--format=%x01%H", "--name-only", "-z", "--no-renames",
-         "--diff-merges=dense-combined", f"{boundary}..{at}"],
-        None,
-        repo,
-    )  # fmt: skip
-    if proc.returncode != 0:
-        return None
-    out: dict[str, list[str]] = {}
-    sha = ""
-    for token in proc.stdout.split(b"\0"):
-        if token[:1] == b"\x01":
-            sha = token[1:].decode("ascii")
-            continue
-        token = token.lstrip(b"\n")
-        if token:
-            out.setdefault(token.decode("utf-8", "surrogateescape"), []).append(sha)
-    return out
-
-
-def _without_blame(
-    repo: Repo, at: str, blobs: dict[str, str], boundary: str, added: Added
-) -> dict[str, dict[str, int]]:
-    """The files of ``blobs`` (path -> its blob at ``at``) the fast path of ``blame_counts``
-    answers, and their counts. The file at ``at`` must be the very blob X left (a merge
-    that took the other side's version, which ``dense-combined`` does not list, fails this)."""
-    touches = _touches(repo, boundary, at)
-    if touches is None:
-        return {}
-    single: list[tuple[str, str]] = []
-    for p in blobs:
-        shas = touches.get(p)
-        if not shas or len(set(shas)) != 1:
-            continue
-        x = shas[0]
-        if p in added.lines.get(x, {}) and (x, p) in added.origin:
-            single.append((x, p))
-    left = _object_names(repo, [f"{x}:{p}" for x, p in single])
-    found: dict[str, dict[str, int]] = {}
-    in_place: list[tuple[str, str]] = []
-    for (x, p), oid in zip(single, left, strict=True):
-        if oid is None or oid != blobs[p]:
-            continue
-        origin = added.origin[(x, p)]
-        if origin == "":
-            found[p] = {x: added.lines[x][p]}
-        elif origin == p and (x, p) in added.text:
-            in_place.append((x, p))
-    if in_place:
-        names = [f"{x}^:{p}" for x, p in in_place]
-        for (x, p), blob in zip(in_place, _read_named(repo, names), strict=True):
-            if blob is None:
-                continue
-            before = {_WS.sub(b"", line) for line in blob.split(b"\n")}
-            if before.isdisjoint(added.text[(x, p)]):
-                found[p] = {x: added.lines[x][p]}
-    return found
-
-
-def _object_names(repo: Repo, names: list[str]) -> list[str | None]:
-    """The object ids ``names`` (``rev:path``) name, in order (one ``git cat-file
-    --batch-check``, trees only); None for one git cannot resolve."""
-    if not names or any("\n" in n for n in names):
-        return [None] * len(names)
-    data = "".join(f"{n}\n" for n in names).encode("utf-8", "surrogateescape")
-    proc = _run(["cat-file", "--batch-check=%(objectname) %(objecttype)"], data, repo)
-    lines = proc.stdout.split(b"\n")
-    if proc.returncode != 0 or len(lines) < len(names):
-        return [None] * len(names)
-    out: list[str | None] = []
-    for line in lines[: len(names)]:
-        fields = line.split(b" ")
-        ok = len(fields) == 2 and fields[1] == b"blob"
-        out.append(fields[0].decode("ascii") if ok else None)
-    return out
+    """``Blamer(...).counts`` at one commit."""
+    return Blamer(repo, boundary, [at], workers).counts(at, paths, added)
 
 
 def _read_named(repo: Repo, names: list[str]) -> list[bytes | None]:

@@ -19,7 +19,7 @@ import contextlib
 import json
 from pathlib import Path
 
-from scorer.git.blame import Added, Blamed, added_lines, blame_counts, touched_between
+from scorer.git.blame import Added, Blamed, Blamer, added_lines, touched_between
 from scorer.git.log import Repo, is_ancestor
 from scorer.git.paths import PathFilter
 from scorer.util.atomic import write_atomic
@@ -56,9 +56,8 @@ class BlameCache:
         self._added.update((s, out.lines[s]) for s in shas if s in out.lines)
         return out
 
-    def blame(
-        self, repo: Repo, at: str, paths: set[str], boundary: str | None, added: Added | None
-    ) -> Blamed:
+    def blame(self, blamer: Blamer, at: str, paths: set[str], added: Added | None) -> Blamed:
+        repo, boundary = blamer.repo, blamer.boundary
         key = f"{at} {boundary or '-'}"
         reuse = self._entry(repo, at, boundary)
         if reuse is None:
@@ -80,7 +79,7 @@ class BlameCache:
             else:
                 need.add(p)
         if need:
-            found = blame_counts(repo, at, need, boundary, added)
+            found = blamer.counts(at, need, added)
             out.files.update(found.files)
             out.missing = found.missing
             # Files that do not exist at ``at``: remembered as empty (still not there).

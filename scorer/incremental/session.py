@@ -32,7 +32,7 @@ from scorer.config import Settings
 from scorer.deploys import kept_events, load_appended, load_events
 from scorer.deploys.interface import SourceContext
 from scorer.errors import RepositoryError
-from scorer.git.blame import Added, Blamed
+from scorer.git.blame import Added, Blamed, Blamer
 from scorer.git.diffs import Substance
 from scorer.git.log import (
     Repo,
@@ -316,14 +316,12 @@ class Session(Accelerator):
             self._blame_cache = BlameCache(self.directory, fresh=True)
             return super().added_files(repo, shas, exclude)
 
-    def blame_files(
-        self, repo: Repo, at: str, paths: set[str], boundary: str | None, added: Added | None
-    ) -> Blamed:
+    def blame_files(self, blamer: Blamer, at: str, paths: set[str], added: Added | None) -> Blamed:
         try:
-            return self._blames().blame(repo, at, paths, boundary, added)
+            return self._blames().blame(blamer, at, paths, added)
         except (TypeError, ValueError, AttributeError, KeyError):
             self._blame_cache = BlameCache(self.directory, fresh=True)
-            return super().blame_files(repo, at, paths, boundary, added)
+            return super().blame_files(blamer, at, paths, added)
 
     def survival_done(self, deploy_sha: str | None) -> None:
         if self._blame_cache is not None:

@@ -12,6 +12,7 @@ import pytest
 from gitbuild import GitRepo, isolated_git_env
 
 from scorer.git.blame import (
+    Blamer,
     added_lines,
     blame_counts,
     existing_paths,
@@ -267,13 +268,12 @@ def test_fast_path_answers_single_touch_files_and_leaves_copies_to_git(tmp_path)
     repo = open_repo(g.path)
     added = added_lines(repo, [x], PathFilter())
     assert added.lines[x] == {"new.py": 2, "c.py": 2, "d.py": 1}
-    from scorer.git.blame import _without_blame
-
-    blobs = existing_paths(repo, x, {"new.py", "c.py", "d.py"})
-    quick = _without_blame(repo, x, blobs, base, added)
-    assert quick == {"new.py": {x: 2}, "d.py": {x: 1}}
-    found = blame_counts(repo, x, {"new.py", "c.py", "d.py"}, base, added)
+    blamer = Blamer(repo, base, [x], few=0)
+    found = blamer.counts(x, {"new.py", "c.py", "d.py"}, added)
+    assert blamer.quick == {"new.py", "d.py"}  # counted without git blame
+    assert found.files["new.py"] == {x: 2} and found.files["d.py"] == {x: 1}
     assert found.files["c.py"][x] == 1  # git blame: only "y = 2" is x's
+    assert (blamer.grafted, blamer.walked) == (1, 0)
 
 
 def test_fast_path_never_trusts_a_merge_that_dropped_the_change(tmp_path):
@@ -293,3 +293,137 @@ def test_fast_path_never_trusts_a_merge_that_dropped_the_change(tmp_path):
     assert added.lines[x] == {"f.py": 2}
     found = blame_counts(repo, s, {"f.py"}, base, added)
     assert found.files == {"f.py": {base: 1}}  # none of x's lines are at S
+    grafted = Blamer(repo, base, [s], few=0)
+    assert grafted.counts(s, {"f.py"}, added).files == {"f.py": {base: 1}}
+    assert (grafted.grafted, grafted.walked, grafted.quick) == (1, 0, set())
+
+
+def _env(n: int) -> dict[str, str]:
+    stamp = at(n).strftime("%Y-%m-%dT%H:%M:%S+0000")
+    return {"GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@x", "GIT_COMMITTER_NAME": "A",
+            "GIT_COMMITTER_EMAIL": "a@x", "GIT_AUTHOR_DATE": stamp,
+            "GIT_COMMITTER_DATE": stamp}  # fmt: skip
+
+
+def _merge(g: GitRepo, n: int, *args: str) -> None:
+    """``git merge`` with ``args``; a conflict ``-X ours`` leaves (a file one side deleted)
+    is resolved with what the work tree holds."""
+    try:
+        g.git("merge", "-q", "--no-edit", *args, env=_env(n))
+    except RuntimeError:
+        g.git("add", "-A")
+        g.git("commit", "-q", "--no-edit", env=_env(n))
+
+
+def _tree(g: GitRepo) -> dict[str, list[str]]:
+    """The work tree's files, as ``_edit`` keeps them."""
+    return {
+        p.name: p.read_text(encoding="utf-8").splitlines() for p in sorted(g.path.glob("*.txt"))
+    }
+
+
+def _tangled_history(g: GitRepo, rnd: random.Random) -> tuple[str, str, list[str]]:
+    """Before B: a few commits and a long-lived branch forked there. After B: commits on
+    main, topic branches of 1-3 commits merged back (``--no-ff``; three-way merges of both
+    sides' edits, conflicts resolved as ``-X ours``; ``-s ours`` merges that drop a side;
+    the old branch merged in), renames, an octopus merge. Returns B, S and a middle commit."""
+    files: dict[str, list[str]] = {}
+    n = 0
+    for _ in range(4):
+        n += 1
+        g.commit(f"c{n}", when=at(n), files=_edit(rnd, files))
+    g.branch("old")
+    n += 1
+    g.commit(f"c{n}", when=at(n), files=_edit(rnd, files))
+    base = g.head()
+    g.checkout("old")
+    n += 1
+    g.commit(f"old{n}", when=at(n), files=_edit(rnd, _tree(g)))
+    g.checkout("main")
+    middle = base
+    for step in range(rnd.randint(14, 22)):
+        n += 1
+        op = rnd.random()
+        if op < 0.45:
+            g.commit(f"c{n}", when=at(n), files=_edit(rnd, files))
+        elif op < 0.85:
+            topic = f"t{n}"
+            g.branch(topic)
+            g.checkout(topic)
+            side = _tree(g)
+            for _ in range(rnd.randint(1, 3)):
+                n += 1
+                g.commit(f"t{n}", when=at(n), files=_edit(rnd, side))
+            g.checkout("main")
+            if rnd.random() < 0.5:  # main moves on meanwhile: a three-way merge
+                n += 1
+                g.commit(f"c{n}", when=at(n), files=_edit(rnd, files))
+            n += 1
+            how = ["-s", "ours"] if rnd.random() < 0.15 else ["-X", "ours"]
+            _merge(g, n, "--no-ff", *how, topic)
+            files = _tree(g)
+        elif op < 0.89 and len(files) > 1:  # a file added, an unrelated one deleted
+            gone = rnd.choice(sorted(files))
+            del files[gone]
+            new = f"n{n}.txt"
+            files[new] = [_random_line(rnd) for _ in range(rnd.randint(2, 8))]
+            g.commit(f"swap{n}", when=at(n), files={gone: None, new: text(*files[new])})
+        elif op < 0.94 and len(files) > 1:
+            src = rnd.choice(sorted(files))
+            dst = f"r{n}.txt"
+            g.git("mv", src, dst)
+            files[dst] = files.pop(src)
+            g.commit(f"mv{n}", when=at(n), files=_edit(rnd, files) if rnd.random() < 0.5 else {})
+        else:
+            g.commit(f"c{n}", when=at(n), files=_edit(rnd, files))
+        if step == 5:
+            middle = g.head()
+    n += 1
+    _merge(g, n, "--no-ff", "-X", "ours", "old")
+    files = _tree(g)
+    if rnd.random() < 0.5:  # an octopus merge of two small branches
+        for name in ("o1", "o2"):
+            g.branch(name)
+            g.checkout(name)
+            n += 1
+            new = f"{name}_{n}.txt"
+            g.commit(name, when=at(n), files={new: text(*[_random_line(rnd) for _ in range(3)])})
+            g.checkout("main")
+        n += 1
+        _merge(g, n, "o1", "o2")
+    for _ in range(2):
+        n += 1
+        g.commit(f"c{n}", when=at(n), files=_edit(rnd, _tree(g)))
+    return base, g.head(), middle
+
+
+def _in_range(counts: dict[str, int], commits: set[str]) -> dict[str, int]:
+    return {c: k for c, k in counts.items() if c in commits}
+
+
+@pytest.mark.slow  # a differential test (~15 s): CI runs it, the quick loop not
+@pytest.mark.parametrize("seed", range(12))
+def test_grafted_blame_equals_git_blame_over_the_range(tmp_path, seed):
+    """Every file at S (and at a middle commit), blamed through its simplified history
+    (``RangeHistory`` grafts), gives every commit of B..S the lines plain ``git blame -w -M
+    B..S`` gives it: merges of every kind, renames, a branch forked before B."""
+    rnd = random.Random(seed)
+    g = GitRepo(tmp_path / "r")
+    base, s, middle = _tangled_history(g, rnd)
+    repo = open_repo(g.path)
+    commits = set(g.git("rev-list", f"{base}..{s}").split())
+    blamer = Blamer(repo, base, [s, middle], few=0)
+    for point in (s, middle):
+        paths = set(existing_paths(repo, point, set(_tree_at(g, point))) or {})
+        got = blamer.counts(point, paths)
+        assert got.missing == []
+        for path in sorted(paths):
+            want = parse_blame(
+                g.git("blame", "--porcelain", "-w", "-M", f"{base}..{point}", "--", path).encode()
+            )
+            assert _in_range(got.files[path], commits) == _in_range(want, commits), path
+    assert blamer.grafted and blamer.grafted >= blamer.walked  # the grafts did most
+
+
+def _tree_at(g: GitRepo, commit: str) -> list[str]:
+    return g.git("ls-tree", "-r", "--name-only", commit).split()
