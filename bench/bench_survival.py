@@ -26,7 +26,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+import scorer.accelerator  # noqa: E402
 from scorer.accelerator import Accelerator  # noqa: E402
+from scorer.git.blame import Blamer  # noqa: E402
 from scorer.git.log import _FORMAT  # noqa: E402
 from scorer.incremental.session import Session  # noqa: E402
 from scorer.pipeline import ScanOptions, scan  # noqa: E402
@@ -46,6 +48,20 @@ def _timing(base: type) -> type:
                 self.seconds = time.perf_counter() - start
 
     return Timed
+
+
+BLAMERS: list[Blamer] = []
+
+
+class CountedBlamer(Blamer):
+    """A Blamer that is remembered: how its files were counted (bench output)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        BLAMERS.append(self)
+
+
+scorer.accelerator.Blamer = CountedBlamer  # type: ignore[misc]
 
 
 def newest_tag_time(repo: Path) -> datetime:
@@ -96,8 +112,10 @@ def main() -> None:
     cold_times, block = [], None
     for _ in range(args.runs):
         acc = _timing(Accelerator)()
+        BLAMERS.clear()
         block = scan(options(), acc).report["code_survival"]
         cold_times.append(acc.seconds)
+    counted = [(len(b.quick), b.grafted, b.walked) for b in BLAMERS]
     work = Path(tempfile.mkdtemp(prefix="scorer-bench-survival-"))
     try:
         fill = _timing(Session)(work / "cache")
@@ -122,6 +140,11 @@ def main() -> None:
     print(f"survival stage, filling:  {fill.seconds:7.3f} s")
     print(f"survival stage, warm:     {min(warm_times):7.3f} s   (S did not move; target < 0.15 s)")
     print(f"peak RSS (whole scans):   {rss:7.0f} MiB (target < 512 MiB)")
+    quick, grafted, walked = (sum(c[k] for c in counted) for k in range(3))
+    print(
+        f"files (cold run): {quick} counted without blame, {grafted} blamed through their "
+        f"simplified history, {walked} over the whole range"
+    )
     shown = ("cohort", "ai", "human", "rework_share", "reason")
     print("code_survival:", json.dumps({k: block[k] for k in shown}))
 

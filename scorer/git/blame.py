@@ -157,6 +157,7 @@ _DIFF = (
     "--src-prefix=a/",
     "--dst-prefix=b/",
     "--unified=0",
+    "--diff-filter=d",  # a deleted file adds nothing: not its whole text as "-" lines
 )
 
 
