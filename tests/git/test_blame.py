@@ -427,3 +427,34 @@ def test_grafted_blame_equals_git_blame_over_the_range(tmp_path, seed):
 
 def _tree_at(g: GitRepo, commit: str) -> list[str]:
     return g.git("ls-tree", "-r", "--name-only", commit).split()
+
+
+def test_a_file_split_in_two_keeps_its_origin_in_both_halves(tmp_path):
+    """One deleted file is the origin of two new ones (git's rename detection would pair it
+    with one of them only): blame finds it for each, so both go through their real parent,
+    and the counts equal plain ``git blame``; an unrelated new file is counted from grafts."""
+    g = GitRepo(tmp_path / "r")
+    body = [f"line {k} of a file long enough to be similar" for k in range(12)]
+    base = g.commit("base", when=at(1), files={"g.txt": text(*body), "keep.txt": text("k")})
+    old = g.commit("old", when=at(2), files={"g.txt": text(*body, "one more line of g")})
+    split = g.commit("split", when=at(3), files={
+        "g.txt": None,
+        "f1.txt": text(*body[:11], "one more line of g", "f1 only"),
+        "f2.txt": text(*body[1:], "one more line of g", "f2 only"),
+        "new.txt": text("nothing", "like", "g"),
+    })  # fmt: skip
+    s = g.commit("later", when=at(4), files={"keep.txt": text("k", "k2")})
+    repo = open_repo(g.path)
+    blamer = Blamer(repo, base, [s], few=0)
+    paths = {"f1.txt", "f2.txt", "new.txt", "keep.txt"}
+    got = blamer.counts(s, paths)
+    history = blamer.history()
+    assert history is not None
+    assert history.renamed(split, "f1.txt") and history.renamed(split, "f2.txt")
+    assert not history.renamed(split, "new.txt")
+    for path in sorted(paths):
+        want = parse_blame(g.git("blame", "--porcelain", "-w", "-M", f"{base}..{s}", "--",
+                                 path).encode())  # fmt: skip
+        assert got.files[path] == want, path
+    assert got.files["f1.txt"][old] == 1 and got.files["f2.txt"][old] == 1
+    assert got.files["new.txt"] == {split: 3}
