@@ -78,4 +78,10 @@ def survival_cohort(block: dict) -> str:
     if block.get("rework_share") is not None:
         text += f"; of the AI lines gone, {share(block['rework_share'])} were replaced within "
         text += f"{amount(block['horizon_days'])} days of their first deploy"
+    outside = block.get("not_in_deploy") or 0
+    if outside:
+        text += (
+            f"; {amount(outside)} of its changes are not in that deploy's history (another "
+            "release line in the same environment?): none of their lines can survive there"
+        )
     return text

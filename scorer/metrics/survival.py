@@ -57,6 +57,7 @@ class Cohort:
         self.environment: str | None = None
         self.boundary: str | None = None
         self.rework_at: dict[int, str] = {}
+        self.outside: list[int] = []  # cohort changes S's history does not hold
         self.reason: str | None = None
 
     @property
@@ -132,9 +133,11 @@ def build_cohort(
     environments: Sequence[str],
     min_confidence: str,
     generation: Sequence[int],
+    contains: Callable[[int, int], bool] | None = None,
 ) -> Cohort:
     """The cohort from ``rows`` (``candidates``) and their substantive verdicts, with ``S``,
-    the blame boundary and each AI change's rework state."""
+    the blame boundary and each AI change's rework state. ``contains(a, b)``: is row ``a``
+    an ancestor of row ``b`` (the changes S's history lacks are counted in the report)."""
     since, until = cohort_window(now, horizon)
     cohort = Cohort(since, until, horizon)
     flags, shas, parents = outcomes.flags, commits.shas, commits.parents
@@ -160,6 +163,8 @@ def build_cohort(
         )
         return cohort
     cohort.boundary = blame_boundary(cohort.rows, parents, shas, generation)
+    if contains is not None:
+        cohort.outside = [i for i in cohort.rows if not contains(i, node)]
     for i in cohort.ai:
         first = outcomes.first_deploy(i)
         assert first is not None
@@ -216,6 +221,9 @@ def survival_block(cohort: Cohort, lines: Lines | None, missing: int = 0) -> dic
         "by_agent": {},
         "rework_share": None,
         "missing_objects": missing,
+        # Changes S's history does not hold (another release line deployed to the same
+        # environment, a branch never merged): blame at S cannot find their lines.
+        "not_in_deploy": len(cohort.outside),
         "reason": cohort.reason,
     }
     if lines is None or cohort.reason:

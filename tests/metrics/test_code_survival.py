@@ -215,3 +215,36 @@ def test_not_computed_unless_asked(tmp_path):
     cs = sc.scan(NOW)["code_survival"]
     assert (cs["ai"]["rate"], cs["human"]["rate"]) == (None, None)
     assert cs["reason"].startswith("not computed: ask for it with --horizon 30d")
+
+
+def test_changes_another_release_line_shipped_are_counted_apart(tmp_path):
+    """Two release lines deployed to one environment (cline's legacy and main extensions):
+    S, on main, does not hold the legacy line's change, whose lines cannot survive there;
+    the report says how many of the cohort's changes that is, and the text says why."""
+    repo = GitRepo(tmp_path / "repo")
+    sc = Scenario(repo, tmp_path)
+    base = repo.commit("base", when=ago(80), files={"README": "x\n"})
+    sc.deploy(base, ago(79))
+    repo.branch("legacy")
+    main = repo.commit("M", when=ago(50), author=BOB, files={"m.py": lines("m1", "m2")})
+    sc.deploy(main, ago(49))
+    repo.checkout("legacy")
+    legacy = repo.commit(ai_msg("L"), when=ago(48), files={"l.py": lines("l1", "l2", "l3")})
+    sc.deploy(legacy, ago(47))
+    repo.checkout("main")
+    s = repo.commit("later", when=ago(5), author=BOB, files={"m.py": lines("m1", "m2", "m3")})
+    sc.deploy(s, ago(4))
+    report = sc.scan(NOW, horizon=timedelta(days=30))
+    cs = report["code_survival"]
+    assert cs["deploy_sha"] == s
+    assert cs["not_in_deploy"] == 1
+    assert cs["ai"] == {"surviving_lines": 0, "added_lines": 3, "rate": 0.0, "changes": 1}
+    # M's deploy reads as rolled back (the legacy deploy after it does not run M): not in
+    # the cohort. One environment for two release lines distorts the deploy figures too.
+    assert cs["human"]["changes"] == 0
+    from scorer.formats.numbers import survival_cohort
+
+    assert survival_cohort(cs).endswith(
+        "; 1 of its changes are not in that deploy's history (another release line in the "
+        "same environment?): none of their lines can survive there"
+    )
