@@ -229,7 +229,6 @@ class Accelerator:
             environments=settings.environments,
             min_confidence=settings.min_confidence,
             generation=history.graph.generation,
-            contains=history.graph.contains,
         )
         if cohort.reason:
             return survival_block(cohort, None)

@@ -133,11 +133,10 @@ def build_cohort(
     environments: Sequence[str],
     min_confidence: str,
     generation: Sequence[int],
-    contains: Callable[[int, int], bool] | None = None,
 ) -> Cohort:
     """The cohort from ``rows`` (``candidates``) and their substantive verdicts, with ``S``,
-    the blame boundary and each AI change's rework state. ``contains(a, b)``: is row ``a``
-    an ancestor of row ``b`` (the changes S's history lacks are counted in the report)."""
+    the blame boundary and each AI change's rework state; and the cohort's changes S's
+    history does not hold."""
     since, until = cohort_window(now, horizon)
     cohort = Cohort(since, until, horizon)
     flags, shas, parents = outcomes.flags, commits.shas, commits.parents
@@ -163,8 +162,9 @@ def build_cohort(
         )
         return cohort
     cohort.boundary = blame_boundary(cohort.rows, parents, shas, generation)
-    if contains is not None:
-        cohort.outside = [i for i in cohort.rows if not contains(i, node)]
+    floor = min(generation[i] for i in cohort.rows)
+    held = ancestors_above(node, floor, parents, generation)
+    cohort.outside = [i for i in cohort.rows if i not in held]
     for i in cohort.ai:
         first = outcomes.first_deploy(i)
         assert first is not None
@@ -186,6 +186,21 @@ def blame_boundary(
     low = min(rows, key=lambda i: (generation[i], i))
     ps = parents[low]
     return shas[ps[0]] if ps else None
+
+
+def ancestors_above(
+    tip: int, floor: int, parents: Sequence[Sequence[int]], generation: Sequence[int]
+) -> set[int]:
+    """``tip`` and its ancestors of generation ``floor`` or more: one walk, as far down as
+    the cohort goes (a commit below ``floor`` has no ancestor above it)."""
+    seen = {tip}
+    stack = [tip]
+    while stack:
+        for p in parents[stack.pop()]:
+            if p not in seen and generation[p] >= floor:
+                seen.add(p)
+                stack.append(p)
+    return seen
 
 
 class Lines:
@@ -290,7 +305,8 @@ def count_lines(
         files_r = blame(state, {p for i in changes for p in lossy[i]})
         for i in changes:
             sha = shas[i]
-            kept = sum(c.get(sha, 0) for p, c in files_s.items() if p not in lossy[i])
+            # at S outside the lossy paths (all of S's less those), and at R inside them
+            kept = at_s.get(sha, 0) - sum(files_s.get(p, {}).get(sha, 0) for p in lossy[i])
             kept += sum(files_r.get(p, {}).get(sha, 0) for p in lossy[i])
             out.at_rework[i] = kept
     return out
