@@ -12,6 +12,7 @@ environment's deploys are one contiguous run of positions (``env_ranges``).
 
 from __future__ import annotations
 
+import struct
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
@@ -26,6 +27,8 @@ PENDING = "pending"
 OUTCOMES = (SURVIVED, ROLLED_BACK, FAILED, PENDING)
 
 _CODE = {name: code for code, name in enumerate(OUTCOMES)}
+_INT = struct.Struct("=i")
+_FINDS_BEFORE_DICT = 64
 
 
 class DeployResult:
@@ -156,6 +159,8 @@ class DeployList(Sequence[DeployResult]):
         self._shas = shas
         self._hex_width = hex_width
         self._by_serial: dict[int, int] | None = None
+        self._serial_bytes: bytes | None = None
+        self._lookups = 0
 
     # --- making ---------------------------------------------------------------------------
 
@@ -169,7 +174,8 @@ class DeployList(Sequence[DeployResult]):
         """One list of ``parts``: runs ``(list, lo, hi)`` of positions of another list (its
         columns copied a run at a time, its made deploys kept), and lists of new deploys."""
         when, node, serial, event_pos = array("q"), array("i"), array("i"), array("i")
-        code, env = bytearray(), []
+        code, env_code = bytearray(), bytearray()
+        names: dict[str, int] = {}  # environment -> code, in order of first use
         rolled: list[str | None] = []
         offsets, rows = array("q", [0]), array("i")
         made: dict[int, DeployResult] = {}
@@ -184,7 +190,7 @@ class DeployList(Sequence[DeployResult]):
                 serial += src.serial[lo:hi]
                 event_pos += src.event_pos[lo:hi]
                 code += src.code[lo:hi]
-                env += map(src.env_names.__getitem__, src.env_code[lo:hi])
+                env_code += _recoded(src.env_code, lo, hi, src.env_names, names)
                 rolled += src.rolled_back_by[lo:hi]
                 a, b = src.ship_offsets[lo], src.ship_offsets[hi]
                 shift = len(rows) - a
@@ -201,15 +207,13 @@ class DeployList(Sequence[DeployResult]):
                     serial.append(d.serial)
                     event_pos.append(d.event_pos)
                     code.append(_CODE[d.outcome])
-                    env.append(d.environment)
+                    env_code.append(names.setdefault(d.environment, len(names)))
                     rolled.append(d.rolled_back_by)
                     rows.extend(d.attempted if d.outcome == FAILED else d.shipped)
                     offsets.append(len(rows))
-        names: dict[str, int] = {}
-        env_code = bytes(names.setdefault(e, len(names)) for e in env)
         out = cls(
             when=when,
-            env_code=env_code,
+            env_code=bytes(env_code),
             env_names=list(names),
             code=code,
             node=node,
@@ -308,13 +312,39 @@ class DeployList(Sequence[DeployResult]):
         return self.code.count(_CODE[outcome])
 
     def position_of_serial(self, serial: int) -> int:
+        """Where the deploy numbered ``serial`` is: found in the column's bytes (a report asks
+        about a few of 100k deploys), until lookups are frequent enough to pay for a dict."""
         if self._by_serial is None:
+            self._lookups += 1
+            if self._lookups <= _FINDS_BEFORE_DICT and self.serial.typecode == "i":
+                if self._serial_bytes is None:
+                    self._serial_bytes = self.serial.tobytes()
+                data, needle = self._serial_bytes, _INT.pack(serial)
+                at = data.find(needle)
+                while at >= 0 and at % 4:
+                    at = data.find(needle, at + 1)
+                if at < 0:
+                    raise KeyError(serial)
+                return at // 4
             self._by_serial = {s: p for p, s in enumerate(self.serial)}
         return self._by_serial[serial]
 
     def shipped_rows(self, p: int) -> array:
         """What deploy ``p`` shipped (or, failed, would have), without making it."""
         return self.ship_rows[self.ship_offsets[p] : self.ship_offsets[p + 1]]
+
+
+def _recoded(codes: bytes, lo: int, hi: int, src_names: list[str], names: dict[str, int]) -> bytes:
+    """``codes[lo:hi]`` (positions in ``src_names``) as positions in ``names``, which gains
+    the names first used here, in order of first use (one translation in C, not a loop)."""
+    used = sorted((p, c) for c in range(len(src_names)) if (p := codes.find(c, lo, hi)) >= 0)
+    table = bytearray(256)
+    for _, c in used:
+        code = names.setdefault(src_names[c], len(names))
+        if code > 255:
+            raise ValueError("more than 256 deploy environments")
+        table[c] = code
+    return codes[lo:hi].translate(table)
 
 
 def byte_positions(buffer: bytes | bytearray, value: int, lo: int = 0, hi: int = -1) -> list:
