@@ -37,7 +37,7 @@ from datetime import timedelta
 
 from scorer.deploys import Resolution, resolve_events
 from scorer.incremental.cache import CachedOutcomes
-from scorer.incremental.columns import encode_texts, sha_rows
+from scorer.incremental.columns import sha_rows
 from scorer.incremental.eventstore import EventStore, StoredEvents
 from scorer.model import DeployEvent
 from scorer.outcomes.change import set_attribution, set_counted
@@ -249,20 +249,19 @@ def _hex_width(table: CommitTable) -> int:
 def _cached_deploys(prev: CachedOutcomes, table: CommitTable) -> DeployList:
     """The cached deploys, as columns: a deploy is made only when looked at (its event is
     read from the cached event store then)."""
-    store, event_pos = prev.events, prev.deploy_event
     return DeployList(
-        when=array("q", map(store.when.__getitem__, event_pos)),
-        env_code=bytes(map(store.env.__getitem__, event_pos)),
-        env_names=store.environments,
+        when=prev.deploy_when,
+        env_code=bytes(prev.deploy_env),
+        env_names=prev.deploy_environments,
         code=bytearray(prev.deploy_outcome),
         node=prev.deploy_node,
         serial=prev.deploy_serial,
-        event_pos=event_pos,
+        event_pos=prev.deploy_event,
         rolled_back_by=list(prev.rolled_back_by),
         ship_offsets=prev.ship_offsets,
         ship_rows=prev.ship_rows,
         made={},
-        store=store,
+        store=prev.events,
         shas=table.shas,
         hex_width=_hex_width(table),
     )
@@ -321,10 +320,10 @@ def snapshot(
         "reverters": list(outcomes.reverters.items()),
         "fragile": sorted(set(fragile)),
         "event_environments": store.environments,
+        "deploy_environments": deploys.env_names,
         "marks": dict(sorted(marks.items())),
         "ignored": dict(sorted(ignored.items())),
     }
-    texts, text_offsets = encode_texts(store.texts)
     sections = {
         "flags": bytes(outcomes.flags),
         "first": outcomes.first,
@@ -335,10 +334,7 @@ def snapshot(
         "ship_offsets": deploys.ship_offsets,
         "ship_rows": deploys.ship_rows,
         "deploy_event": deploys.event_pos,
-        "event_texts": texts,
-        "event_offsets": text_offsets,
-        "event_env": bytes(store.env),
-        "event_when": store.when,
-        "event_known": bytes(store.known),
+        "deploy_when": deploys.when,
+        "deploy_env": deploys.env_code,
     }
-    return CachedOutcomes(meta, sections)
+    return CachedOutcomes(meta, sections, store)

@@ -12,7 +12,6 @@ environment's deploys are one contiguous run of positions (``env_ranges``).
 
 from __future__ import annotations
 
-import struct
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
@@ -27,15 +26,13 @@ PENDING = "pending"
 OUTCOMES = (SURVIVED, ROLLED_BACK, FAILED, PENDING)
 
 _CODE = {name: code for code, name in enumerate(OUTCOMES)}
-_INT = struct.Struct("=i")
-_FINDS_BEFORE_DICT = 64
 
 
 class DeployResult:
     """A deploy: the commit it ran, what it shipped, and what came of it. ``when`` and
     ``environment`` are the event's, kept apart because every deploy's are read; the event
     itself may be made only when asked for (``stored``: a deploy carried over from the cache,
-    whose event lives in an event store: ``store.event(pos)``, ``store.when``)."""
+    whose event lives in an event store: ``store.event(pos)``)."""
 
     __slots__ = (
         "_event",
@@ -80,6 +77,8 @@ class DeployResult:
         pos: int,
         shas: Sequence[str],
         hex_width: int,
+        environment: str,
+        when: int,
         node: int,
         outcome: str,
         changes: Sequence[int],
@@ -87,12 +86,13 @@ class DeployResult:
         serial: int,
     ) -> DeployResult:
         """A cached deploy whose event is event ``pos`` of ``store`` (``shas``: the history's,
-        for an event that named its commit by an abbreviated SHA)."""
+        for an event that named its commit by an abbreviated SHA; ``environment`` and
+        ``when``: the event's, as the deploy columns keep them)."""
         d = cls.__new__(cls)
         d._event = None
         d._stored = (store, shas, hex_width)
-        d.environment = store.environment(pos)
-        d.when = store.when[pos]
+        d.environment = environment
+        d.when = when
         d.node = node
         d.outcome = outcome
         if outcome == FAILED:
@@ -159,8 +159,7 @@ class DeployList(Sequence[DeployResult]):
         self._shas = shas
         self._hex_width = hex_width
         self._by_serial: dict[int, int] | None = None
-        self._serial_bytes: bytes | None = None
-        self._lookups = 0
+        self._env_ranges: dict[str, tuple[int, int]] | None = None
 
     # --- making ---------------------------------------------------------------------------
 
@@ -256,6 +255,8 @@ class DeployList(Sequence[DeployResult]):
                 self.event_pos[p],
                 self._shas,
                 self._hex_width,
+                self.environment(p),
+                self.when[p],
                 self.node[p],
                 OUTCOMES[self.code[p]],
                 self.shipped_rows(p),
@@ -278,6 +279,14 @@ class DeployList(Sequence[DeployResult]):
 
     def env_ranges(self) -> dict[str, tuple[int, int]]:
         """Each environment's positions, ``lo:hi``."""
+        return dict(self._ranges())
+
+    def _ranges(self) -> dict[str, tuple[int, int]]:
+        if self._env_ranges is None:
+            self._env_ranges = self._find_ranges()
+        return self._env_ranges
+
+    def _find_ranges(self) -> dict[str, tuple[int, int]]:
         codes = self.env_code
         return {
             name: (codes.find(c), codes.rfind(c) + 1)
@@ -289,7 +298,7 @@ class DeployList(Sequence[DeployResult]):
         """The positions of deploys at ``lo_us <= when < hi_us``, in order (each environment's
         deploys are in time order: two bisections each)."""
         when, out = self.when, []
-        for lo, hi in self.env_ranges().values():
+        for lo, hi in self._ranges().values():
             a = bisect_left(when, lo_us, lo, hi)
             b = hi if hi_us is None else bisect_left(when, hi_us, a, hi)
             out.extend(range(a, b))
@@ -312,21 +321,17 @@ class DeployList(Sequence[DeployResult]):
         return self.code.count(_CODE[outcome])
 
     def position_of_serial(self, serial: int) -> int:
-        """Where the deploy numbered ``serial`` is: found in the column's bytes (a report asks
-        about a few of 100k deploys), until lookups are frequent enough to pay for a dict."""
+        """Where the deploy numbered ``serial`` is. Serials grow with time within each
+        environment's run (``linking.link_deploys`` numbers them in linking order, and a warm run
+        numbers its new ones after every cached one): two bisections find it. A list whose
+        serials are in another order gets a dict instead."""
         if self._by_serial is None:
-            self._lookups += 1
-            if self._lookups <= _FINDS_BEFORE_DICT and self.serial.typecode == "i":
-                if self._serial_bytes is None:
-                    self._serial_bytes = self.serial.tobytes()
-                data, needle = self._serial_bytes, _INT.pack(serial)
-                at = data.find(needle)
-                while at >= 0 and at % 4:
-                    at = data.find(needle, at + 1)
-                if at < 0:
-                    raise KeyError(serial)
-                return at // 4
-            self._by_serial = {s: p for p, s in enumerate(self.serial)}
+            serials = self.serial
+            for lo, hi in self._ranges().values():
+                p = bisect_left(serials, serial, lo, hi)
+                if p < hi and serials[p] == serial:
+                    return p
+            self._by_serial = {s: p for p, s in enumerate(serials)}
         return self._by_serial[serial]
 
     def shipped_rows(self, p: int) -> array:

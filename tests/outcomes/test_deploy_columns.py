@@ -1,6 +1,6 @@
 """DeployList's column helpers (scorer/outcomes/deploys.py): joining runs of positions of
 other lists re-codes their environments in order of first use, and a serial is found in the
-column's bytes (aligned matches only), then by a dict once lookups are many."""
+column by bisection where serials grow, else by a dict."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from datetime import datetime, timezone
 import pytest
 
 from scorer.model import DeployEvent
-from scorer.outcomes import deploys as deploys_mod
 from scorer.outcomes.deploys import DeployList, DeployResult
 
 
@@ -44,19 +43,16 @@ def test_joined_recodes_environments_in_order_of_first_use():
     assert DeployList.joined([(src, 1, 1), (src, 3, 4)]).env_names == ["production"]
 
 
-def test_position_of_serial_only_at_aligned_positions(monkeypatch):
-    # 0x01000000 and 0x00000100 share bytes across two neighbours' boundary: a match there
-    # is not a serial
-    serials = [0x00000100, 0x01000000, 7, 0x00010000]
-    ds = [_d("production", s, k) for k, s in enumerate(serials)]
+def test_position_of_serial_by_bisection_or_by_dict():
+    # serials grow within each environment's run (as linking and a warm run number them)
+    ds = [_d("staging", 0, 1), _d("staging", 4, 2), _d("production", 1, 3), _d("production", 9, 4)]
     lst = DeployList.from_results(ds)
-    for p, s in enumerate(serials):
-        assert lst.position_of_serial(s) == p
-    with pytest.raises(KeyError):
-        lst.position_of_serial(0x00000001)
-    monkeypatch.setattr(deploys_mod, "_FINDS_BEFORE_DICT", 2)
-    lst = DeployList.from_results(ds)
-    assert [lst.position_of_serial(s) for s in serials * 2] == [0, 1, 2, 3] * 2
-    assert lst._by_serial is not None
+    assert [lst.position_of_serial(s) for s in (0, 4, 1, 9)] == [0, 1, 2, 3]
+    assert lst._by_serial is None  # found by bisection
     with pytest.raises(KeyError):
         lst.position_of_serial(5)
+    # any other order: a dict
+    ds = [_d("production", s, k) for k, s in enumerate([7, 3, 12, 0])]
+    lst = DeployList.from_results(ds)
+    assert [lst.position_of_serial(s) for s in (7, 3, 12, 0)] == [0, 1, 2, 3]
+    assert lst._by_serial is not None
