@@ -139,15 +139,9 @@ class EventStore:
     def event(self, p: int) -> DeployEvent:
         """Event ``p`` as its source reported it (its time in UTC)."""
         (texts, env, when, _), q = self._at(p)
-        base = _N * q
+        ident, sha, status, source, where = texts.run(_N * q, _N)
         return DeployEvent(
-            id=texts[base],
-            sha=texts[base + 1],
-            environment=self.environments[env[q]],
-            time=from_micros(when[q]),
-            status=texts[base + 2],
-            source=texts[base + 3],
-            where=texts[base + 4],
+            ident, sha, self.environments[env[q]], from_micros(when[q]), status, source, 0, where
         )
 
     def unknown_positions(self) -> list[int]:
@@ -211,8 +205,8 @@ class EventStore:
                     env = bytes(env).translate(table)
                     parts.append(EventPart(part.count, (texts, env, when, known)))
         unknown = None
-        if self._unknown is not None and other._unknown is not None:
-            unknown = self._unknown + [len(self) + p for p in other._unknown]
+        if self._unknown is not None:  # known without reading the cached parts
+            unknown = self._unknown + [len(self) + p for p in other.unknown_positions()]
         return EventStore.of_parts(environments, parts, unknown)
 
     def same_events(self, other: EventStore) -> bool:
