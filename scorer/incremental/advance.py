@@ -257,7 +257,7 @@ def _cached_deploys(prev: CachedOutcomes, table: CommitTable) -> DeployList:
         node=prev.deploy_node,
         serial=prev.deploy_serial,
         event_pos=prev.deploy_event,
-        rolled_back_by=list(prev.rolled_back_by),
+        rolled_back_by=dict(prev.rolled_back_by),
         ship_offsets=prev.ship_offsets,
         ship_rows=prev.ship_rows,
         made={},
@@ -315,7 +315,7 @@ def snapshot(
         "key": key,
         "now": now.timestamp(),
         "judged_from": judged_from,  # changes before it that no report shows were not diffed
-        "rolled_back_by": deploys.rolled_back_by,
+        "rolled_back_by": sorted(deploys.rolled_back_by.items()),
         "reverted": list(outcomes.reverted.items()),
         "reverters": list(outcomes.reverters.items()),
         "fragile": sorted(set(fragile)),

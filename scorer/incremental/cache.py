@@ -124,7 +124,8 @@ class CachedOutcomes:
         self.now: float = meta["now"]  # the run's now, as a Unix time
         # AI changes before it that no report of that run could show were not judged
         self.judged_from: float | None = meta.get("judged_from")
-        self.rolled_back_by: list[str | None] = meta["rolled_back_by"]  # per deploy
+        # position -> id of the deploy that rolled it back (a few of the deploys)
+        self.rolled_back_by: dict[int, str] = {int(p): x for p, x in meta["rolled_back_by"]}
         self.reverted: dict[int, int] = {int(x): y for x, y in meta["reverted"]}
         self.reverters: dict[int, list[int]] = {int(x): ys for x, ys in meta["reverters"]}
         self.fragile: list[str] = meta["fragile"]  # names a new commit could make resolve
@@ -153,7 +154,7 @@ class CachedOutcomes:
             "key": self.key,
             "now": self.now,
             "judged_from": self.judged_from,
-            "rolled_back_by": self.rolled_back_by,
+            "rolled_back_by": sorted(self.rolled_back_by.items()),
             "reverted": sorted(self.reverted.items()),
             "reverters": sorted(self.reverters.items()),
             "fragile": self.fragile,
@@ -325,7 +326,12 @@ def _decode(directory: Path, data: bytes, key: str | Callable[[], str]) -> Cache
             raise CacheInvalid("corrupt cache file (outcomes)")
         d = len(outcomes.deploy_serial)
         sizes = {len(outcomes.deploy_node), len(outcomes.deploy_outcome)}
-        if sizes | {len(outcomes.rolled_back_by)} != {d} or len(outcomes.ship_offsets) != d + 1:
+        rolled = outcomes.rolled_back_by
+        if rolled and (min(rolled) < 0 or max(rolled) >= d):
+            raise CacheInvalid("corrupt cache file (deploys)")
+        if not all(type(x) is str for x in rolled.values()):
+            raise CacheInvalid("corrupt cache file (deploys)")
+        if sizes != {d} or len(outcomes.ship_offsets) != d + 1:
             raise CacheInvalid("corrupt cache file (deploys)")
         if outcomes.ship_offsets[-1] != len(outcomes.ship_rows):
             raise CacheInvalid("corrupt cache file (deploys)")

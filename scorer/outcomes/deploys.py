@@ -136,7 +136,7 @@ class DeployList(Sequence[DeployResult]):
         node: array,  # graph row of the deployed commit ("i")
         serial: array,  # the deploy's stable number ("i")
         event_pos: array,  # its event's position in the run's EventStore ("i"; -1: none)
-        rolled_back_by: list[str | None],
+        rolled_back_by: dict[int, str],  # position -> id of the deploy that rolled it back
         ship_offsets: array,  # ship_rows[ship_offsets[p]:ship_offsets[p + 1]] ("q")
         ship_rows: array,  # changes shipped, or attempted by a failed deploy ("i")
         made: dict[int, DeployResult],
@@ -175,7 +175,7 @@ class DeployList(Sequence[DeployResult]):
         when, node, serial, event_pos = array("q"), array("i"), array("i"), array("i")
         code, env_code = bytearray(), bytearray()
         names: dict[str, int] = {}  # environment -> code, in order of first use
-        rolled: list[str | None] = []
+        rolled: dict[int, str] = {}
         offsets, rows = array("q", [0]), array("i")
         made: dict[int, DeployResult] = {}
         store, shas, hex_width = None, (), 40
@@ -190,7 +190,9 @@ class DeployList(Sequence[DeployResult]):
                 event_pos += src.event_pos[lo:hi]
                 code += src.code[lo:hi]
                 env_code += _recoded(src.env_code, lo, hi, src.env_names, names)
-                rolled += src.rolled_back_by[lo:hi]
+                rolled.update(
+                    (base + p - lo, x) for p, x in src.rolled_back_by.items() if lo <= p < hi
+                )
                 a, b = src.ship_offsets[lo], src.ship_offsets[hi]
                 shift = len(rows) - a
                 later = src.ship_offsets[lo + 1 : hi + 1]
@@ -207,7 +209,8 @@ class DeployList(Sequence[DeployResult]):
                     event_pos.append(d.event_pos)
                     code.append(_CODE[d.outcome])
                     env_code.append(names.setdefault(d.environment, len(names)))
-                    rolled.append(d.rolled_back_by)
+                    if d.rolled_back_by is not None:
+                        rolled[len(when) - 1] = d.rolled_back_by
                     rows.extend(d.attempted if d.outcome == FAILED else d.shipped)
                     offsets.append(len(rows))
         out = cls(
@@ -232,9 +235,13 @@ class DeployList(Sequence[DeployResult]):
     def refresh(self) -> None:
         """Write what the made deploys say now (their outcome, who rolled them back) back
         into the columns."""
+        rolled = self.rolled_back_by
         for p, d in self._made.items():
             self.code[p] = _CODE[d.outcome]
-            self.rolled_back_by[p] = d.rolled_back_by
+            if d.rolled_back_by is None:
+                rolled.pop(p, None)
+            else:
+                rolled[p] = d.rolled_back_by
 
     # --- reading --------------------------------------------------------------------------
 
@@ -260,7 +267,7 @@ class DeployList(Sequence[DeployResult]):
                 self.node[p],
                 OUTCOMES[self.code[p]],
                 self.shipped_rows(p),
-                self.rolled_back_by[p],
+                self.rolled_back_by.get(p),
                 self.serial[p],
             )
             self._made[p] = d

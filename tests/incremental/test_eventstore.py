@@ -574,6 +574,14 @@ def _segment_malformed(d):
     _edit_meta(d, lambda o: o["event_segments"][0].__setitem__(2, [1, 2]))
 
 
+def _rolled_back_past_the_end(d):
+    _edit_meta(d, lambda o: o.__setitem__("rolled_back_by", [[6, "v4"]]))
+
+
+def _rolled_back_by_a_number(d):
+    _edit_meta(d, lambda o: o.__setitem__("rolled_back_by", [[0, 4]]))
+
+
 def _deploy_event_past_the_end(d):
     _edit_section(d, "deploy_event", "i", lambda a: a.__setitem__(-1, 6))
 
@@ -634,6 +642,8 @@ def _events_file_empty(d):
         (_deploy_event_negative, "deploy events"),
         (_deploy_env_out_of_range, "deploys"),
         (_deploy_when_one_short, "deploys"),
+        (_rolled_back_past_the_end, "deploys"),
+        (_rolled_back_by_a_number, "deploys"),
         (_unknown_past_the_end, "deploy events"),
         (_events_file_truncated, f"truncated {cache.EVENTS_FILE}"),
         (_events_file_missing, f"cannot read {cache.EVENTS_FILE}: No such file or directory"),
