@@ -767,7 +767,8 @@ def _save_events(directory: Path, store: EventStore, base: CachedOutcomes | None
                 return list(old)
             data, added = _event_segments(blocks, end)
             with open(path, "r+b") as fh:
-                fh.truncate(end)  # events a failed run appended but never named
+                if size > end:
+                    fh.truncate(end)  # events a failed run appended but never named
                 fh.seek(end)
                 fh.writelines(data)
             return [*old, *added]
