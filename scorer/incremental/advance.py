@@ -183,7 +183,10 @@ def advance(
     width = _hex_width(table)
     for x, ys in resolve_reverts(new_reverts, lambda name: sha_rows(table.shas, name)).items():
         outcomes.reverters.setdefault(x, []).extend(ys)
-    outcomes.reverts = revert_commits(table, outcomes.reverters)
+    # A cached commit's subject and what it reverts never change: only new commits can be
+    # new reverts (and a run need not read 100k cached subjects to find the old ones).
+    new_ys = {x: [y for y in ys if y >= cached_rows] for x, ys in outcomes.reverters.items()}
+    outcomes.reverts = prev.reverts | revert_commits(table, new_ys)
     ctime = table.committer_time
     reverting = {y for ys in outcomes.reverters.values() for y in ys}
     moving = {y for y in reverting if y >= cached_rows or ctime[y] > then}
@@ -318,6 +321,7 @@ def snapshot(
         "rolled_back_by": sorted(deploys.rolled_back_by.items()),
         "reverted": list(outcomes.reverted.items()),
         "reverters": list(outcomes.reverters.items()),
+        "reverts": sorted(outcomes.reverts),  # the reverting commits that never count
         "fragile": sorted(set(fragile)),
         "event_environments": store.environments,
         "deploy_environments": deploys.env_names,

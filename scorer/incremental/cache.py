@@ -128,6 +128,7 @@ class CachedOutcomes:
         self.rolled_back_by: dict[int, str] = {int(p): x for p, x in meta["rolled_back_by"]}
         self.reverted: dict[int, int] = {int(x): y for x, y in meta["reverted"]}
         self.reverters: dict[int, list[int]] = {int(x): ys for x, ys in meta["reverters"]}
+        self.reverts: set[int] = set(meta["reverts"])  # revert commits (never counted)
         self.fragile: list[str] = meta["fragile"]  # names a new commit could make resolve
         self.flags = bytearray(sections["flags"])
         self.first = sections["first"]
@@ -157,6 +158,7 @@ class CachedOutcomes:
             "rolled_back_by": sorted(self.rolled_back_by.items()),
             "reverted": sorted(self.reverted.items()),
             "reverters": sorted(self.reverters.items()),
+            "reverts": sorted(self.reverts),
             "fragile": self.fragile,
             "event_environments": self.events.environments,
             "deploy_environments": self.deploy_environments,
@@ -326,6 +328,8 @@ def _decode(directory: Path, data: bytes, key: str | Callable[[], str]) -> Cache
             raise CacheInvalid("corrupt cache file (outcomes)")
         d = len(outcomes.deploy_serial)
         sizes = {len(outcomes.deploy_node), len(outcomes.deploy_outcome)}
+        if outcomes.reverts and (min(outcomes.reverts) < 0 or max(outcomes.reverts) >= n):
+            raise CacheInvalid("corrupt cache file (outcomes)")
         rolled = outcomes.rolled_back_by
         if rolled and (min(rolled) < 0 or max(rolled) >= d):
             raise CacheInvalid("corrupt cache file (deploys)")
