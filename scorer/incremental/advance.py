@@ -37,7 +37,7 @@ from datetime import timedelta
 
 from scorer.deploys import Resolution, resolve_events
 from scorer.incremental.cache import CachedOutcomes
-from scorer.incremental.columns import encode_texts, sha_rows
+from scorer.incremental.columns import sha_rows
 from scorer.incremental.eventstore import EventStore, StoredEvents
 from scorer.model import DeployEvent
 from scorer.outcomes.change import set_attribution, set_counted
@@ -183,7 +183,10 @@ def advance(
     width = _hex_width(table)
     for x, ys in resolve_reverts(new_reverts, lambda name: sha_rows(table.shas, name)).items():
         outcomes.reverters.setdefault(x, []).extend(ys)
-    outcomes.reverts = revert_commits(table, outcomes.reverters)
+    # A cached commit's subject and what it reverts never change: only new commits can be
+    # new reverts (and a run need not read 100k cached subjects to find the old ones).
+    new_ys = {x: [y for y in ys if y >= cached_rows] for x, ys in outcomes.reverters.items()}
+    outcomes.reverts = prev.reverts | revert_commits(table, new_ys)
     ctime = table.committer_time
     reverting = {y for ys in outcomes.reverters.values() for y in ys}
     moving = {y for y in reverting if y >= cached_rows or ctime[y] > then}
@@ -249,20 +252,19 @@ def _hex_width(table: CommitTable) -> int:
 def _cached_deploys(prev: CachedOutcomes, table: CommitTable) -> DeployList:
     """The cached deploys, as columns: a deploy is made only when looked at (its event is
     read from the cached event store then)."""
-    store, event_pos = prev.events, prev.deploy_event
     return DeployList(
-        when=array("q", map(store.when.__getitem__, event_pos)),
-        env_code=bytes(map(store.env.__getitem__, event_pos)),
-        env_names=store.environments,
+        when=prev.deploy_when,
+        env_code=bytes(prev.deploy_env),
+        env_names=prev.deploy_environments,
         code=bytearray(prev.deploy_outcome),
         node=prev.deploy_node,
         serial=prev.deploy_serial,
-        event_pos=event_pos,
-        rolled_back_by=list(prev.rolled_back_by),
+        event_pos=prev.deploy_event,
+        rolled_back_by=dict(prev.rolled_back_by),
         ship_offsets=prev.ship_offsets,
         ship_rows=prev.ship_rows,
         made={},
-        store=store,
+        store=prev.events,
         shas=table.shas,
         hex_width=_hex_width(table),
     )
@@ -316,15 +318,16 @@ def snapshot(
         "key": key,
         "now": now.timestamp(),
         "judged_from": judged_from,  # changes before it that no report shows were not diffed
-        "rolled_back_by": deploys.rolled_back_by,
+        "rolled_back_by": sorted(deploys.rolled_back_by.items()),
         "reverted": list(outcomes.reverted.items()),
         "reverters": list(outcomes.reverters.items()),
+        "reverts": sorted(outcomes.reverts),  # the reverting commits that never count
         "fragile": sorted(set(fragile)),
         "event_environments": store.environments,
+        "deploy_environments": deploys.env_names,
         "marks": dict(sorted(marks.items())),
         "ignored": dict(sorted(ignored.items())),
     }
-    texts, text_offsets = encode_texts(store.texts)
     sections = {
         "flags": bytes(outcomes.flags),
         "first": outcomes.first,
@@ -335,10 +338,7 @@ def snapshot(
         "ship_offsets": deploys.ship_offsets,
         "ship_rows": deploys.ship_rows,
         "deploy_event": deploys.event_pos,
-        "event_texts": texts,
-        "event_offsets": text_offsets,
-        "event_env": bytes(store.env),
-        "event_when": store.when,
-        "event_known": bytes(store.known),
+        "deploy_when": deploys.when,
+        "deploy_env": deploys.env_code,
     }
-    return CachedOutcomes(meta, sections)
+    return CachedOutcomes(meta, sections, store)

@@ -8,8 +8,11 @@ Two layers, each with its own key:
   commits that shapes them: scorer version, agent registry, ``exclude_paths``, ``.mailmap``,
   git-ai notes. Rows are stable, because a warm run only appends rows.
 * the outcomes of the last run (``CachedOutcomes``): per-row flags, each row's first deploy,
-  every deploy's node, outcome and shipped rows, the reverts, and the deploy events it kept
-  (``scorer.incremental.eventstore``) with what each deploy source said it read (its mark).
+  every deploy's node, time, environment, outcome and shipped rows, the reverts, and the
+  deploy events it kept (``scorer.incremental.eventstore``) with what each deploy source said
+  it read (its mark). The events' columns are append-only segments of their own file, of
+  at most EVENT_BLOCK events each, named (place, size, CRC-32) in the state file and read
+  when a run first looks at one of their events; the rest is in the state file.
   Keyed by the settings that shape them (window, environments, min_confidence, deploy
   sources), by the run's ``now`` and by those events; ``scorer.incremental.advance`` decides
   whether they can be carried forward.
@@ -25,7 +28,7 @@ pickle: a cache restored from CI storage must not be able to run code, and a dam
 be noticed, not half-used. Lengths and sparse rows are checked; the values of the 100k-row
 columns are not (a pass over each would cost a warm run ~10 ms): the checksum catches damage,
 and a cache is only as trusted as the CI storage it comes from (actions/cache scopes what a
-pull request writes to that pull request's own runs). Both files are mapped, not read: columns
+pull request writes to that pull request's own runs). The files are mapped, not read: columns
 are checked and copied into arrays straight from the page cache, or kept as buffers
 (``scorer.incremental.columns``): a warm run decodes the few rows it looks at, not 100k.
 """
@@ -46,21 +49,27 @@ from pathlib import Path
 
 from scorer import __version__
 from scorer.incremental.columns import ParentColumn, ShaColumn, ShaIndex, TextColumn, encode_texts
-from scorer.incremental.eventstore import EventStore
+from scorer.incremental.eventstore import TEXT_FIELDS, EventPart, EventStore, check_columns
 from scorer.model import Evidence
 from scorer.outcomes.table import CommitTable
 from scorer.util.atomic import replace_file
 from scorer.util.sha import sha256
 from scorer.util.textsafe import one_line
 
-FORMAT = 8
+FORMAT = 9
 STATE_FILE = "scorer-state.cache"  # small; rewritten by every run that learned something
 COMMITS_FILE = "scorer-commits.cache"  # append-only segments of commit rows
+EVENTS_FILE = "scorer-events.cache"  # append-only segments of kept deploy events
 SOURCES_FILE = "scorer-sources.cache"  # deploy sources' memos (JSON), see load_memos
 LEGACY_FILES = ("scorer-history.cache",)
 MAGIC = b"SCORER-CACHE\n"
 SEGMENT_MAGIC = b"SCORER-ROWS\n"
 MAX_SEGMENTS = 32  # then the rows are rewritten as one segment
+EVENT_BLOCK = 8192  # events in one segment at most: a report reads the segments it shows
+MAX_EVENT_SEGMENTS = 64  # then the events are rewritten in full blocks
+# Columns of a segment of events (EventStore's), with their array type codes.
+_EVENT_COLUMNS = (("texts", ""), ("offsets", "q"), ("env", ""), ("when", "q"), ("known", ""))
+_EVENT_TEXTS = len(TEXT_FIELDS)  # texts of one event
 _LEN = struct.Struct("<Q")
 # Columns of a segment of commit rows, with their array type codes ("" = bytes).
 _SEGMENT_COLUMNS = (
@@ -92,12 +101,10 @@ _STATE_SECTIONS = (
     ("ship_offsets", "q"),
     ("ship_rows", "i"),
     ("deploy_event", "i"),  # per deploy: its event's position in the event columns
-    # the kept deploy events in linking order (scorer.incremental.eventstore.EventStore)
-    ("event_texts", ""),
-    ("event_offsets", "q"),
-    ("event_env", ""),
-    ("event_when", "q"),
-    ("event_known", ""),
+    ("deploy_when", "q"),  # per deploy: its event's time (microseconds)
+    ("deploy_env", ""),  # per deploy: its environment, a position in deploy_environments
+    # the kept events whose SHA is not in the history (their columns: EVENTS_FILE)
+    ("event_unknown", "i"),
 )
 
 
@@ -112,14 +119,16 @@ class CacheInvalid(Exception):
 class CachedOutcomes:
     """The outcomes of the run that wrote the cache, as ``incremental.advance`` carries them."""
 
-    def __init__(self, meta: dict, sections: dict[str, array | bytes]):
+    def __init__(self, meta: dict, sections: dict[str, array | bytes], events: EventStore):
         self.key: str = meta["key"]  # the settings that shaped them
         self.now: float = meta["now"]  # the run's now, as a Unix time
         # AI changes before it that no report of that run could show were not judged
         self.judged_from: float | None = meta.get("judged_from")
-        self.rolled_back_by: list[str | None] = meta["rolled_back_by"]  # per deploy
+        # position -> id of the deploy that rolled it back (a few of the deploys)
+        self.rolled_back_by: dict[int, str] = {int(p): x for p, x in meta["rolled_back_by"]}
         self.reverted: dict[int, int] = {int(x): y for x, y in meta["reverted"]}
         self.reverters: dict[int, list[int]] = {int(x): ys for x, ys in meta["reverters"]}
+        self.reverts: set[int] = set(meta["reverts"])  # revert commits (never counted)
         self.fragile: list[str] = meta["fragile"]  # names a new commit could make resolve
         self.flags = bytearray(sections["flags"])
         self.first = sections["first"]
@@ -129,16 +138,13 @@ class CachedOutcomes:
         self.ship_offsets = sections["ship_offsets"]
         self.ship_rows = sections["ship_rows"]
         self.deploy_event = sections["deploy_event"]
-        offsets = sections["event_offsets"]
-        if not offsets or offsets[0] != 0 or offsets[-1] != len(sections["event_texts"]):
-            raise ValueError("event texts of the wrong length")
-        self.events = EventStore(
-            TextColumn(sections["event_texts"], sections["event_offsets"]),
-            meta["event_environments"],
-            sections["event_env"],
-            sections["event_when"],
-            sections["event_known"],
-        )
+        self.deploy_when = sections["deploy_when"]
+        self.deploy_env = sections["deploy_env"]
+        self.deploy_environments: list[str] = meta["deploy_environments"]
+        # the kept events (their parts read from EVENTS_FILE when first looked at)
+        self.events = events
+        # where they are in EVENTS_FILE, when they were read from it
+        self.event_segments: list[list] = meta.get("event_segments") or []
         # What each deploy source said it read (``DeploySource.events_since``), by spec, and
         # the events it left out, by reason.
         self.marks: dict[str, str] = meta["marks"]
@@ -149,18 +155,20 @@ class CachedOutcomes:
             "key": self.key,
             "now": self.now,
             "judged_from": self.judged_from,
-            "rolled_back_by": self.rolled_back_by,
+            "rolled_back_by": sorted(self.rolled_back_by.items()),
             "reverted": sorted(self.reverted.items()),
             "reverters": sorted(self.reverters.items()),
+            "reverts": sorted(self.reverts),
             "fragile": self.fragile,
             "event_environments": self.events.environments,
+            "deploy_environments": self.deploy_environments,
             "marks": self.marks,
             "ignored": self.ignored,
         }
 
     def sections(self) -> dict[str, array | bytes]:
-        """The state file's sections (arrays as they are: ``save`` writes their buffers)."""
-        raw, offsets = encode_texts(self.events.texts)
+        """The state file's sections (arrays as they are: ``save`` writes their buffers); the
+        events' columns are in EVENTS_FILE."""
         return {
             "flags": bytes(self.flags),
             "first": self.first,
@@ -170,11 +178,9 @@ class CachedOutcomes:
             "ship_offsets": self.ship_offsets,
             "ship_rows": self.ship_rows,
             "deploy_event": self.deploy_event,
-            "event_texts": raw,
-            "event_offsets": offsets,
-            "event_env": bytes(self.events.env),
-            "event_when": self.events.when,
-            "event_known": bytes(self.events.known),
+            "deploy_when": self.deploy_when,
+            "deploy_env": bytes(self.deploy_env),
+            "event_unknown": array("i", self.events.unknown_positions()),
         }
 
 
@@ -313,18 +319,32 @@ def _decode(directory: Path, data: bytes, key: str | Callable[[], str]) -> Cache
         raise CacheInvalid("corrupt cache file (columns)")
     outcomes = None
     if meta.get("outcomes"):
-        outcomes = CachedOutcomes(meta["outcomes"], sections)
+        o = meta["outcomes"]
+        events = _cached_events(
+            Path(directory), o["event_segments"], o["event_environments"], sections["event_unknown"]
+        )
+        outcomes = CachedOutcomes(o, sections, events)
         if len(outcomes.flags) != n or len(outcomes.first) != n:
             raise CacheInvalid("corrupt cache file (outcomes)")
         d = len(outcomes.deploy_serial)
         sizes = {len(outcomes.deploy_node), len(outcomes.deploy_outcome)}
-        if sizes | {len(outcomes.rolled_back_by)} != {d} or len(outcomes.ship_offsets) != d + 1:
+        if outcomes.reverts and (min(outcomes.reverts) < 0 or max(outcomes.reverts) >= n):
+            raise CacheInvalid("corrupt cache file (outcomes)")
+        rolled = outcomes.rolled_back_by
+        if rolled and (min(rolled) < 0 or max(rolled) >= d):
+            raise CacheInvalid("corrupt cache file (deploys)")
+        if not all(type(x) is str for x in rolled.values()):
+            raise CacheInvalid("corrupt cache file (deploys)")
+        if sizes != {d} or len(outcomes.ship_offsets) != d + 1:
             raise CacheInvalid("corrupt cache file (deploys)")
         if outcomes.ship_offsets[-1] != len(outcomes.ship_rows):
             raise CacheInvalid("corrupt cache file (deploys)")
         at = outcomes.deploy_event
         if len(at) != d or (d and not 0 <= min(at) <= max(at) < len(outcomes.events)):
             raise CacheInvalid("corrupt cache file (deploy events)")
+        env, names = outcomes.deploy_env, outcomes.deploy_environments
+        if len(outcomes.deploy_when) != d or len(env) != d or (d and max(env) >= len(names)):
+            raise CacheInvalid("corrupt cache file (deploys)")
     if callable(key):
         _check_key(meta, key())
     cached = CachedHistory(
@@ -338,6 +358,73 @@ def _decode(directory: Path, data: bytes, key: str | Callable[[], str]) -> Cache
     )
     cached.segments = [list(seg) for seg in meta["segments"]]
     return cached
+
+
+def _cached_events(
+    directory: Path, segments: list, environments: list[str], unknown: array
+) -> EventStore:
+    """The kept events of the state file, one part per segment of EVENTS_FILE: the segments'
+    places are checked now, each one's bytes (checksum, lengths) when an event of it is first
+    read (damage found then is a CacheInvalid, and the scan starts over without the cache)."""
+    if not isinstance(environments, list) or not all(isinstance(e, str) for e in environments):
+        raise CacheInvalid("corrupt cache file (deploy events)")
+    parts: list[EventPart] = []
+    end = 0
+    for seg in segments:
+        offset, count, sizes, crc = seg
+        if (
+            not all(isinstance(x, int) and x >= 0 for x in (offset, count, crc, *sizes))
+            or len(sizes) != len(_EVENT_COLUMNS)
+            or offset < end
+        ):
+            raise CacheInvalid("corrupt cache file (deploy events)")
+        end = offset + sum(sizes)
+        parts.append(EventPart(count, segment=seg))
+    n = sum(part.count for part in parts)
+    if unknown and (min(unknown) < 0 or max(unknown) >= n):
+        raise CacheInvalid("corrupt cache file (deploy events)")
+    if parts:
+        view = _events_view(directory / EVENTS_FILE, end)
+        for part in parts:
+            part._loader = _segment_loader(view, part.segment, len(environments))
+    return EventStore.of_parts(environments, parts, list(unknown))
+
+
+def _events_view(path: Path, end: int) -> memoryview:
+    """EVENTS_FILE, mapped (it outlives this run's appends beyond ``end``, and a rewrite
+    makes a new file), when it holds at least ``end`` bytes."""
+    try:
+        with open(path, "rb") as fh:
+            mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError) as err:  # ValueError: an empty file
+        why = getattr(err, "strerror", None) or "empty"
+        raise CacheInvalid(f"cannot read {path.name}: {why}") from None
+    if len(mapped) < end:
+        raise CacheInvalid(f"truncated {path.name}")
+    return memoryview(mapped)
+
+
+def _segment_loader(view: memoryview, seg: list, environments: int) -> Callable[[], tuple]:
+    def load() -> tuple:
+        offset, count, sizes, crc = seg
+        chunk = view[offset : offset + sum(sizes)]
+        if zlib.crc32(chunk) != crc:
+            raise CacheInvalid("corrupt cache file (deploy events checksum)")
+        columns, pos = [], 0
+        try:
+            for (_, code), size in zip(_EVENT_COLUMNS, sizes, strict=True):
+                columns.append(_typed(chunk[pos : pos + size], code))
+                pos += size
+            raw, offsets, env, when, known = columns
+            if not offsets or offsets[0] != 0 or offsets[-1] != len(raw) or len(when) != count:
+                raise ValueError("event texts of the wrong length")
+            texts = TextColumn(raw, offsets)
+            check_columns(texts, environments, env, when, known)
+        except ValueError:
+            raise CacheInvalid("corrupt cache file (deploy events)") from None
+        return texts, env, when, known
+
+    return load
 
 
 def _check_key(meta: dict, key: str) -> None:
@@ -621,6 +708,12 @@ def _save(
         _write_atomic(rows_path, data)
         segments = [[0, len(data)]]
     outcomes = state.outcomes
+    outcomes_meta = None
+    if outcomes is not None:
+        segments_of_events = _save_events(
+            directory, outcomes.events, base.outcomes if base is not None else None
+        )
+        outcomes_meta = {**outcomes.meta(), "event_segments": segments_of_events}
     shas = table.shas
     meta = {
         "format": FORMAT,
@@ -632,7 +725,7 @@ def _save(
         "sha_width": shas.width if isinstance(shas, ShaColumn) else len(shas[0]) // 2 if n else 20,
         "missing_parents": table.missing_parents,
         "segments": segments,
-        "outcomes": outcomes.meta() if outcomes is not None else None,
+        "outcomes": outcomes_meta,
         "extras": state.extras,
     }
     sections = {"by_author_time": table.sort_by_author_time()}
@@ -653,6 +746,75 @@ def _save(
     del parts  # the views: the arrays may grow again
     for legacy in LEGACY_FILES:
         (directory / legacy).unlink(missing_ok=True)
+
+
+def _save_events(directory: Path, store: EventStore, base: CachedOutcomes | None) -> list[list]:
+    """Write the events of ``store`` that EVENTS_FILE does not hold yet, and return where
+    every segment is. A store that starts with every segment this run read (``base``) gets
+    only its later events appended; any other (a cold run, events before the last run read
+    again, too many small segments) is written anew, in blocks of EVENT_BLOCK events."""
+    path = directory / EVENTS_FILE
+    parts = store.parts
+    old = base.event_segments if base is not None else []
+    lead = 0
+    while lead < min(len(parts), len(old)) and parts[lead].segment is old[lead]:
+        lead += 1
+    if old and lead == len(old):
+        end = old[-1][0] + sum(old[-1][2])
+        try:
+            size = path.stat().st_size
+        except OSError:
+            size = -1
+        blocks = [block for part in parts[lead:] for block in _event_blocks(part.columns())]
+        if size >= end and len(old) + len(blocks) <= MAX_EVENT_SEGMENTS:
+            if not blocks:
+                return list(old)
+            data, added = _event_segments(blocks, end)
+            with open(path, "r+b") as fh:
+                if size > end:
+                    fh.truncate(end)  # events a failed run appended but never named
+                fh.seek(end)
+                fh.writelines(data)
+            return [*old, *added]
+    flat = (store.texts, store.env, store.when, store.known)
+    data, segments = _event_segments(list(_event_blocks(flat)), 0)
+    _write_atomic(path, data)
+    return segments
+
+
+def _event_blocks(columns: tuple) -> list[tuple]:
+    """Columns of events (EventStore's) as blocks of at most EVENT_BLOCK events, each as
+    _EVENT_COLUMNS (its text offsets from 0)."""
+    texts, env, when, known = columns
+    raw, offsets = encode_texts(texts)
+    out = []
+    n = len(when)
+    for a in range(0, n, EVENT_BLOCK):
+        b = min(n, a + EVENT_BLOCK)
+        lo, hi = offsets[_EVENT_TEXTS * a], offsets[_EVENT_TEXTS * b]
+        offs = offsets[_EVENT_TEXTS * a : _EVENT_TEXTS * b + 1]
+        if lo:
+            offs = array("q", (o - lo for o in offs))
+        out.append((raw[lo:hi], offs, bytes(env[a:b]), when[a:b], bytes(known[a:b])))
+    return out
+
+
+def _event_segments(blocks: list[tuple], start: int) -> tuple[list, list[list]]:
+    """The bytes of ``blocks`` written one after the other from ``start``, and each one's
+    segment: offset, events, column sizes, CRC-32."""
+    data: list = []
+    segments = []
+    pos = start
+    for block in blocks:
+        chunks = [memoryview(c).cast("B") if isinstance(c, array) else c for c in block]
+        sizes = [len(c) for c in chunks]
+        crc = 0
+        for c in chunks:
+            crc = zlib.crc32(c, crc)
+        segments.append([pos, len(block[3]), sizes, crc])
+        data += chunks
+        pos += sum(sizes)
+    return data, segments
 
 
 def _segment_bytes(state: CachedHistory, lo: int, hi: int, base: CachedHistory | None) -> bytes:

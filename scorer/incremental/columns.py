@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from itertools import pairwise
 
 # After this many lookups of cached SHAs, an index builds a real dict (a scan costs ~0.3 ms
 # over 100k SHAs, the dict ~20 ms once).
@@ -223,6 +224,14 @@ class TextColumn(Sequence[str]):
 
     def append(self, text: str) -> None:
         self._new.append(text)
+
+    def run(self, i: int, n: int) -> list[str]:
+        """Texts ``i`` to ``i + n`` (the fields of one record: one lookup of the buffer)."""
+        if i < 0 or i + n > self._count:
+            return [self[k] for k in range(i, i + n)]
+        raw, offsets = self._data()
+        ends = offsets[i : i + n + 1]
+        return [raw[a : b - 1].decode("utf-8", "surrogatepass") for a, b in pairwise(ends)]
 
 
 def encode_texts(texts: Sequence[str]) -> tuple[bytes, array]:

@@ -8,6 +8,12 @@ deploy work together. So the kept events live in the cache as a few buffers, in 
 microseconds, and whether their SHA was found in the history. An event is made again only
 when a report shows its deploy (``EventStore.event``).
 
+A store is a list of parts (``EventPart``): a cached store has one per segment of the cache's
+events file, each read and checked only when an event of it is, and a warm run's store is
+the cached parts, then one of its new events (``extend`` copies nothing). A log of 200k
+events keeps 80k of them: a per-merge run that read, copied and rewrote all of their
+columns spent ~40 ms on it; it now reads the segments its report shows, and appends one.
+
 Two stores are equal exactly when their events are (``same_events``): comparing the buffers
 of a store encoded from this run's events with the cached one's is how a run whose sources
 cannot vouch for their past (``DeploySource.events_since``) checks that nothing before the
@@ -19,7 +25,8 @@ moves with every new deploy, while the linking order does not.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
 
 from scorer.incremental.columns import TextColumn, encode_texts
 from scorer.model import DeployEvent
@@ -31,10 +38,36 @@ TEXT_FIELDS = ("id", "sha", "status", "source", "where")
 _N = len(TEXT_FIELDS)
 
 
-class EventStore:
-    """Kept deploy events, in linking order (see the module docstring)."""
+class EventPart:
+    """A run of a store's events: columns in memory, or a loader that reads and checks them
+    (a segment of the cache's events file) when one of them is first asked for."""
 
-    __slots__ = ("env", "environments", "known", "texts", "when")
+    __slots__ = ("_columns", "_loader", "count", "segment")
+
+    def __init__(
+        self,
+        count: int,
+        columns: tuple | None = None,
+        loader: Callable[[], tuple] | None = None,
+        segment: object = None,
+    ):
+        self.count = count
+        self._columns = columns  # (texts, env, when, known), as EventStore's
+        self._loader = loader
+        self.segment = segment  # where it is in the cache's events file, if it is there
+
+    def columns(self) -> tuple[TextColumn, bytes | bytearray, array, bytes | bytearray]:
+        if self._columns is None:
+            self._columns = self._loader()  # type: ignore[misc]
+            self._loader = None
+        return self._columns
+
+
+class EventStore:
+    """Kept deploy events, in linking order (see the module docstring): one run of them
+    (``EventPart``) or several, the cached ones read only when an event of theirs is."""
+
+    __slots__ = ("_parts", "_starts", "_unknown", "environments")
 
     def __init__(
         self,
@@ -44,16 +77,27 @@ class EventStore:
         when: array,  # per event: microseconds since the Unix epoch ("q")
         known: bytes | bytearray,  # per event: 1 when its SHA is in the history
     ):
-        self.texts = texts
+        check_columns(texts, len(environments), env, when, known)
         self.environments = environments
-        self.env = env
-        self.when = when
-        self.known = known
-        n = len(when)
-        if len(texts) != _N * n or len(env) != n or len(known) != n:
-            raise ValueError("event columns of different lengths")
-        if env and max(env) >= len(environments):
-            raise ValueError("event environment out of range")
+        self._parts = [EventPart(len(when), (texts, env, when, known))]
+        self._starts = [0, len(when)]
+        self._unknown: list[int] | None = None
+
+    @classmethod
+    def of_parts(
+        cls, environments: list[str], parts: list[EventPart], unknown: list[int] | None = None
+    ) -> EventStore:
+        """A store of ``parts`` (their columns checked by whoever made them), whose events of
+        unknown SHA are at ``unknown``, when known without reading the parts."""
+        store = cls.__new__(cls)
+        store.environments = environments
+        store._parts = parts
+        starts = [0]
+        for part in parts:
+            starts.append(starts[-1] + part.count)
+        store._starts = starts
+        store._unknown = unknown
+        return store
 
     @classmethod
     def encode(cls, events: Sequence[DeployEvent], unknown: set[int]) -> EventStore:
@@ -74,32 +118,73 @@ class EventStore:
         raw, offsets = encode_texts(texts)
         return cls(TextColumn(raw, offsets), list(environments), env, when, known)
 
+    @property
+    def parts(self) -> list[EventPart]:
+        return list(self._parts)
+
     def __len__(self) -> int:
-        return len(self.when)
+        return self._starts[-1]
+
+    def _at(self, p: int) -> tuple[tuple, int]:
+        """The columns of the part that holds event ``p``, and its position there."""
+        if not 0 <= p < self._starts[-1]:
+            raise IndexError(p)
+        k = bisect_right(self._starts, p) - 1
+        return self._parts[k].columns(), p - self._starts[k]
 
     def environment(self, p: int) -> str:
-        return self.environments[self.env[p]]
+        (_, env, _, _), q = self._at(p)
+        return self.environments[env[q]]
 
     def event(self, p: int) -> DeployEvent:
         """Event ``p`` as its source reported it (its time in UTC)."""
-        texts = self.texts
-        base = _N * p
+        (texts, env, when, _), q = self._at(p)
+        ident, sha, status, source, where = texts.run(_N * q, _N)
         return DeployEvent(
-            id=texts[base],
-            sha=texts[base + 1],
-            environment=self.environments[self.env[p]],
-            time=from_micros(self.when[p]),
-            status=texts[base + 2],
-            source=texts[base + 3],
-            where=texts[base + 4],
+            ident, sha, self.environments[env[q]], from_micros(when[q]), status, source, 0, where
         )
 
     def unknown_positions(self) -> list[int]:
         """The events whose SHA is not in the history, in linking order."""
-        return byte_positions(self.known, 0)
+        if self._unknown is None:
+            out: list[int] = []
+            for part, start in zip(self._parts, self._starts, strict=False):
+                out += (start + q for q in byte_positions(part.columns()[3], 0))
+            self._unknown = out
+        return list(self._unknown)
+
+    # --- every event's columns at once (equality, the tests) -------------------------------
+
+    @property
+    def texts(self) -> TextColumn:
+        if len(self._parts) == 1:
+            return self._parts[0].columns()[0]
+        raws, offsets = [], array("q", [0])
+        for part in self._parts:
+            raw, offs = encode_texts(part.columns()[0])
+            base = offsets[-1]
+            offsets.extend(offs[1:] if not base else array("q", (o + base for o in offs[1:])))
+            raws.append(raw)
+        return TextColumn(b"".join(raws), offsets)
+
+    @property
+    def env(self) -> bytes:
+        return b"".join(bytes(part.columns()[1]) for part in self._parts)
+
+    @property
+    def when(self) -> array:
+        out = array("q")
+        for part in self._parts:
+            out += part.columns()[2]
+        return out
+
+    @property
+    def known(self) -> bytes:
+        return b"".join(bytes(part.columns()[3]) for part in self._parts)
 
     def extend(self, other: EventStore) -> EventStore:
-        """This store's events, then ``other``'s (one store: both buffers copied once)."""
+        """This store's events, then ``other``'s (their parts kept, not copied: only the
+        environment codes of ``other``'s are translated when its list differs)."""
         codes = {name: k for k, name in enumerate(self.environments)}
         environments = list(self.environments)
         for name in other.environments:
@@ -109,24 +194,27 @@ class EventStore:
         if len(environments) > 256:
             raise ValueError("more than 256 deploy environments")
         remap = bytes(codes[name] for name in other.environments)
-        env = bytearray(self.env)
-        env += bytes(other.env).translate(remap.ljust(256, b"\0")) if remap else b""
-        raw_a, off_a = encode_texts(self.texts)
-        raw_b, off_b = encode_texts(other.texts)
-        offsets = array("q", off_a)
-        base = off_a[-1]
-        offsets.extend(array("q", (o + base for o in off_b[1:])))
-        when = array("q", self.when)
-        when.extend(other.when)
-        known = bytearray(self.known)
-        known += other.known
-        return EventStore(TextColumn(raw_a + raw_b, offsets), environments, env, when, known)
+        parts = [part for part in self._parts if part.count]
+        if remap == bytes(range(len(remap))):
+            parts += (part for part in other._parts if part.count)
+        else:
+            table = remap.ljust(256, b"\0")
+            for part in other._parts:
+                if part.count:
+                    texts, env, when, known = part.columns()
+                    env = bytes(env).translate(table)
+                    parts.append(EventPart(part.count, (texts, env, when, known)))
+        unknown = None
+        if self._unknown is not None:  # known without reading the cached parts
+            unknown = self._unknown + [len(self) + p for p in other.unknown_positions()]
+        return EventStore.of_parts(environments, parts, unknown)
 
     def same_events(self, other: EventStore) -> bool:
         """The same events, in the same order, with the same SHAs found (an environment code
         is compared by its name)."""
         return (
-            self.when == other.when
+            len(self) == len(other)
+            and self.when == other.when
             and self.known == other.known
             and self._env_names() == other._env_names()
             and encode_texts(self.texts) == encode_texts(other.texts)
@@ -135,6 +223,17 @@ class EventStore:
     def _env_names(self) -> list[str]:
         names = self.environments
         return [names[c] for c in self.env]
+
+
+def check_columns(
+    texts: Sequence[str], environments: int, env: bytes | bytearray, when: array, known
+) -> None:
+    """ValueError unless the columns are of one store of ``len(when)`` events."""
+    n = len(when)
+    if len(texts) != _N * n or len(env) != n or len(known) != n:
+        raise ValueError("event columns of different lengths")
+    if env and max(env) >= environments:
+        raise ValueError("event environment out of range")
 
 
 class StoredEvents(Sequence[DeployEvent]):

@@ -357,6 +357,7 @@ class Session(Accelerator):
             and cached.rows == len(history.commits)
             and len(cached.verdicts) == len(history.verdicts)
             and cached.outcomes is not None
+            and len(cached.outcomes.events) == len(outcomes.events)
             and cached.outcomes.meta() == outcomes.meta()
             and cached.outcomes.sections() == outcomes.sections()
         ):

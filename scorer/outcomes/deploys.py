@@ -32,7 +32,7 @@ class DeployResult:
     """A deploy: the commit it ran, what it shipped, and what came of it. ``when`` and
     ``environment`` are the event's, kept apart because every deploy's are read; the event
     itself may be made only when asked for (``stored``: a deploy carried over from the cache,
-    whose event lives in an event store: ``store.event(pos)``, ``store.when``)."""
+    whose event lives in an event store: ``store.event(pos)``)."""
 
     __slots__ = (
         "_event",
@@ -77,6 +77,8 @@ class DeployResult:
         pos: int,
         shas: Sequence[str],
         hex_width: int,
+        environment: str,
+        when: int,
         node: int,
         outcome: str,
         changes: Sequence[int],
@@ -84,12 +86,13 @@ class DeployResult:
         serial: int,
     ) -> DeployResult:
         """A cached deploy whose event is event ``pos`` of ``store`` (``shas``: the history's,
-        for an event that named its commit by an abbreviated SHA)."""
+        for an event that named its commit by an abbreviated SHA; ``environment`` and
+        ``when``: the event's, as the deploy columns keep them)."""
         d = cls.__new__(cls)
         d._event = None
         d._stored = (store, shas, hex_width)
-        d.environment = store.environment(pos)
-        d.when = store.when[pos]
+        d.environment = environment
+        d.when = when
         d.node = node
         d.outcome = outcome
         if outcome == FAILED:
@@ -133,7 +136,7 @@ class DeployList(Sequence[DeployResult]):
         node: array,  # graph row of the deployed commit ("i")
         serial: array,  # the deploy's stable number ("i")
         event_pos: array,  # its event's position in the run's EventStore ("i"; -1: none)
-        rolled_back_by: list[str | None],
+        rolled_back_by: dict[int, str],  # position -> id of the deploy that rolled it back
         ship_offsets: array,  # ship_rows[ship_offsets[p]:ship_offsets[p + 1]] ("q")
         ship_rows: array,  # changes shipped, or attempted by a failed deploy ("i")
         made: dict[int, DeployResult],
@@ -156,6 +159,7 @@ class DeployList(Sequence[DeployResult]):
         self._shas = shas
         self._hex_width = hex_width
         self._by_serial: dict[int, int] | None = None
+        self._env_ranges: dict[str, tuple[int, int]] | None = None
 
     # --- making ---------------------------------------------------------------------------
 
@@ -169,8 +173,9 @@ class DeployList(Sequence[DeployResult]):
         """One list of ``parts``: runs ``(list, lo, hi)`` of positions of another list (its
         columns copied a run at a time, its made deploys kept), and lists of new deploys."""
         when, node, serial, event_pos = array("q"), array("i"), array("i"), array("i")
-        code, env = bytearray(), []
-        rolled: list[str | None] = []
+        code, env_code = bytearray(), bytearray()
+        names: dict[str, int] = {}  # environment -> code, in order of first use
+        rolled: dict[int, str] = {}
         offsets, rows = array("q", [0]), array("i")
         made: dict[int, DeployResult] = {}
         store, shas, hex_width = None, (), 40
@@ -184,8 +189,10 @@ class DeployList(Sequence[DeployResult]):
                 serial += src.serial[lo:hi]
                 event_pos += src.event_pos[lo:hi]
                 code += src.code[lo:hi]
-                env += map(src.env_names.__getitem__, src.env_code[lo:hi])
-                rolled += src.rolled_back_by[lo:hi]
+                env_code += _recoded(src.env_code, lo, hi, src.env_names, names)
+                rolled.update(
+                    (base + p - lo, x) for p, x in src.rolled_back_by.items() if lo <= p < hi
+                )
                 a, b = src.ship_offsets[lo], src.ship_offsets[hi]
                 shift = len(rows) - a
                 later = src.ship_offsets[lo + 1 : hi + 1]
@@ -201,15 +208,14 @@ class DeployList(Sequence[DeployResult]):
                     serial.append(d.serial)
                     event_pos.append(d.event_pos)
                     code.append(_CODE[d.outcome])
-                    env.append(d.environment)
-                    rolled.append(d.rolled_back_by)
+                    env_code.append(names.setdefault(d.environment, len(names)))
+                    if d.rolled_back_by is not None:
+                        rolled[len(when) - 1] = d.rolled_back_by
                     rows.extend(d.attempted if d.outcome == FAILED else d.shipped)
                     offsets.append(len(rows))
-        names: dict[str, int] = {}
-        env_code = bytes(names.setdefault(e, len(names)) for e in env)
         out = cls(
             when=when,
-            env_code=env_code,
+            env_code=bytes(env_code),
             env_names=list(names),
             code=code,
             node=node,
@@ -229,9 +235,13 @@ class DeployList(Sequence[DeployResult]):
     def refresh(self) -> None:
         """Write what the made deploys say now (their outcome, who rolled them back) back
         into the columns."""
+        rolled = self.rolled_back_by
         for p, d in self._made.items():
             self.code[p] = _CODE[d.outcome]
-            self.rolled_back_by[p] = d.rolled_back_by
+            if d.rolled_back_by is None:
+                rolled.pop(p, None)
+            else:
+                rolled[p] = d.rolled_back_by
 
     # --- reading --------------------------------------------------------------------------
 
@@ -252,10 +262,12 @@ class DeployList(Sequence[DeployResult]):
                 self.event_pos[p],
                 self._shas,
                 self._hex_width,
+                self.environment(p),
+                self.when[p],
                 self.node[p],
                 OUTCOMES[self.code[p]],
                 self.shipped_rows(p),
-                self.rolled_back_by[p],
+                self.rolled_back_by.get(p),
                 self.serial[p],
             )
             self._made[p] = d
@@ -274,6 +286,14 @@ class DeployList(Sequence[DeployResult]):
 
     def env_ranges(self) -> dict[str, tuple[int, int]]:
         """Each environment's positions, ``lo:hi``."""
+        return dict(self._ranges())
+
+    def _ranges(self) -> dict[str, tuple[int, int]]:
+        if self._env_ranges is None:
+            self._env_ranges = self._find_ranges()
+        return self._env_ranges
+
+    def _find_ranges(self) -> dict[str, tuple[int, int]]:
         codes = self.env_code
         return {
             name: (codes.find(c), codes.rfind(c) + 1)
@@ -285,7 +305,7 @@ class DeployList(Sequence[DeployResult]):
         """The positions of deploys at ``lo_us <= when < hi_us``, in order (each environment's
         deploys are in time order: two bisections each)."""
         when, out = self.when, []
-        for lo, hi in self.env_ranges().values():
+        for lo, hi in self._ranges().values():
             a = bisect_left(when, lo_us, lo, hi)
             b = hi if hi_us is None else bisect_left(when, hi_us, a, hi)
             out.extend(range(a, b))
@@ -308,13 +328,35 @@ class DeployList(Sequence[DeployResult]):
         return self.code.count(_CODE[outcome])
 
     def position_of_serial(self, serial: int) -> int:
+        """Where the deploy numbered ``serial`` is. Serials grow with time within each
+        environment's run (``linking.link_deploys`` numbers them in linking order, and a warm run
+        numbers its new ones after every cached one): two bisections find it. A list whose
+        serials are in another order gets a dict instead."""
         if self._by_serial is None:
-            self._by_serial = {s: p for p, s in enumerate(self.serial)}
+            serials = self.serial
+            for lo, hi in self._ranges().values():
+                p = bisect_left(serials, serial, lo, hi)
+                if p < hi and serials[p] == serial:
+                    return p
+            self._by_serial = {s: p for p, s in enumerate(serials)}
         return self._by_serial[serial]
 
     def shipped_rows(self, p: int) -> array:
         """What deploy ``p`` shipped (or, failed, would have), without making it."""
         return self.ship_rows[self.ship_offsets[p] : self.ship_offsets[p + 1]]
+
+
+def _recoded(codes: bytes, lo: int, hi: int, src_names: list[str], names: dict[str, int]) -> bytes:
+    """``codes[lo:hi]`` (positions in ``src_names``) as positions in ``names``, which gains
+    the names first used here, in order of first use (one translation in C, not a loop)."""
+    used = sorted((p, c) for c in range(len(src_names)) if (p := codes.find(c, lo, hi)) >= 0)
+    table = bytearray(256)
+    for _, c in used:
+        code = names.setdefault(src_names[c], len(names))
+        if code > 255:
+            raise ValueError("more than 256 deploy environments")
+        table[c] = code
+    return codes[lo:hi].translate(table)
 
 
 def byte_positions(buffer: bytes | bytearray, value: int, lo: int = 0, hi: int = -1) -> list:

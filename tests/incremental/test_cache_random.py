@@ -13,6 +13,7 @@ from conftest import T0
 from scenario import ANN, BOB, ai_msg, cold_and_cached
 
 from scorer.cli import main
+from scorer.incremental import cache as cache_module
 
 pytestmark = pytest.mark.slow  # random histories: CI runs them, the quick loop not
 
@@ -88,12 +89,17 @@ def test_cached_reports_equal_cold_ones_as_history_grows(capsys, tmp_path):
             assert warm == cold, (seed, step)
 
 
-def test_per_merge_runs_carry_outcomes_forward_as_time_moves(tmp_path):
+def test_per_merge_runs_carry_outcomes_forward_as_time_moves(tmp_path, monkeypatch):
     """The per-merge case: each run is later than the last, and what happened since is later
     too. Outcomes are carried forward (deploys pending at the last run survive or are rolled
     back now, new reverts reach older changes) and equal a cold run's at every step; a deploy
-    dated before the last run (a late tag) makes the run recompute outcomes, still equal."""
+    dated before the last run (a late tag) makes the run recompute outcomes, still equal.
+    Events files of tiny blocks: the cached events are read from several segments, and
+    rewritten often."""
     from gitbuild import GitRepo
+
+    monkeypatch.setattr(cache_module, "EVENT_BLOCK", 2)
+    monkeypatch.setattr(cache_module, "MAX_EVENT_SEGMENTS", 5)
 
     uses = []
     for seed in range(int(os.environ.get("SCORER_RANDOM_SEEDS", "4"))):
@@ -116,10 +122,13 @@ def test_per_merge_runs_carry_outcomes_forward_as_time_moves(tmp_path):
     assert uses.count("incremental") >= 20
 
 
-def test_deploy_log_with_environments_failures_and_short_shas(tmp_path):
+def test_deploy_log_with_environments_failures_and_short_shas(tmp_path, monkeypatch):
     """The same with a deploy log: two environments, failed deploys, redeploys of older
     commits, abbreviated SHAs, and unknown SHAs (a commit not yet in the history)."""
     from gitbuild import GitRepo
+
+    monkeypatch.setattr(cache_module, "EVENT_BLOCK", 3)
+    monkeypatch.setattr(cache_module, "MAX_EVENT_SEGMENTS", 6)
 
     uses = []
     for seed in range(int(os.environ.get("SCORER_RANDOM_SEEDS", "4"))):

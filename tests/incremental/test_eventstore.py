@@ -4,6 +4,7 @@ cache file keeps them (a real scan, then the state file read back, or damaged an
 
 from __future__ import annotations
 
+import json
 import zlib
 from array import array
 from datetime import datetime, timedelta, timezone
@@ -417,6 +418,49 @@ def test_cache_after_an_incremental_run_equals_a_cold_runs(repo, tmp_path):
     assert list(a.deploy_event) == list(b.deploy_event)
 
 
+def _segments(directory) -> list:
+    return cache.read_header(directory)["outcomes"]["event_segments"]
+
+
+def test_events_are_appended_in_segments_then_rewritten_in_blocks(repo, tmp_path, monkeypatch):
+    """The events file holds blocks of at most EVENT_BLOCK events; a warm run appends a
+    segment of its new events (cutting off what a failed run left after the last named
+    one), one without new events writes nothing, and past MAX_EVENT_SEGMENTS every event is
+    written anew in full blocks. Every report equals a cold run's, and the events read back
+    equal a cold run's store."""
+    monkeypatch.setattr(cache, "EVENT_BLOCK", 2)
+    monkeypatch.setattr(cache, "MAX_EVENT_SEGMENTS", 5)
+    _repo_with_tags(repo)
+    warm, cold = tmp_path / "warm", tmp_path / "cold"
+    options = {"deploys": ["tags:v*"], "window": WINDOW}
+    _, use = cold_and_cached(repo.path, warm, now=NOW, **options)
+    assert use == "cold"
+    events = warm / cache.EVENTS_FILE
+    assert [seg[1] for seg in _segments(warm)] == [2, 2, 2]
+    counts = []
+    for k in range(4):
+        when = NOW + timedelta(days=k)
+        sha = repo.commit(ai_msg(f"late {k}"), when=when + timedelta(hours=1), author=ANN)
+        repo.tag(f"v-late-{k}", sha, when=when + timedelta(hours=2), message="late")
+        if k == 1:
+            with events.open("ab") as fh:
+                fh.write(b"half of a segment from a run that died")
+        now = when + timedelta(days=1)
+        _, use, read = cold_and_cached(repo.path, warm, events_read=True, now=now, **options)
+        assert (use, read) == ("incremental", "new")
+        segments = _segments(warm)
+        counts.append([seg[1] for seg in segments])
+        assert events.stat().st_size == segments[-1][0] + sum(segments[-1][2])
+        before = events.read_bytes()
+        _, use = cold_and_cached(repo.path, warm, now=now + timedelta(hours=1), **options)
+        assert use == "incremental" and events.read_bytes() == before
+        assert _segments(warm) == segments
+    assert counts == [[2, 2, 2, 1], [2, 2, 2, 1, 1], [2, 2, 2, 2, 1], [2, 2, 2, 2, 2]]
+    cold_and_cached(repo.path, cold, now=now, **options)
+    a, b = _load(warm).outcomes.events, _load(cold).outcomes.events
+    assert a.same_events(b) and _all(a) == _all(b) and len(a) == 10
+
+
 # --------------------------------------------------------------------------- damaged
 
 
@@ -450,83 +494,190 @@ def _ints(code: str, data: bytes) -> array:
     return out
 
 
-def _offsets_one_longer(s, n_events):
-    offsets = _ints("q", s["event_offsets"])
-    offsets.append(offsets[-1] + 1)
-    s["event_offsets"] = offsets.tobytes()
+def _edit_segment(directory, column: str, edit) -> None:
+    """Change one column of the first events segment with ``edit(bytes) -> bytes`` (its size
+    may change), and make its checksum, and the state file's, valid again: damage that no
+    checksum can find."""
+    state = cache.cache_path(directory)
+    header, sections = _split_state(state.read_bytes())
+    meta = json.loads(header)
+    offset, count, sizes, _ = meta["outcomes"]["event_segments"][0]
+    events = directory / cache.EVENTS_FILE
+    data = events.read_bytes()
+    names = [name for name, _ in cache._EVENT_COLUMNS]
+    columns, pos = {}, offset
+    for name, size in zip(names, sizes, strict=True):
+        columns[name] = data[pos : pos + size]
+        pos += size
+    columns[column] = edit(columns[column])
+    body = b"".join(columns[name] for name in names)
+    events.write_bytes(data[:offset] + body + data[pos:])
+    segment = [offset, count, [len(columns[name]) for name in names], zlib.crc32(body)]
+    meta["outcomes"]["event_segments"][0] = segment
+    state.write_bytes(_join_state(json.dumps(meta).encode(), sections))
 
 
-def _offsets_end_short(s, n_events):
-    offsets = _ints("q", s["event_offsets"])
-    offsets[-1] -= 1
-    s["event_offsets"] = offsets.tobytes()
+def _edit_meta(directory, edit) -> None:
+    state = cache.cache_path(directory)
+    header, sections = _split_state(state.read_bytes())
+    meta = json.loads(header)
+    edit(meta["outcomes"])
+    state.write_bytes(_join_state(json.dumps(meta).encode(), sections))
 
 
-def _texts_one_byte_more(s, n_events):
-    s["event_texts"] += b"\0"
+def _edit_section(directory, name: str, code: str, edit) -> None:
+    state = cache.cache_path(directory)
+    header, sections = _split_state(state.read_bytes())
+    values = _ints(code, sections[name]) if code else bytearray(sections[name])
+    edit(values)
+    sections[name] = values.tobytes() if code else bytes(values)
+    state.write_bytes(_join_state(header, sections))
 
 
-def _deploy_event_past_the_end(s, n_events):
-    at = _ints("i", s["deploy_event"])
-    at[-1] = n_events
-    s["deploy_event"] = at.tobytes()
+def _offsets_one_longer(d):
+    _edit_segment(d, "offsets", lambda b: b + b[-8:])
 
 
-def _deploy_event_negative(s, n_events):
-    at = _ints("i", s["deploy_event"])
-    at[0] = -1
-    s["deploy_event"] = at.tobytes()
+def _offsets_end_short(d):
+    _edit_segment(d, "offsets", lambda b: b[:-8] + (_ints("q", b)[-1] - 1).to_bytes(8, "little"))
 
 
-def _when_one_short(s, n_events):
-    s["event_when"] = s["event_when"][:-8]
+def _texts_one_byte_more(d):
+    _edit_segment(d, "texts", lambda b: b + b"\0")
 
 
-def _known_one_long(s, n_events):
-    s["event_known"] += b"\1"
+def _when_one_short(d):
+    _edit_segment(d, "when", lambda b: b[:-8])
 
 
-def _env_out_of_range(s, n_events):
-    s["event_env"] = b"\5" + s["event_env"][1:]
+def _known_one_long(d):
+    _edit_segment(d, "known", lambda b: b + b"\1")
+
+
+def _env_out_of_range(d):
+    _edit_segment(d, "env", lambda b: b"\5" + b[1:])
+
+
+def _offsets_not_whole(d):
+    _edit_segment(d, "offsets", lambda b: b + b"\0")
+
+
+def _segment_count_wrong(d):
+    _edit_meta(d, lambda o: o["event_segments"][0].__setitem__(1, 5))
+
+
+def _segment_past_the_end(d):
+    _edit_meta(d, lambda o: o["event_segments"][0].__setitem__(0, 10**6))
+
+
+def _segment_malformed(d):
+    _edit_meta(d, lambda o: o["event_segments"][0].__setitem__(2, [1, 2]))
+
+
+def _rolled_back_past_the_end(d):
+    _edit_meta(d, lambda o: o.__setitem__("rolled_back_by", [[6, "v4"]]))
+
+
+def _rolled_back_by_a_number(d):
+    _edit_meta(d, lambda o: o.__setitem__("rolled_back_by", [[0, 4]]))
+
+
+def _deploy_event_past_the_end(d):
+    _edit_section(d, "deploy_event", "i", lambda a: a.__setitem__(-1, 6))
+
+
+def _deploy_event_negative(d):
+    _edit_section(d, "deploy_event", "i", lambda a: a.__setitem__(0, -1))
+
+
+def _deploy_env_out_of_range(d):
+    _edit_section(d, "deploy_env", "", lambda a: a.__setitem__(0, 3))
+
+
+def _deploy_when_one_short(d):
+    _edit_section(d, "deploy_when", "q", lambda a: a.pop())
+
+
+def _unknown_past_the_end(d):
+    _edit_section(d, "event_unknown", "i", lambda a: a.append(6))
+
+
+def _flipped_event_byte(d):
+    events = d / cache.EVENTS_FILE
+    data = bytearray(events.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    events.write_bytes(bytes(data))
+
+
+def _events_file_truncated(d):
+    events = d / cache.EVENTS_FILE
+    events.write_bytes(events.read_bytes()[:-1])
+
+
+def _events_file_missing(d):
+    (d / cache.EVENTS_FILE).unlink()
+
+
+def _events_file_empty(d):
+    (d / cache.EVENTS_FILE).write_bytes(b"")
 
 
 @pytest.mark.parametrize(
     "damage, why",
     [
-        (_offsets_one_longer, "ValueError"),
-        (_offsets_end_short, "ValueError"),
-        (_texts_one_byte_more, "ValueError"),
+        # found when an event of the segment is first read
+        (_offsets_one_longer, "deploy events"),
+        (_offsets_end_short, "deploy events"),
+        (_texts_one_byte_more, "deploy events"),
+        (_when_one_short, "deploy events"),
+        (_known_one_long, "deploy events"),
+        (_env_out_of_range, "deploy events"),
+        (_offsets_not_whole, "deploy events"),
+        (_segment_count_wrong, "deploy events"),
+        (_flipped_event_byte, "deploy events checksum"),
+        # found when the cache is read
+        (_segment_past_the_end, f"truncated {cache.EVENTS_FILE}"),
+        (_segment_malformed, "deploy events"),
         (_deploy_event_past_the_end, "deploy events"),
         (_deploy_event_negative, "deploy events"),
-        (_when_one_short, "ValueError"),
-        (_known_one_long, "ValueError"),
-        (_env_out_of_range, "ValueError"),
+        (_deploy_env_out_of_range, "deploys"),
+        (_deploy_when_one_short, "deploys"),
+        (_rolled_back_past_the_end, "deploys"),
+        (_rolled_back_by_a_number, "deploys"),
+        (_unknown_past_the_end, "deploy events"),
+        (_events_file_truncated, f"truncated {cache.EVENTS_FILE}"),
+        (_events_file_missing, f"cannot read {cache.EVENTS_FILE}: No such file or directory"),
+        (_events_file_empty, f"cannot read {cache.EVENTS_FILE}: empty"),
     ],
 )
-def test_damaged_event_columns_with_a_valid_checksum(repo, tmp_path, capsys, damage, why):
+def test_damaged_events_are_found_and_the_scan_starts_over(repo, tmp_path, capsys, damage, why):
+    """Damage the checksums cannot find (or can, for the events file's bytes, which are
+    checked when first read) is a CacheInvalid, never a crash or a wrong report: the scan
+    says so once and reads the whole history, and the cache is written anew."""
     _repo_with_tags(repo)
     directory = tmp_path / "cache"
     cold_and_cached(repo.path, directory, deploys=["tags:v*"], now=NOW, window=WINDOW)
     key = cache.read_header(directory)["key"]
-    n_events = len(cache.load(directory, key).outcomes.events)
-    assert n_events == 6
+    assert len(cache.load(directory, key).outcomes.events) == 6
     path = cache.cache_path(directory)
     header, sections = _split_state(path.read_bytes())
     assert _join_state(header, sections) == path.read_bytes()  # the layout, understood
-    damage(sections, n_events)
-    path.write_bytes(_join_state(header, sections))
-    with pytest.raises(cache.CacheInvalid) as err:
-        cache.load(directory, key)
-    assert str(err.value) == f"corrupt cache file ({why})"
-    assert str(err.value).startswith("corrupt cache file")
-    # a scan says so once and reads the whole history
+    damage(directory)
+    if why in ("deploy events", "deploy events checksum", "deploys"):
+        why = f"corrupt cache file ({why})"
+    try:  # the cache, then each event as a report would read it
+        events = cache.load(directory, key).outcomes.events
+        for p in range(len(events)):
+            events.event(p)
+    except cache.CacheInvalid as err:
+        assert str(err) == why
+    else:
+        raise AssertionError("the damage was not found")
     capsys.readouterr()
     options = {"deploys": ["tags:v*"], "now": NOW, "window": WINDOW, "progress": False}
     result = run_scan(ScanOptions(path=repo.path, cache=directory, **options))
     assert result.cache_use == "cold"
     plain = run_scan(ScanOptions(path=repo.path, **options)).report
     assert {**result.report, "generated_at": ""} == {**plain, "generated_at": ""}
-    assert capsys.readouterr().err == (
-        f"scorer: cache not used: corrupt cache file ({why}); scanning the whole history\n"
-    )
+    assert capsys.readouterr().err == f"scorer: cache not used: {why}; scanning the whole history\n"
     assert len(cache.load(directory, key).outcomes.events) == 6  # written anew
