@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -580,6 +579,8 @@ class Blamer:
         grafted = sum(1 for p in present if plans.get(p) is not None)
         self.grafted += grafted
         self.walked += len(present) - grafted
+        import tempfile  # only when blaming: a warm run's scan path does without it
+
         with tempfile.TemporaryDirectory(prefix="scorer-blame-") as tmp:
 
             def one(item: tuple[int, str]) -> dict[str, int] | None:
