@@ -315,13 +315,15 @@ class RangeHistory:
         self.touched: dict[str, list[str]] = {}  # path -> commits (first-parent diff)
         self.status: dict[tuple[str, str], str] = {}
         self.deletes: set[str] = set()  # commits whose first-parent diff deletes a path
+        self.adds: dict[str, int] = {}  # commit -> paths its first-parent diff adds
+        self.sources: dict[str, int] = {}  # commit -> paths it deletes or modifies
         self.combined: dict[str, dict[str, str]] = {}  # merge -> path -> statuses
         self.ok = self._read(repo, boundary, tips)
         self._forest()
 
     def _read(self, repo: Repo, boundary: str, tips: Sequence[str]) -> bool:
         revs = [*dict.fromkeys(tips), f"^{boundary}"]
-        common = ["log", "-z", "--raw", "--no-renames", "--no-abbrev", "--topo-order", *revs]
+        common = ["log", "-z", "--raw", "--no-renames", "--no-abbrev", *revs]
         cmd = git_command(repo)
         first = subprocess.Popen(
             [*cmd, *common, "--root", "--diff-merges=first-parent", "--format=%x01%H %P"],
@@ -347,6 +349,10 @@ class RangeHistory:
                 self.status[(sha, path)] = status
                 if status == "D":
                     self.deletes.add(sha)
+                if status == "A":
+                    self.adds[sha] = self.adds.get(sha, 0) + 1
+                else:  # what git's -C may take an added file's origin from
+                    self.sources[sha] = self.sources.get(sha, 0) + 1
         for record in out_merges.split(b"\x01")[1:]:
             tokens = record.split(b"\0")
             sha = tokens[0].decode("ascii").strip()
@@ -425,8 +431,12 @@ class RangeHistory:
         for path in paths:
             drafts[path] = self._draft(at, path)
         asked = {c for d in drafts.values() if d for c in d[2]} - self.origins.keys()
-        if asked:
-            self.origins.update(_origins(self.repo, sorted(asked)))
+        # -C compares every added file with every source: a commit that moves thousands of
+        # files is not asked (its files' blames look for their origins themselves).
+        huge = {c for c in asked if self.adds.get(c, 0) * self.sources.get(c, 0) > _PAIRS}
+        self.origins.update(dict.fromkeys(huge))
+        if asked - huge:
+            self.origins.update(_origins(self.repo, sorted(asked - huge)))
         plans: dict[str, tuple[str, list[str]] | None] = {}
         for path, d in drafts.items():
             if d is not None and any(self.renamed(c, path) for c in d[2]):
@@ -519,6 +529,7 @@ class RangeHistory:
         return text, order, checks
 
 
+_PAIRS = 250_000  # added x source files of a commit _origins asks git about, at most
 _FEW = 16  # below this many files, blaming each over the range beats reading the range once
 
 

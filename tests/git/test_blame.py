@@ -429,7 +429,8 @@ def _tree_at(g: GitRepo, commit: str) -> list[str]:
     return g.git("ls-tree", "-r", "--name-only", commit).split()
 
 
-def test_a_file_split_in_two_keeps_its_origin_in_both_halves(tmp_path):
+@pytest.mark.parametrize("limit", [250_000, 0])
+def test_a_file_split_in_two_keeps_its_origin_in_both_halves(tmp_path, monkeypatch, limit):
     """One deleted file is the origin of two new ones (git's rename detection would pair it
     with one of them only): blame finds it for each, so both go through their real parent,
     and the counts equal plain ``git blame``; an unrelated new file is counted from grafts."""
@@ -445,13 +446,16 @@ def test_a_file_split_in_two_keeps_its_origin_in_both_halves(tmp_path):
     })  # fmt: skip
     s = g.commit("later", when=at(4), files={"keep.txt": text("k", "k2")})
     repo = open_repo(g.path)
+    # limit 0: a commit too big to ask git's -C about; every new file of it is blamed
+    # through its real parent, as if git had found an origin
+    monkeypatch.setattr("scorer.git.blame._PAIRS", limit)
     blamer = Blamer(repo, base, [s], few=0)
     paths = {"f1.txt", "f2.txt", "new.txt", "keep.txt"}
     got = blamer.counts(s, paths)
     history = blamer.history()
     assert history is not None
     assert history.renamed(split, "f1.txt") and history.renamed(split, "f2.txt")
-    assert not history.renamed(split, "new.txt")
+    assert history.renamed(split, "new.txt") is (limit == 0)
     for path in sorted(paths):
         want = parse_blame(g.git("blame", "--porcelain", "-w", "-M", f"{base}..{s}", "--",
                                  path).encode())  # fmt: skip
