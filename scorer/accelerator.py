@@ -20,7 +20,7 @@ from scorer.deploys.interface import SourceContext
 from scorer.git.blame import Added, Blamed, Blamer, added_lines
 from scorer.git.diffs import Substance
 from scorer.git.log import Repo, commit_ids
-from scorer.git.patches import PatchIds
+from scorer.git.patches import ChangedPaths, PatchIds
 from scorer.git.paths import PathFilter
 from scorer.metrics.survival import (
     build_cohort,
@@ -287,6 +287,7 @@ def containment(history: ScannedHistory, settings: Settings, substance: Substanc
         substance.repo, PathFilter([*settings.exclude_paths, *settings.version_files])
     )
     patch_ids = PatchIds(substance.repo)
+    changed = ChangedPaths(substance.repo)
 
     def decides(rows: list[int]) -> dict[int, bool]:
         found = deciding.verdicts(shas[i] for i in rows)
@@ -296,4 +297,8 @@ def containment(history: ScannedHistory, settings: Settings, substance: Substanc
         found = patch_ids(shas[i] for i in rows)
         return {i: found[shas[i]] for i in rows}
 
-    return Containment(graph, decides, ids)
+    def paths(rows: list[int]) -> dict[int, tuple[str, ...] | None]:
+        found = changed(shas[i] for i in rows)
+        return {i: found[shas[i]] for i in rows}
+
+    return Containment(graph, decides, ids, paths)

@@ -144,3 +144,50 @@ class PatchIds:
                         flush=True,
                     )
         return {sha: self.known[sha] for sha in shas}
+
+
+_PATHS = ("diff-tree", "--stdin", "-r", "--name-only", "-z", "--no-renames", "--root",
+          "--format=%x01%H")  # fmt: skip
+_WHITESPACE = str.maketrans("", "", " \t\n\r\v\f")
+
+
+def changed_paths(repo: Repo, shas: Iterable[str]) -> dict[str, tuple[str, ...] | None]:
+    """The paths each commit's diff against its first parent touches (the diff patch-ids
+    hash), whitespace removed and sorted: two commits with the same patch-id have the same
+    paths (``git patch-id`` hashes each file's header, whitespace removed). Trees only, no
+    blob is read. None for every commit when git cannot say (a treeless partial clone)."""
+    shas = list(dict.fromkeys(shas))
+    if not shas:
+        return {}
+    proc = subprocess.run(
+        [*git_command(repo), *_PATHS],
+        input="".join(f"{sha}\n" for sha in shas).encode("ascii"),
+        capture_output=True,
+        env=git_env(),
+        check=False,
+    )
+    if proc.returncode != 0:
+        return dict.fromkeys(shas)
+    found: dict[str, tuple[str, ...] | None] = dict.fromkeys(shas, ())
+    for record in proc.stdout.split(b"\x01")[1:]:
+        tokens = record.split(b"\0")
+        sha = tokens[0].decode("ascii", "replace").strip()
+        if sha in found:
+            names = (t.lstrip(b"\n").decode("utf-8", "surrogateescape") for t in tokens[1:])
+            found[sha] = tuple(sorted(n.translate(_WHITESPACE) for n in names if n))
+    return found
+
+
+class ChangedPaths:
+    """``changed_paths`` of one repository's commits, each asked once."""
+
+    def __init__(self, repo: Repo):
+        self.repo = repo
+        self.known: dict[str, tuple[str, ...] | None] = {}
+
+    def __call__(self, shas: Iterable[str]) -> dict[str, tuple[str, ...] | None]:
+        shas = list(dict.fromkeys(shas))
+        need = [sha for sha in shas if sha not in self.known]
+        if need:
+            self.known.update(changed_paths(self.repo, need))
+        return {sha: self.known[sha] for sha in shas}

@@ -33,17 +33,29 @@ from scorer.outcomes.graph import Graph
 
 Decides = Callable[[list[int]], dict[int, bool]]
 PatchIds = Callable[[list[int]], dict[int, str | None]]
+Paths = Callable[[list[int]], dict[int, tuple[str, ...] | None]]
+_ROUND = 64  # changes of D that have no possible equivalent, judged per round
 
 
 class Containment:
     """``contains(d, r)``: R's code contains D's (rows of the deployed commits), remembered
     per pair. ``decides(rows)``: which changes decide containment; ``patch_ids(rows)``: their
-    patch-ids (None: no textual diff, equal to nothing)."""
+    patch-ids (None: no textual diff, equal to nothing); ``paths(rows)``: the paths each
+    changes (None: unknown), which two changes with the same patch-id share.
 
-    def __init__(self, graph: Graph, decides: Decides, patch_ids: PatchIds):
+    The paths make a divergent pair cheap (two release lines deployed to one environment:
+    thousands of changes on each side). A change of D whose paths no change of R has can have
+    no equivalent there: if it decides, R does not contain D, found in the first round of such
+    changes; only changes with a possible equivalent need patch-ids, and only those of R
+    that change the same paths. The answer is the rule's, with fewer diffs."""
+
+    def __init__(
+        self, graph: Graph, decides: Decides, patch_ids: PatchIds, paths: Paths | None = None
+    ):
         self.graph = graph
         self.decides = decides
         self.patch_ids = patch_ids
+        self.paths = paths or (lambda rows: dict.fromkeys(rows))
         self.memo: dict[tuple[int, int], bool] = {}
 
     def __call__(self, d: int, r: int) -> bool:
@@ -56,37 +68,95 @@ class Containment:
         return found
 
     def prefetch(self, pairs: Sequence[tuple[int, int]]) -> None:
-        """Ask git once for what ``(d, r)`` pairs will need (their changes' verdicts and
-        patch-ids): one diff and one patch-id pipeline, not one per pair."""
+        """Ask git once for what ``(d, r)`` pairs will need: every change's paths, then the
+        verdicts of each pair's first round and of its changes with a possible equivalent,
+        then those changes' patch-ids: one process each, not one per pair."""
         graph = self.graph
-        missing: set[int] = set()
-        other: set[int] = set()
-        for d, r in pairs:
-            if (d, r) not in self.memo and not graph.contains(d, r):
-                missing.update(_changes(graph, graph.range(d, r)))
-                other.update(_changes(graph, graph.range(r, d)))
-        if not missing:
+        todo = [
+            (d, r) for d, r in dict.fromkeys(pairs) if (d, r) not in self.memo
+            and not graph.contains(d, r)
+        ]  # fmt: skip
+        if not todo:
             return
-        verdicts = self.decides(sorted(missing))
-        need = [c for c in missing if verdicts[c]]
-        if need and other:
-            self.patch_ids(sorted({*need, *other}))
+        sides = {
+            (d, r): (_changes(graph, graph.range(d, r)), _changes(graph, graph.range(r, d)))
+            for d, r in todo
+        }
+        rows = {c for missing, other in sides.values() for c in (*missing, *other)}
+        keys = self.paths(sorted(rows))
+        ask: set[int] = set()
+        split = {}
+        for pair, (missing, other) in sides.items():
+            alone, paired, by_key = _split(missing, other, keys)
+            split[pair] = (alone, paired, by_key)
+            ask.update(alone[:_ROUND])
+            ask.update(paired)
+        verdicts = self.decides(sorted(ask)) if ask else {}
+        ids: set[int] = set()
+        for alone, paired, by_key in split.values():
+            if any(verdicts[c] for c in alone[:_ROUND]):
+                continue  # refuted by its first round: no patch-id needed
+            for c in paired:
+                if verdicts[c]:
+                    ids.add(c)
+                    ids.update(by_key.get(keys[c], _every(by_key)))
+        if ids:
+            self.patch_ids(sorted(ids))
 
     def _equivalent(self, d: int, r: int) -> bool:
         graph = self.graph
         missing = _changes(graph, graph.range(d, r))
         if not missing:
             return True
-        verdicts = self.decides(missing)
-        need = [c for c in missing if verdicts[c]]
+        other = _changes(graph, graph.range(r, d))
+        keys = self.paths([*missing, *other])
+        alone, paired, by_key = _split(missing, other, keys)
+        for k in range(0, len(alone), _ROUND):
+            verdicts = self.decides(alone[k : k + _ROUND])
+            if any(verdicts.values()):
+                return False  # a change that decides, and no change of R like it
+        if not paired:
+            return True
+        verdicts = self.decides(paired)
+        need = [c for c in paired if verdicts[c]]
         if not need:
             return True
-        candidates = _changes(graph, graph.range(r, d))
-        if not candidates:
-            return False
-        ids = self.patch_ids([*need, *candidates])
-        running = {ids[c] for c in candidates} - {None}
-        return all(ids[c] is not None and ids[c] in running for c in need)
+        ids = self.patch_ids(
+            sorted({*need, *(x for c in need for x in by_key.get(keys[c], _every(by_key)))})
+        )
+        for c in need:
+            running = {ids[x] for x in by_key.get(keys[c], _every(by_key))} - {None}
+            if ids[c] is None or ids[c] not in running:
+                return False
+        return True
+
+
+def _split(
+    missing: Sequence[int], other: Sequence[int], keys: dict[int, tuple[str, ...] | None]
+) -> tuple[list[int], list[int], dict]:
+    """D's changes without a change of R that touches the same paths (``alone``), those with
+    one (``paired``), and R's changes by paths (key None: every change of R, paths unknown)."""
+    by_key: dict = {}
+    for c in other:
+        by_key.setdefault(keys[c], []).append(c)
+    if None in by_key:  # some paths unknown: any change of R may be the equivalent
+        by_key = {None: list(other)}
+    by_key[_ALL] = list(other)
+    alone, paired = [], []
+    for c in missing:
+        key = keys[c]
+        if key is None or None in by_key or key in by_key:
+            paired.append(c)
+        else:
+            alone.append(c)
+    return alone, paired, by_key
+
+
+_ALL = ("\0all",)  # by_key's entry for every change of R (no path starts with a NUL)
+
+
+def _every(by_key: dict) -> list[int]:
+    return by_key[_ALL]
 
 
 def _changes(graph: Graph, rows: Sequence[int]) -> list[int]:
