@@ -123,13 +123,13 @@ def feeding(rows: Iterable[CommitRow], substance: Substance, wanted: Wanted) -> 
         t = row.author_time
         if t < since or len(row.parents) > 1:
             continue
-        if row.evidence or period_since <= t < until:
-            batch.append(row.sha)
-        elif t < period_since and row.human:
+        first = False  # the first change of a person-week of the trend's earlier weeks
+        if t < period_since and row.human:
             key = (int((t - since) // week), row.email)
-            if key not in seen:
-                seen.add(key)
-                batch.append(row.sha)
+            first = key not in seen
+            seen.add(key)
+        if first or row.evidence or period_since <= t < until:
+            batch.append(row.sha)
         if len(batch) >= limit:
             substance.feed(batch)
             batch, limit = [], _FEED

@@ -43,12 +43,14 @@ def test_feeds_what_the_report_asks_verdicts_of():
         _row(7, WEEK + 5, email="c@x.org"),  # c's first: asked
         _row(8, WEEK + 5, email="d@x.org", human=False),  # a bot: not
         _row(9, 2 * WEEK + 1, email="b@x.org"),  # b's first of week 2: asked
+        _row(11, 3 * WEEK + 9, email="c@x.org", ai=True),  # AI, c's first of week 3: asked
+        _row(12, 3 * WEEK + 8, email="c@x.org"),  # c's second of week 3: not
         _row(10, since - 1, ai=True),  # before the report's weeks: not
     ]
     got = Recorder()
     passed = list(feeding(rows, got, Wanted(since, period_since, until, WEEK)))
     assert passed == rows
-    assert [s for b in got.batches for s in b] == ["s1", "s3", "s5", "s7", "s9"]
+    assert [s for b in got.batches for s in b] == ["s1", "s3", "s5", "s7", "s9", "s11"]
 
 
 def test_feeds_a_first_batch_early_then_bigger_ones():
