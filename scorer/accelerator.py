@@ -105,21 +105,29 @@ class Wanted:
 
 
 _FIRST_FEED = 64  # rows handed to git as soon as there are this many (git gets going)
-_FEED = 512  # then in batches of this many (one diff-tree process each)
+_FEED_MAX = 4096  # then batches twice as big each time, up to this many: each is one
+# diff-tree process, which reads trees faster when their deltas were read just before
 
 
 def feeding(rows: Iterable[CommitRow], substance: Substance, wanted: Wanted) -> Iterator[CommitRow]:
     """``rows``, unchanged; on the way, the changes ``wanted`` asks verdicts of are handed to
-    ``substance`` in batches. git lists the newest commits first, so the report's weeks
-    come in the first few percent of the stream, and git diffs them on the second core while
-    Python reads the rest. A change this misses (a person-week's first change here is the
-    first one streamed; the report decides on the table) is fed by the pipeline after."""
+    ``substance`` in batches (64, then twice as many each time, and what is left once the
+    stream has gone past ``since``). git lists the newest commits first, so the report's
+    weeks come in the first few percent of the stream, and git diffs them on the second core
+    while Python reads the rest. A change this misses (a person-week's first change here is
+    the first one streamed; the report decides on the table) is fed by the pipeline after."""
     since, period_since, until, week = wanted.since, wanted.period_since, wanted.until, wanted.week
     seen: set[tuple[int, str]] = set()
     batch: list[str] = []
     limit = _FIRST_FEED
+    passed = False  # committed before ``since``: the rest of the stream holds few, if any
     for row in rows:
         yield row
+        if not passed and row.committer_time < since:
+            passed = True
+            if batch:
+                substance.feed(batch)
+                batch = []
         t = row.author_time
         if t < since or len(row.parents) > 1:
             continue
@@ -132,7 +140,7 @@ def feeding(rows: Iterable[CommitRow], substance: Substance, wanted: Wanted) -> 
             batch.append(row.sha)
         if len(batch) >= limit:
             substance.feed(batch)
-            batch, limit = [], _FEED
+            batch, limit = [], min(2 * limit, _FEED_MAX)
     if batch:
         substance.feed(batch)
 

@@ -90,7 +90,6 @@ def is_partial_clone(repo: Repo) -> bool:
     return False
 
 
-_SPLIT_AT = 1000
 _DIFF_TREE = (
     "diff-tree",
     "--stdin",
@@ -373,12 +372,10 @@ class Substance:
         if not shas or self.partial:
             return
         self._fed.update(shas)
-        # Two git processes when there is enough work: the diff is git's CPU time.
-        parts = 2 if len(shas) >= _SPLIT_AT else 1
-        size = -(-len(shas) // parts)
-        jobs = [_DiffJob(self.repo, shas[k * size : (k + 1) * size]) for k in range(parts)]
+        # One git process a batch: the worker takes them one after the other.
+        job = _DiffJob(self.repo, shas)
         with self._lock:
-            self._jobs.extend(jobs)
+            self._jobs.append(job)
             if self._worker is None:
                 _switch_faster(True)
                 self._worker = threading.Thread(target=self._work, daemon=True)
@@ -541,6 +538,10 @@ class Substance:
             asked = [(sha, pairs[turn]) for sha, pairs in queue.items() if turn < len(pairs)]
             if not asked:
                 break
+            # By path: versions of one file follow each other, and git inflates each from the
+            # last one's delta chain, which it has just read (its delta base cache): ~35% less
+            # of git's time at 80% AI, whichever way the pack's deltas go.
+            asked.sort(key=lambda item: item[1][2])
             for batch in _batches(asked, size):
                 blobs = stream.blobs([oid for _, pair in batch for oid in pair[:2]])
                 for sha, pair in batch:

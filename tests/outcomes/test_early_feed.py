@@ -53,14 +53,21 @@ def test_feeds_what_the_report_asks_verdicts_of():
     assert [s for b in got.batches for s in b] == ["s1", "s3", "s5", "s7", "s9", "s11"]
 
 
-def test_feeds_a_first_batch_early_then_bigger_ones():
+def test_feeds_a_first_batch_early_then_twice_as_many_each_time():
     rows = [_row(n, 100 + n, ai=True) for n in range(2000)]
     got = Recorder()
     seen = []
     for row in feeding(rows, got, Wanted(0, 50, 10_000, WEEK)):
         seen.append((row.sha, sum(map(len, got.batches))))
-    assert [len(b) for b in got.batches] == [64, 512, 512, 512, 400]
+    assert [len(b) for b in got.batches] == [64, 128, 256, 512, 1024, 16]
     assert seen[64] == ("s64", 64)  # fed once 64 rows have gone by
+    # what is left goes once the stream has gone past the report's first week
+    rows = [_row(n, 100_000 - n, ai=True) for n in range(100)] + [_row(100, 10)] * 2
+    got = Recorder()
+    for row in feeding(rows, got, Wanted(1_000, 1_000, 200_000, WEEK)):
+        if row.sha == "s100" and len(got.batches) == 2:
+            break
+    assert [len(b) for b in got.batches] == [64, 36]
 
 
 def _history(repo):
