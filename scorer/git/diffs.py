@@ -21,6 +21,7 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
+from queue import SimpleQueue
 
 from scorer.errors import RepositoryError
 from scorer.git.log import Repo, config_values, git_command, git_env
@@ -150,6 +151,20 @@ class _Reader:
             if not self._fill():
                 return b""
 
+    def until(self, end: bytes, keep: int = 0) -> bytes | None:
+        """What comes before ``end`` and its first ``keep`` bytes; the rest of ``end`` is
+        read past. None when the output ends first."""
+        scanned = 0  # bytes after _pos known not to start ``end``
+        while True:
+            i = self._buf.find(end, self._pos + scanned)
+            if i >= 0:
+                out = bytes(self._buf[self._pos : i + keep])
+                self._pos = i + len(end)
+                return out
+            scanned = max(0, len(self._buf) - self._pos - len(end) + 1)
+            if not self._fill():  # (moves what is unread to the front)
+                return None
+
     def take(self, n: int, skip: int = 0) -> bytearray | None:
         """The next ``n`` bytes (then ``skip`` more dropped); None at the end of the output."""
         while len(self._buf) - self._pos < n + skip:
@@ -249,73 +264,74 @@ def _batches(asked: list, size: dict[str, int]) -> Iterator[list]:
         yield batch
 
 
-class _DiffJob:
-    """One ``git diff-tree --stdin`` over a list of commits, running in the background: a
-    thread starts git (starting a process blocks the caller until git runs) and writes the
-    SHAs (git reads as it diffs, so a big write would block), and another drains the
-    answers (so a full pipe never stalls git)."""
+class _DiffTree:
+    """One ``git diff-tree --stdin`` for a run of batches, while the worker has work: a
+    thread writes each batch's SHAs (git reads as it diffs, so a write may block) followed
+    by a line that is no object id, which git echoes (and flushes) after the batch's
+    answers, so the worker knows where they end. One process for the whole run: each new
+    one would read its trees' delta chains again."""
 
-    def __init__(self, repo: Repo, shas: list[str]):
-        self.shas = shas
-        self._chunks: list[bytes] = []
-        self._proc: subprocess.Popen | None = None
-        self._error: BaseException | None = None
-        self._drain: threading.Thread | None = None
-        command = [*git_command(repo), *_DIFF_TREE]
-        data = "".join(f"{sha}\n" for sha in shas).encode("ascii")
+    def __init__(self, repo: Repo):
+        self._proc = subprocess.Popen(
+            [*git_command(repo), *_DIFF_TREE],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=git_env(),
+            bufsize=0,
+        )
+        _grow_pipe(self._proc.stdout)
+        self._out = _Reader(self._proc.stdout)
+        self._mark = f"scorer-{os.getpid()}-{id(self):x}-".encode("ascii")  # no hex oid
+        self._sent = 0
+        self._stderr = ""  # git's last line, once closed
+        self._queue: SimpleQueue[bytes | None] = SimpleQueue()
+        self._writer = threading.Thread(target=self._write, daemon=True)
+        self._writer.start()
 
-        def drain(proc: subprocess.Popen) -> None:
-            assert proc.stdout is not None
-            fd = proc.stdout.fileno()
-            for chunk in iter(lambda: os.read(fd, _PIPE_BYTES), b""):
-                self._chunks.append(chunk)
-            proc.stdout.close()
+    def _write(self) -> None:
+        stdin = self._proc.stdin
+        assert stdin is not None
+        while True:
+            data = self._queue.get()
+            if data is None:
+                break
+            with contextlib.suppress(OSError, ValueError):  # git died: see answers()
+                stdin.write(data)
+        with contextlib.suppress(OSError):
+            stdin.close()
 
-        def run() -> None:
-            try:
-                proc = subprocess.Popen(
-                    command,
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    env=git_env(),
-                    bufsize=0,
-                )
-            except OSError as err:  # handed to output()
-                self._error = err
-                return
-            self._proc = proc
-            _grow_pipe(proc.stdout)
-            self._drain = threading.Thread(target=drain, args=(proc,), daemon=True)
-            self._drain.start()
-            assert proc.stdin is not None
-            # If git died, its exit status is reported by output().
-            with contextlib.suppress(BrokenPipeError, ValueError):
-                proc.stdin.write(data)
-            with contextlib.suppress(BrokenPipeError):
-                proc.stdin.close()
+    def send(self, shas: list[str]) -> bytes:
+        """Ask for ``shas``; returns the mark that ends their answers."""
+        self._sent += 1
+        mark = self._mark + str(self._sent).encode("ascii")
+        self._queue.put("".join(f"{sha}\n" for sha in shas).encode("ascii") + mark + b"\n")
+        return mark
 
-        self._run = threading.Thread(target=run, daemon=True)
-        self._run.start()
-
-    def output(self) -> bytes:
-        self._run.join()
-        if self._error is not None:
-            raise RepositoryError(f"cannot run git diff-tree: {self._error}")
-        assert self._drain is not None and self._proc is not None
-        self._drain.join()
-        proc = self._proc
-        assert proc.stderr is not None
-        stderr = proc.stderr.read()
-        proc.stderr.close()
-        if proc.wait() != 0:
-            detail = stderr.decode("utf-8", "replace").strip().splitlines()
+    def answers(self, mark: bytes) -> bytes:
+        """git's output for the batch ``mark`` ends (its last path's NUL, then the mark)."""
+        found = self._out.until(b"\0" + mark + b"\n", keep=1)
+        if found is None:
+            self.close()
             raise RepositoryError(
                 "git diff-tree could not read changes ("
-                + (detail[-1] if detail else f"exit {proc.returncode}")
+                + (self._stderr or f"exit {self._proc.returncode}")
                 + "); the repository may be missing objects (try git fsck)"
             )
-        return b"".join(self._chunks)
+        return found
+
+    def close(self) -> None:
+        proc = self._proc
+        self._queue.put(None)
+        self._writer.join()
+        assert proc.stdout is not None and proc.stderr is not None
+        with contextlib.suppress(OSError):
+            proc.stdout.close()
+        with contextlib.suppress(OSError):
+            detail = proc.stderr.read().decode("utf-8", "replace").strip().splitlines()
+            self._stderr = detail[-1] if detail else ""
+            proc.stderr.close()
+        proc.wait()
 
 
 # While a worker runs, the main thread is busy (reading the history): the worker gets the
@@ -355,7 +371,8 @@ class Substance:
         self._answers: dict[str, bool] = {}
         self._fed: set[str] = set()  # handed to a diff job already
         self._lock = threading.Lock()
-        self._jobs: deque[_DiffJob] = deque()  # fed, not yet taken by the worker
+        self._tree: _DiffTree | None = None  # the diff-tree the jobs were sent to
+        self._jobs: deque[tuple[list[str], bytes]] = deque()  # sent; the worker reads them
         self._worker: threading.Thread | None = None
         self._error: BaseException | None = None
         self._streams: tuple[_CatFile, _CatFile] | None = None  # the worker's cat-files
@@ -372,10 +389,10 @@ class Substance:
         if not shas or self.partial:
             return
         self._fed.update(shas)
-        # One git process a batch: the worker takes them one after the other.
-        job = _DiffJob(self.repo, shas)
         with self._lock:
-            self._jobs.append(job)
+            if self._tree is None:
+                self._tree = _DiffTree(self.repo)
+            self._jobs.append((shas, self._tree.send(shas)))
             if self._worker is None:
                 _switch_faster(True)
                 self._worker = threading.Thread(target=self._work, daemon=True)
@@ -411,23 +428,27 @@ class Substance:
             with self._lock:
                 if not self._jobs:
                     self._worker = None
+                    tree, self._tree = self._tree, None
                     streams, self._streams = self._streams, None
                     _switch_faster(False)
                     break
-                job = self._jobs.popleft()
+                shas, mark = self._jobs.popleft()
+                tree = self._tree
             if self._error is not None:
                 continue  # drained; the first error is what verdicts raises
             try:
-                self._parse(job.output())
-                unanswered = [sha for sha in job.shas if sha not in self._answers]
+                assert tree is not None
+                self._parse(tree.answers(mark))
+                unanswered = [sha for sha in shas if sha not in self._answers]
                 if unanswered:
                     raise RepositoryError(f"git diff-tree did not answer for {unanswered[0]}")
             except BaseException as err:  # handed to verdicts()
                 self._error = err
                 self._close_streams()
-        if streams is not None:
-            for stream in streams:
-                stream.close()
+        if tree is not None:
+            tree.close()
+        for stream in streams or ():
+            stream.close()
 
     def _cat_files(self) -> tuple[_CatFile, _CatFile]:
         if self._streams is None:
