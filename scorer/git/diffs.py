@@ -432,16 +432,23 @@ class Substance:
                     streams, self._streams = self._streams, None
                     _switch_faster(False)
                     break
-                shas, mark = self._jobs.popleft()
+                # Every job sent so far at once: their blob pairs are then compared in one
+                # pass sorted by path (versions of a file read one after the other).
+                jobs = list(self._jobs)
+                self._jobs.clear()
                 tree = self._tree
             if self._error is not None:
                 continue  # drained; the first error is what verdicts raises
             try:
                 assert tree is not None
-                self._parse(tree.answers(mark))
-                unanswered = [sha for sha in shas if sha not in self._answers]
-                if unanswered:
-                    raise RepositoryError(f"git diff-tree did not answer for {unanswered[0]}")
+                pending: dict[str, list[tuple[str, str, str]]] = {}
+                for shas, mark in jobs:
+                    self._parse(tree.answers(mark), pending)
+                    unanswered = [sha for sha in shas if sha not in self._answers]
+                    if unanswered:
+                        raise RepositoryError(f"git diff-tree did not answer for {unanswered[0]}")
+                if pending:
+                    self._compare(pending)
             except BaseException as err:  # handed to verdicts()
                 self._error = err
                 self._close_streams()
@@ -460,14 +467,13 @@ class Substance:
         for stream in streams or ():
             stream.close()
 
-    def _parse(self, output: bytes) -> None:
+    def _parse(self, output: bytes, pending: dict[str, list[tuple[str, str, str]]]) -> None:
         """Verdicts from ``diff-tree --raw`` output (section 1, v2). A path that only moved
         (deleted and added with the same content) or only changed mode between regular files
         is not a change of that path; any other added, deleted or retyped path settles its
         commit at once; modified text files wait for the blob comparison, and only while
-        nothing else settled their commit."""
+        nothing else settled their commit (``pending``: their blob pairs, added)."""
         out = self._answers
-        pending: dict[str, list[tuple[str, str, str]]] = {}
         current: str | None = None
         entries: list[tuple[str, ...]] = []
         tokens = output.split(b"\0")
@@ -488,8 +494,6 @@ class Substance:
             i += 2
             if not self.exclude.excluded(path):
                 entries.append((*tok[1:].decode("ascii").split(" "), path))
-        if pending:
-            self._compare(pending)
 
     def same_content(self, old_id: str, new_id: str, old: bytes, new: bytes) -> bool:
         """Whether two text blobs differ only in whitespace and blank lines, exactly as
