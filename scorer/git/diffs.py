@@ -272,14 +272,17 @@ class _DiffTree:
     one would read its trees' delta chains again."""
 
     def __init__(self, repo: Repo):
-        self._proc = subprocess.Popen(
-            [*git_command(repo), *_DIFF_TREE],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=git_env(),
-            bufsize=0,
-        )
+        try:
+            self._proc = subprocess.Popen(
+                [*git_command(repo), *_DIFF_TREE],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=git_env(),
+                bufsize=0,
+            )
+        except OSError as err:
+            raise RepositoryError(f"cannot run git diff-tree: {err}") from None
         _grow_pipe(self._proc.stdout)
         self._out = _Reader(self._proc.stdout)
         self._mark = f"scorer-{os.getpid()}-{id(self):x}-".encode("ascii")  # no hex oid
@@ -322,6 +325,8 @@ class _DiffTree:
 
     def close(self) -> None:
         proc = self._proc
+        if proc.returncode is not None:
+            return  # closed already (answers() closes it when git stopped short)
         self._queue.put(None)
         self._writer.join()
         assert proc.stdout is not None and proc.stderr is not None

@@ -261,3 +261,20 @@ def test_same_ignoring_whitespace_compares_only_between_common_ends():
             pos = rng.randrange(len(new) + 1)
             new[pos : pos + rng.randrange(2)] = rng.choice(alphabet) * rng.randrange(2)
         assert same_ignoring_whitespace(old, bytes(new)) is whole(old, bytes(new))
+
+
+def test_an_unknown_commit_is_an_error_and_git_is_left_clean(repo):
+    import threading
+
+    from scorer.errors import RepositoryError
+
+    a = repo.commit("a\n", when=T0, files={"a.py": "x = 1\n"})
+    b = repo.commit("b\n", when=T0, files={"a.py": "x = 2\n"})
+    s = Substance(open_repo(repo.path), PathFilter(()))
+    s.feed([a])
+    with pytest.raises(RepositoryError, match="did not answer for 1111"):
+        s.verdicts([b, "1" * 40])
+    with pytest.raises(RepositoryError):  # the first error stays the answer
+        s.verdicts([a])
+    assert _verdicts(repo, [a, b]) == {a: True, b: True}
+    assert threading.active_count() == 1  # workers and writers are gone
