@@ -9,7 +9,7 @@ cannot. The rules (attribution, linking, outcomes, the metric) never know which 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import datetime
 
 from scorer.attribution.registry import Registry, load_registry
@@ -29,7 +29,7 @@ from scorer.metrics.survival import (
     count_lines,
     survival_block,
 )
-from scorer.model import DeployEvent
+from scorer.model import CommitRow, DeployEvent
 from scorer.outcomes import compute_outcomes
 from scorer.outcomes.containment import Containment
 from scorer.outcomes.flags import Outcomes
@@ -91,6 +91,60 @@ class ScannedHistory:
         return {i: verdicts[i] for i in ids}
 
 
+class Wanted:
+    """Which changes the report needs verdicts of (Unix seconds; ``scorer.pipeline``): AI
+    changes authored since ``since``, every change of ``[period_since, until)``, and in the
+    trend's earlier weeks each person's first change of each week (``weekly.person_weeks``).
+    Known before the history is read, so that git can diff them as the stream goes by."""
+
+    def __init__(self, since: float, period_since: float, until: float, week: float):
+        self.since = since
+        self.period_since = period_since
+        self.until = until
+        self.week = week
+
+
+_FIRST_FEED = 64  # rows handed to git as soon as there are this many (git gets going)
+_FEED_MAX = 4096  # then batches twice as big each time, up to this many: each is one
+# diff-tree process, which reads trees faster when their deltas were read just before
+
+
+def feeding(rows: Iterable[CommitRow], substance: Substance, wanted: Wanted) -> Iterator[CommitRow]:
+    """``rows``, unchanged; on the way, the changes ``wanted`` asks verdicts of are handed to
+    ``substance`` in batches (64, then twice as many each time, and what is left once the
+    stream has gone past ``since``). git lists the newest commits first, so the report's
+    weeks come in the first few percent of the stream, and git diffs them on the second core
+    while Python reads the rest. A change this misses (a person-week's first change here is
+    the first one streamed; the report decides on the table) is fed by the pipeline after."""
+    since, period_since, until, week = wanted.since, wanted.period_since, wanted.until, wanted.week
+    seen: set[tuple[int, str]] = set()
+    batch: list[str] = []
+    limit = _FIRST_FEED
+    passed = False  # committed before ``since``: the rest of the stream holds few, if any
+    for row in rows:
+        yield row
+        if not passed and row.committer_time < since:
+            passed = True
+            if batch:
+                substance.feed(batch)
+                batch = []
+        t = row.author_time
+        if t < since or len(row.parents) > 1:
+            continue
+        first = False  # the first change of a person-week of the trend's earlier weeks
+        if t < period_since and row.human:
+            key = (int((t - since) // week), row.email)
+            first = key not in seen
+            seen.add(key)
+        if first or row.evidence or period_since <= t < until:
+            batch.append(row.sha)
+        if len(batch) >= limit:
+            substance.feed(batch)
+            batch, limit = [], min(2 * limit, _FEED_MAX)
+    if batch:
+        substance.feed(batch)
+
+
 class EventsRead:
     """The deploy events a run works from (those that count, section 3), and how many were
     left out, by reason. ``appended``: only those new since an earlier run, which vouched for
@@ -110,6 +164,7 @@ class Accelerator:
 
     use = "none"
     _registry: Registry | None = None
+    wanted: Wanted | None = None  # set by the pipeline before it asks for the history
 
     def prepare(self) -> None:
         """Called while git opens the repository: a head start on reading a cache."""
@@ -128,7 +183,10 @@ class Accelerator:
         history stream); call it once the history's own git processes are under way."""
         start_events()
         registry = self.registry(settings)
-        commits = add_rows(CommitTable(), read_rows(repo, head, registry, progress))
+        rows: Iterable[CommitRow] = read_rows(repo, head, registry, progress)
+        if self.wanted is not None:
+            rows = feeding(rows, substance, self.wanted)
+        commits = add_rows(CommitTable(), rows)
         return ScannedHistory(commits, Graph(commits.shas, commits.parents, commits.index))
 
     def deployed_history(

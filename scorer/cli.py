@@ -9,6 +9,7 @@ of the command being run is imported, so ``scorer scan`` does not pay for the HT
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -122,7 +123,14 @@ def run() -> None:
     """The console entry point: ``main()``, then leave without tearing the interpreter down.
     Freeing every object and module at exit costs a per-merge run ~8 ms and serves nothing
     here: files are closed by then (reports and caches are written atomically), and the
-    standard streams are flushed below. Tests call ``main()``, which returns normally."""
+    standard streams are flushed below. Tests call ``main()``, which returns normally.
+
+    The cyclic garbage collector makes a young-generation pass every 100,000 allocations
+    instead of 700: a scan allocates a few container objects per commit and keeps most of
+    them (rows, parents, evidence), so with the default it ran ~520 times over a 100k-commit
+    history, walking the rows kept so far whenever it reached an older generation
+    (0.15-0.3 s of a cold scan; ~4 passes, ~0.05 s now). Cycles are still collected."""
+    gc.set_threshold(100_000, *gc.get_threshold()[1:])
     code = main()
     try:
         sys.stdout.flush()

@@ -13,7 +13,7 @@ import sys
 from datetime import datetime, timedelta, timezone
 
 from scorer import __version__
-from scorer.accelerator import Accelerator
+from scorer.accelerator import Accelerator, Wanted
 from scorer.config import ScanOptions, Settings, effective_settings, load_config
 from scorer.deploys import why_none
 from scorer.deploys.interface import SourceContext
@@ -21,7 +21,7 @@ from scorer.errors import InputError
 from scorer.git.diffs import Substance
 from scorer.git.log import Repo, open_repo, resolve_ref
 from scorer.git.paths import PathFilter
-from scorer.metrics.period import Period, headline_period
+from scorer.metrics.period import WEEK, Period, headline_period
 from scorer.metrics.report import build_report
 from scorer.metrics.survival import not_asked
 from scorer.metrics.weekly import judge_people, person_weeks, report_range
@@ -87,13 +87,16 @@ def scan(options: ScanOptions, accelerator: Accelerator) -> ScanResult:
     # on the other core while Python links deploys.
     events = Background(accelerator.events, settings, ctx, now, start=False)
     substance = Substance(repo, PathFilter(settings.exclude_paths))
+    # The report's weeks are known before the history: git can diff their changes as the
+    # history streams in (``accelerator.feeding``).
+    since, until = report_range(period)
+    accelerator.wanted = Wanted(since, period.since.timestamp(), until, WEEK.total_seconds())
     history = accelerator.history(repo, head, settings, substance, events.start, options.progress)
     # Review bots' evidence is reported apart; it does not make a change AI-assisted.
     history.commits.review_bots = accelerator.registry(settings).ids_of_kind("review-bot")
     # The report's weeks need verdicts too (contributors are authors of substantive changes):
     # every change of the period, and, in the trend's earlier weeks, one substantive change
     # per person and week; never the whole history's.
-    since, until = report_range(period)
     period_rows = history.changes_between(period.since.timestamp(), until)
     people = person_weeks(
         history.commits, history.changes_between(since, period.since.timestamp()), since

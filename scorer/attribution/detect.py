@@ -302,6 +302,39 @@ def _line_at(msg: str, low: str, same: bool, pos: int) -> str:
     return msg[pos : len(msg) if nl < 0 else nl].rstrip("\r")
 
 
+_MEMO_MAX = 100_000  # messages' deciding tails remembered per registry
+_TAIL_MAX = 2_000  # characters: longer tails are read each time
+_CUT = " >8 "  # in every scissors line
+
+
+def _deciding_tail(msg: str, lowtext: str, first: int) -> str | None:
+    """The end of ``msg`` that alone decides its trailer, line and footer evidence, when that
+    is clear; None otherwise. Agents' commits repeat their footers and trailers (``Co-authored-
+    by: Claude <noreply@anthropic.com>``, ``Generated with …``), so the evidence of a tail is
+    worked out once per registry (``detect``) — the same answer, with no parsing.
+
+    ``first`` is where the registry's prefilter matched ``lowtext`` (``"\\n" + msg.lower()``):
+    the start, in ``msg``, of the first line that may hold such evidence; no earlier line can
+    (the prefilter matches every key, footer and subject line). The tail starts after the
+    last empty line before it (there is none when that line is the subject, whose
+    conventions are then read). It decides alone when ``msg`` holds no NUL or scissors line
+    (which cut the message short) and no line indented by four spaces (quoted commit
+    messages depend on earlier lines); the checks for a ``Conflicts:`` block, a first
+    candidate line that is a comment and lower-casing that moved offsets are conservative.
+    Then git's trailer block lies in the tail: the title paragraph ends at that empty line
+    or before, and walking back from the end, git stops at it at the latest; every candidate
+    line, and the lines a footer or a trailer's text is cut from, lie in the tail too
+    (``tests/attribution/test_detect_memo.py``)."""
+    if first == 0 or msg.startswith("#", first) or len(lowtext) != len(msg) + 1:
+        return None
+    start = msg.rfind("\n\n", 0, first) + 2
+    if start < 2 or len(msg) - start > _TAIL_MAX:
+        return None
+    if "\0" in msg or _CUT in msg or "Conflicts:" in msg or "\n    " in lowtext:
+        return None
+    return msg[start:]
+
+
 def detect(raw: RawCommit, registry: Registry, note: str | None = None) -> tuple[Evidence, ...]:
     """Every piece of evidence that ``raw`` is AI-assisted; ``()`` for an ordinary commit.
 
@@ -327,8 +360,9 @@ def detect(raw: RawCommit, registry: Registry, note: str | None = None) -> tuple
     ):
         ids_mailmap = registry.identity(raw.mailmap_name, raw.mailmap_email)[1]
     lowtext = "\n" + msg.lower()
-    in_message = registry.prefilter_search(lowtext) is not None
-    if not (in_message or ids_author or ids_committer or ids_mailmap or note):
+    first = registry.prefilter_search(lowtext)
+    others = ids_author or ids_committer or ids_mailmap or note
+    if first is None and not others:
         return _NONE  # the common case: one search, two cached lookups
 
     found: dict[tuple[str, str, str], Evidence] = {}
@@ -338,8 +372,20 @@ def detect(raw: RawCommit, registry: Registry, note: str | None = None) -> tuple
         if key not in found:
             found[key] = Evidence(agent, kind, text, confidence)
 
-    if in_message:
-        _message_evidence(msg, registry, add, lowtext)
+    if first is not None:
+        memo = registry.message_cache
+        tail = _deciding_tail(msg, lowtext, first.start())
+        known = memo.get(tail) if tail is not None else None
+        if known is not None:
+            if not others:
+                return known[1]
+            for e in known[0]:
+                found[(e.agent, e.kind, e.text)] = e
+        else:
+            _message_evidence(msg, registry, add, lowtext)
+            if tail is not None and len(memo) < _MEMO_MAX:
+                ordered = tuple(found.values())
+                memo[tail] = (ordered, tuple(sorted(ordered, key=lambda e: _KIND_ORDER[e.kind])))
     for (name, email), ids in (
         ((raw.author_name, raw.author_email), ids_author),
         ((raw.mailmap_name, raw.mailmap_email), ids_mailmap),

@@ -477,6 +477,8 @@ class Registry:
         self._bot_identities = glob_regex(self.bots["identities"])
         self.identity_cache: dict[tuple[str, str], tuple[int, tuple[str, ...]]] = {}
         self.value_cache: dict[tuple[str, str], tuple[str, ...]] = {}  # see detect.py
+        # A message's deciding tail -> its message evidence, in the order found and sorted.
+        self.message_cache: dict[str, tuple[tuple, tuple]] = {}  # see detect._deciding_tail
 
         # Aliases: longest first, so "claude code" wins over "claude".
         alias_map: dict[str, str] = {}

@@ -59,9 +59,6 @@ def read_rows(
 def add_rows(table: CommitTable, rows: Iterable[CommitRow]) -> CommitTable:
     """``rows`` added to ``table`` (those it does not hold yet: a deployed branch read
     earlier may since have been merged), their parents linked."""
-    index = table.index
-    for row in rows:
-        if row.sha not in index:
-            table.add(*row)
+    table.extend(rows)
     table.link()
     return table

@@ -15,9 +15,13 @@ whose blobs are missing counts as substantive, and the count is reported.
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
+import sys
 import threading
+from collections import deque
 from collections.abc import Iterable, Iterator
+from queue import SimpleQueue
 
 from scorer.errors import RepositoryError
 from scorer.git.log import Repo, config_values, git_command, git_env
@@ -29,12 +33,35 @@ _BINARY_SNIFF = 8000  # git's heuristic: a NUL in the first 8000 bytes means bin
 
 def same_ignoring_whitespace(old: bytes, new: bytes) -> bool:
     """The same non-blank lines, whitespace removed: what ``git diff -w --ignore-blank-lines``
-    needs to show no hunk (METRIC.md section 1, v2; ``Substance.same_content`` asks git in the
-    rare case this holds and the bytes differ). The whole-blob comparison first settles nearly
-    every real change without splitting lines."""
+    shows no hunk for, but for ties in where git's diff places a moved blank line
+    (``Substance`` asks git about the pairs this finds alike whose bytes differ). The
+    whole-blob comparison first settles nearly every real change without splitting lines;
+    it compares only what lies between the blobs' common prefix and suffix (deleting
+    whitespace commutes with cutting them off), found by binary search with memcmp: a few
+    lines changed in a 10 KB file cost ~20 us instead of ~90 us for two whole-blob
+    ``translate`` calls."""
     if old == new:
         return True
-    if old.translate(None, _WS_BYTES) != new.translate(None, _WS_BYTES):
+    n = min(len(old), len(new))
+    lo, hi = 0, n  # the common prefix is lo bytes long
+    while lo < hi:
+        mid = (lo + hi + 1) >> 1
+        if new.startswith(old[lo:mid], lo):
+            lo = mid
+        else:
+            hi = mid - 1
+    prefix = lo
+    lo, hi = 0, n - prefix  # the common suffix (of what follows the prefix)
+    lo_old, lo_new = len(old), len(new)
+    while lo < hi:
+        mid = (lo + hi + 1) >> 1
+        if new.endswith(old[lo_old - mid : lo_old - lo], 0, lo_new - lo):
+            lo = mid
+        else:
+            hi = mid - 1
+    middle_old = old[prefix : lo_old - lo]
+    middle_new = new[prefix : lo_new - lo]
+    if middle_old.translate(None, _WS_BYTES) != middle_new.translate(None, _WS_BYTES):
         return False
     return _lines(old) == _lines(new)
 
@@ -64,7 +91,6 @@ def is_partial_clone(repo: Repo) -> bool:
     return False
 
 
-_SPLIT_AT = 1000
 _DIFF_TREE = (
     "diff-tree",
     "--stdin",
@@ -80,68 +106,143 @@ _DIFF_TREE = (
 
 _BATCH_BYTES = 64 << 20  # blob bytes asked of one cat-file round at most (memory: one pair)
 _REGULAR = ("100644", "100755")  # modes of a regular file: a change between them is mode-only
+_PIPE_BYTES = 1 << 20  # what git may write ahead of a reader (Linux; elsewhere the default)
+_NUMSTAT = ("diff-tree", "--stdin", "-r", "-z", "--numstat", "-w", "--ignore-blank-lines",
+            "--no-renames", "--root", "--always", "--no-abbrev")  # fmt: skip
 
 
-class _BlobStream:
-    """One ``git cat-file --batch`` process, asked for blobs a batch at a time and read one
-    at a time: memory holds one blob pair, whatever the batch (a writer thread feeds git
-    while the reader drains it, so neither pipe can fill)."""
+def _grow_pipe(stream) -> None:
+    """A 1 MiB pipe: git runs ahead while the thread that reads it waits for the GIL."""
+    with contextlib.suppress(OSError, AttributeError, ImportError):
+        import fcntl
 
-    def __init__(self, repo: Repo):
+        fcntl.fcntl(stream.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), _PIPE_BYTES)
+
+
+class _Reader:
+    """Lines and counted bodies from a pipe, read up to 1 MiB at a time. The verdicts are
+    worked out by a background thread while the main thread is busy reading the history: each
+    read releases the GIL, and getting it back can take up to the switch interval (5 ms), so
+    the thread reads seldom and much. Bodies come back as ``bytearray`` (one copy)."""
+
+    def __init__(self, stream):
+        self._fd = stream.fileno()
+        self._buf = bytearray()
+        self._pos = 0
+
+    def _fill(self) -> bool:
+        chunk = os.read(self._fd, _PIPE_BYTES)
+        if not chunk:
+            return False
+        if self._pos:
+            del self._buf[: self._pos]
+            self._pos = 0
+        self._buf += chunk
+        return True
+
+    def line(self) -> bytes:
+        """The next line without its newline; b"" at the end of the output."""
+        while True:
+            nl = self._buf.find(b"\n", self._pos)
+            if nl >= 0:
+                out = bytes(self._buf[self._pos : nl])
+                self._pos = nl + 1
+                return out
+            if not self._fill():
+                return b""
+
+    def until(self, end: bytes, keep: int = 0) -> bytes | None:
+        """What comes before ``end`` and its first ``keep`` bytes; the rest of ``end`` is
+        read past. None when the output ends first."""
+        scanned = 0  # bytes after _pos known not to start ``end``
+        while True:
+            i = self._buf.find(end, self._pos + scanned)
+            if i >= 0:
+                out = bytes(self._buf[self._pos : i + keep])
+                self._pos = i + len(end)
+                return out
+            scanned = max(0, len(self._buf) - self._pos - len(end) + 1)
+            if not self._fill():  # (moves what is unread to the front)
+                return None
+
+    def take(self, n: int, skip: int = 0) -> bytearray | None:
+        """The next ``n`` bytes (then ``skip`` more dropped); None at the end of the output."""
+        while len(self._buf) - self._pos < n + skip:
+            if not self._fill():
+                return None
+        out = self._buf[self._pos : self._pos + n]
+        self._pos += n + skip
+        return out
+
+
+class _CatFile:
+    """One ``git cat-file --batch`` (or ``--batch-check``) process, asked a list of objects
+    at a time and read as git answers: a writer thread feeds git while the caller reads, so
+    neither pipe can fill; memory holds one blob pair, whatever the list."""
+
+    def __init__(self, repo: Repo, option: str):
         self._proc = subprocess.Popen(
-            [*git_command(repo), "cat-file", "--batch"],
+            [*git_command(repo), "cat-file", option],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
             env=git_env(),
+            bufsize=0,
         )
+        _grow_pipe(self._proc.stdout)
+        self._out = _Reader(self._proc.stdout)
 
-    def blobs(self, oids: list[str]) -> Iterator[bytes | None]:
-        """The contents of ``oids``, in order (None: missing, or not a blob)."""
-        proc = self._proc
-        assert proc.stdin is not None and proc.stdout is not None
+    def _ask(self, oids: list[str]) -> threading.Thread:
+        stdin = self._proc.stdin
         data = "".join(f"{oid}\n" for oid in oids).encode("ascii")
 
         def feed() -> None:
-            with contextlib.suppress(BrokenPipeError, ValueError):
-                proc.stdin.write(data)  # type: ignore[union-attr]
-                proc.stdin.flush()  # type: ignore[union-attr]
+            with contextlib.suppress(OSError, ValueError):
+                stdin.write(data)  # type: ignore[union-attr]
 
         writer = threading.Thread(target=feed, daemon=True)
         writer.start()
+        return writer
+
+    def _header(self) -> list[bytes]:
+        line = self._out.line()
+        if not line:
+            raise RepositoryError("git cat-file stopped while reading file contents")
+        return line.split()
+
+    def blobs(self, oids: list[str]) -> Iterator[bytearray | None]:
+        """The contents of ``oids``, in order (None: missing, or not a blob). Read to the end,
+        or the process is out of step (``Substance`` then closes it)."""
+        writer = self._ask(oids)
         try:
             for _ in oids:
-                header = proc.stdout.readline().split()
-                if len(header) != 3:  # "<oid> missing" (or ambiguous), or git died
-                    if not header:
-                        raise RepositoryError("git cat-file stopped while reading file contents")
+                header = self._header()
+                if len(header) != 3:  # "<oid> missing" (or ambiguous)
                     yield None
                     continue
-                size = int(header[2])
-                body = proc.stdout.read(size + 1)[:size]
+                body = self._out.take(int(header[2]), 1)  # and the newline after it
+                if body is None:
+                    raise RepositoryError("git cat-file stopped while reading file contents")
                 yield body if header[1] == b"blob" else None
         finally:
             writer.join()
 
     def sizes(self, oids: list[str]) -> dict[str, int]:
-        """Object sizes from one ``git cat-file --batch-check`` (headers only)."""
-        proc = subprocess.run(
-            [*self._proc.args[:-1], "--batch-check"],  # type: ignore[index]
-            input="".join(f"{oid}\n" for oid in oids).encode("ascii"),
-            capture_output=True,
-            env=git_env(),
-            check=False,
-        )
+        """Object sizes (``--batch-check``: headers only)."""
+        writer = self._ask(oids)
         out = {}
-        for line in proc.stdout.split(b"\n"):
-            parts = line.split()
-            if len(parts) == 3 and parts[2].isdigit():
-                out[parts[0].decode("ascii")] = int(parts[2])
+        try:
+            for oid in oids:
+                parts = self._header()
+                if len(parts) == 3 and parts[2].isdigit():
+                    out[oid] = int(parts[2])
+        finally:
+            writer.join()
         return out
 
     def close(self) -> None:
         proc = self._proc
-        for stream in (proc.stdin, proc.stdout, proc.stderr):
+        for stream in (proc.stdin, proc.stdout):
             if stream is not None:
                 with contextlib.suppress(OSError):
                     stream.close()
@@ -163,78 +264,108 @@ def _batches(asked: list, size: dict[str, int]) -> Iterator[list]:
         yield batch
 
 
-class _DiffJob:
-    """One ``git diff-tree --stdin`` over a list of commits, running in the background: a
-    thread starts git (starting a process blocks the caller until git runs) and writes the
-    SHAs (git reads as it diffs, so a big write would block), and another drains the
-    answers (so a full pipe never stalls git)."""
+class _DiffTree:
+    """One ``git diff-tree --stdin`` for a run of batches, while the worker has work: a
+    thread writes each batch's SHAs (git reads as it diffs, so a write may block) followed
+    by a line that is no object id, which git echoes (and flushes) after the batch's
+    answers, so the worker knows where they end. One process for the whole run: each new
+    one would read its trees' delta chains again."""
 
-    def __init__(self, repo: Repo, shas: list[str]):
-        self.shas = shas
-        self._chunks: list[bytes] = []
-        self._proc: subprocess.Popen | None = None
-        self._error: BaseException | None = None
-        self._drain: threading.Thread | None = None
-        command = [*git_command(repo), *_DIFF_TREE]
-        data = "".join(f"{sha}\n" for sha in shas).encode("ascii")
+    def __init__(self, repo: Repo):
+        try:
+            self._proc = subprocess.Popen(
+                [*git_command(repo), *_DIFF_TREE],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=git_env(),
+                bufsize=0,
+            )
+        except OSError as err:
+            raise RepositoryError(f"cannot run git diff-tree: {err}") from None
+        _grow_pipe(self._proc.stdout)
+        self._out = _Reader(self._proc.stdout)
+        self._mark = f"scorer-{os.getpid()}-{id(self):x}-".encode("ascii")  # no hex oid
+        self._sent = 0
+        self._stderr = ""  # git's last line, once closed
+        self._queue: SimpleQueue[bytes | None] = SimpleQueue()
+        self._writer = threading.Thread(target=self._write, daemon=True)
+        self._writer.start()
 
-        def drain(proc: subprocess.Popen) -> None:
-            assert proc.stdout is not None
-            for chunk in iter(lambda: proc.stdout.read(1 << 16), b""):
-                self._chunks.append(chunk)
-            proc.stdout.close()
+    def _write(self) -> None:
+        stdin = self._proc.stdin
+        assert stdin is not None
+        while True:
+            data = self._queue.get()
+            if data is None:
+                break
+            with contextlib.suppress(OSError, ValueError):  # git died: see answers()
+                stdin.write(data)
+        with contextlib.suppress(OSError):
+            stdin.close()
 
-        def run() -> None:
-            try:
-                proc = subprocess.Popen(
-                    command,
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    env=git_env(),
-                )
-            except OSError as err:  # handed to output()
-                self._error = err
-                return
-            self._proc = proc
-            self._drain = threading.Thread(target=drain, args=(proc,), daemon=True)
-            self._drain.start()
-            assert proc.stdin is not None
-            # If git died, its exit status is reported by output().
-            with contextlib.suppress(BrokenPipeError, ValueError):
-                proc.stdin.write(data)
-            with contextlib.suppress(BrokenPipeError):
-                proc.stdin.close()
+    def send(self, shas: list[str]) -> bytes:
+        """Ask for ``shas``; returns the mark that ends their answers."""
+        self._sent += 1
+        mark = self._mark + str(self._sent).encode("ascii")
+        self._queue.put("".join(f"{sha}\n" for sha in shas).encode("ascii") + mark + b"\n")
+        return mark
 
-        self._run = threading.Thread(target=run, daemon=True)
-        self._run.start()
-
-    def output(self) -> bytes:
-        self._run.join()
-        if self._error is not None:
-            raise RepositoryError(f"cannot run git diff-tree: {self._error}")
-        assert self._drain is not None and self._proc is not None
-        self._drain.join()
-        proc = self._proc
-        assert proc.stderr is not None
-        stderr = proc.stderr.read()
-        proc.stderr.close()
-        if proc.wait() != 0:
-            detail = stderr.decode("utf-8", "replace").strip().splitlines()
+    def answers(self, mark: bytes) -> bytes:
+        """git's output for the batch ``mark`` ends (its last path's NUL, then the mark)."""
+        found = self._out.until(b"\0" + mark + b"\n", keep=1)
+        if found is None:
+            self.close()
             raise RepositoryError(
                 "git diff-tree could not read changes ("
-                + (detail[-1] if detail else f"exit {proc.returncode}")
+                + (self._stderr or f"exit {self._proc.returncode}")
                 + "); the repository may be missing objects (try git fsck)"
             )
-        return b"".join(self._chunks)
+        return found
+
+    def close(self) -> None:
+        proc = self._proc
+        if proc.returncode is not None:
+            return  # closed already (answers() closes it when git stopped short)
+        self._queue.put(None)
+        self._writer.join()
+        assert proc.stdout is not None and proc.stderr is not None
+        with contextlib.suppress(OSError):
+            proc.stdout.close()
+        with contextlib.suppress(OSError):
+            detail = proc.stderr.read().decode("utf-8", "replace").strip().splitlines()
+            self._stderr = detail[-1] if detail else ""
+            proc.stderr.close()
+        proc.wait()
+
+
+# While a worker runs, the main thread is busy (reading the history): the worker gets the
+# GIL back after each read only when the main thread gives it up, by default every 5 ms.
+_SWITCH = 0.001
+_switching = [0, 0.005]  # workers running, and the interval before the first
+_switching_lock = threading.Lock()
+
+
+def _switch_faster(on: bool) -> None:
+    with _switching_lock:
+        if on:
+            if not _switching[0]:
+                _switching[1] = sys.getswitchinterval()
+                sys.setswitchinterval(min(_SWITCH, _switching[1]))
+            _switching[0] += 1
+        else:
+            _switching[0] -= 1
+            if not _switching[0]:
+                sys.setswitchinterval(_switching[1])
 
 
 class Substance:
     """Verdicts for one repository and one ``exclude_paths``; counts what it could not read.
 
-    ``feed(shas)`` hands SHAs to a running ``git diff-tree --stdin`` and returns at once, so
-    git diffs on the second core while Python goes on (loading and linking deploys).
-    ``verdicts`` collects the answers (and asks for any SHA that was not fed).
+    ``feed(shas)`` hands SHAs to ``git diff-tree --stdin`` and returns at once: a worker
+    thread reads git's answers and compares the blobs it must, so git diffs on the second
+    core while the main thread goes on (reading the rest of the history, linking deploys).
+    ``verdicts`` waits for the answers (and asks for any SHA that was not fed).
     """
 
     def __init__(self, repo: Repo, exclude: PathFilter):
@@ -242,9 +373,14 @@ class Substance:
         self.exclude = exclude
         self.missing: set[str] = set()  # changes judged without some of their objects
         self._partial: bool | None = None
-        self._jobs: list[_DiffJob] = []
         self._answers: dict[str, bool] = {}
         self._fed: set[str] = set()  # handed to a diff job already
+        self._lock = threading.Lock()
+        self._tree: _DiffTree | None = None  # the diff-tree the jobs were sent to
+        self._jobs: deque[tuple[list[str], bytes]] = deque()  # sent; the worker reads them
+        self._worker: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self._streams: tuple[_CatFile, _CatFile] | None = None  # the worker's cat-files
 
     @property
     def partial(self) -> bool:
@@ -258,12 +394,14 @@ class Substance:
         if not shas or self.partial:
             return
         self._fed.update(shas)
-        # Two git processes when there is enough work: the diff is git's CPU time, and the
-        # main thread has only a few tenths of a second of its own work to overlap it with.
-        parts = 2 if len(shas) >= _SPLIT_AT else 1
-        size = -(-len(shas) // parts)
-        for k in range(parts):
-            self._jobs.append(_DiffJob(self.repo, shas[k * size : (k + 1) * size]))
+        with self._lock:
+            if self._tree is None:
+                self._tree = _DiffTree(self.repo)
+            self._jobs.append((shas, self._tree.send(shas)))
+            if self._worker is None:
+                _switch_faster(True)
+                self._worker = threading.Thread(target=self._work, daemon=True)
+                self._worker.start()
 
     def verdicts(self, shas: Iterable[str]) -> dict[str, bool]:
         shas = list(dict.fromkeys(shas))
@@ -271,31 +409,76 @@ class Substance:
             return {}
         if self.partial:
             return {sha: self._from_objects(sha) for sha in shas}
-        self._collect()
-        missing = [sha for sha in shas if sha not in self._answers]
-        if missing:
-            self.feed(missing)
-            self._collect()
+        self.feed(shas)
+        self._wait()
         return {sha: self._answers[sha] for sha in shas}
 
     # --- the fast path: git diff-tree over trees, blobs read only for modified files -------
 
-    def _collect(self) -> None:
-        jobs, self._jobs = self._jobs, []
-        for job in jobs:
-            self._parse(job.output())
-            unanswered = [sha for sha in job.shas if sha not in self._answers]
-            if unanswered:
-                raise RepositoryError(f"git diff-tree did not answer for {unanswered[0]}")
+    def _wait(self) -> None:
+        """Until the worker has answered everything fed; its error, if any, raised here."""
+        while True:
+            with self._lock:
+                worker = self._worker
+            if worker is None:
+                break
+            worker.join()
+        if self._error is not None:
+            raise self._error
 
-    def _parse(self, output: bytes) -> None:
+    def _work(self) -> None:
+        """The worker: each job's ``diff-tree`` output parsed, and the blobs it leaves to
+        compare read through two ``cat-file`` processes kept while there is work."""
+        while True:
+            with self._lock:
+                if not self._jobs:
+                    self._worker = None
+                    tree, self._tree = self._tree, None
+                    streams, self._streams = self._streams, None
+                    _switch_faster(False)
+                    break
+                # Every job sent so far at once: their blob pairs are then compared in one
+                # pass sorted by path (versions of a file read one after the other).
+                jobs = list(self._jobs)
+                self._jobs.clear()
+                tree = self._tree
+            if self._error is not None:
+                continue  # drained; the first error is what verdicts raises
+            try:
+                assert tree is not None
+                pending: dict[str, list[tuple[str, str, str]]] = {}
+                for shas, mark in jobs:
+                    self._parse(tree.answers(mark), pending)
+                    unanswered = [sha for sha in shas if sha not in self._answers]
+                    if unanswered:
+                        raise RepositoryError(f"git diff-tree did not answer for {unanswered[0]}")
+                if pending:
+                    self._compare(pending)
+            except BaseException as err:  # handed to verdicts()
+                self._error = err
+                self._close_streams()
+        if tree is not None:
+            tree.close()
+        for stream in streams or ():
+            stream.close()
+
+    def _cat_files(self) -> tuple[_CatFile, _CatFile]:
+        if self._streams is None:
+            self._streams = (_CatFile(self.repo, "--batch-check"), _CatFile(self.repo, "--batch"))
+        return self._streams
+
+    def _close_streams(self) -> None:
+        streams, self._streams = self._streams, None
+        for stream in streams or ():
+            stream.close()
+
+    def _parse(self, output: bytes, pending: dict[str, list[tuple[str, str, str]]]) -> None:
         """Verdicts from ``diff-tree --raw`` output (section 1, v2). A path that only moved
         (deleted and added with the same content) or only changed mode between regular files
         is not a change of that path; any other added, deleted or retyped path settles its
         commit at once; modified text files wait for the blob comparison, and only while
-        nothing else settled their commit."""
+        nothing else settled their commit (``pending``: their blob pairs, added)."""
         out = self._answers
-        pending: dict[str, list[tuple[str, str]]] = {}
         current: str | None = None
         entries: list[tuple[str, ...]] = []
         tokens = output.split(b"\0")
@@ -315,9 +498,7 @@ class Substance:
             path = tokens[i + 1].decode("utf-8", "surrogateescape")
             i += 2
             if not self.exclude.excluded(path):
-                entries.append(tuple(tok[1:].decode("ascii").split(" ")))
-        if pending:
-            self._compare(pending)
+                entries.append((*tok[1:].decode("ascii").split(" "), path))
 
     def same_content(self, old_id: str, new_id: str, old: bytes, new: bytes) -> bool:
         """Whether two text blobs differ only in whitespace and blank lines, exactly as
@@ -342,15 +523,15 @@ class Substance:
         return proc.returncode == 0
 
     @staticmethod
-    def _settle(entries: list[tuple[str, ...]]) -> list[tuple[str, str]] | None:
+    def _settle(entries: list[tuple[str, ...]]) -> list[tuple[str, str, str]] | None:
         """None when the entries change something for sure; else the modified text files'
-        blob pairs to compare (an empty list: nothing changed)."""
+        blob pairs and paths to compare (an empty list: nothing changed)."""
         deleted: dict[str, int] = {}
-        for old_mode, _new_mode, old_id, _new_id, status in entries:
+        for old_mode, _new_mode, old_id, _new_id, status, _path in entries:
             if status == "D" and old_mode in _REGULAR:
                 deleted[old_id] = deleted.get(old_id, 0) + 1
         pairs = []
-        for old_mode, new_mode, old_id, new_id, status in entries:
+        for old_mode, new_mode, old_id, new_id, status, path in entries:
             if status == "D":
                 continue
             if status == "A" and new_mode in _REGULAR and deleted.get(new_id, 0) > 0:
@@ -363,52 +544,80 @@ class Substance:
                 continue  # mode only
             if not regular:
                 return None  # a link's target or a submodule moved
-            pairs.append((old_id, new_id))
+            pairs.append((old_id, new_id, path))
         if any(deleted.values()):
             return None  # a path went away for good
         return pairs
 
-    def _compare(self, pending: dict[str, list[tuple[str, str]]]) -> None:
+    def _compare(self, pending: dict[str, list[tuple[str, str, str]]]) -> None:
         """Whitespace-and-blank-line comparison of the pending commits' blob pairs, read in
         rounds: each commit's smallest pair first, then its next only while it stays
         undecided (the first pair settles nearly every real change), in batches of at most
-        _BATCH_BYTES, one pair in memory at a time."""
+        _BATCH_BYTES, one pair in memory at a time. Pairs the line rule finds alike but
+        whose bytes differ (whitespace-only edits) are left to git (``_ask_git``)."""
         out = self._answers
-        stream = _BlobStream(self.repo)
-        try:
-            size = stream.sizes(sorted({o for ps in pending.values() for p in ps for o in p}))
-            queue = {
-                sha: sorted(pairs, key=lambda p: size.get(p[0], 0) + size.get(p[1], 0))
-                for sha, pairs in pending.items()
-            }
-            turn = 0
-            while queue:
-                asked = [(sha, pairs[turn]) for sha, pairs in queue.items() if turn < len(pairs)]
-                if not asked:
-                    break
-                for batch in _batches(asked, size):
-                    blobs = stream.blobs([oid for _, pair in batch for oid in pair])
-                    for sha, _pair in batch:
-                        old, new = next(blobs), next(blobs)
-                        if out[sha]:
-                            continue
-                        if old is None or new is None:
-                            self.missing.add(sha)
-                            out[sha] = True
-                        elif (
-                            is_binary(old)
-                            or is_binary(new)
-                            or not same_ignoring_whitespace(old, new)
-                        ):
-                            out[sha] = True
-                    for _ in blobs:  # drain (none left: two per pair)
-                        pass
-                queue = {
-                    sha: ps for sha, ps in queue.items() if not out[sha] and turn + 1 < len(ps)
-                }
-                turn += 1
-        finally:
-            stream.close()
+        check, stream = self._cat_files()
+        size = check.sizes(sorted({o for ps in pending.values() for p in ps for o in p[:2]}))
+        queue = {
+            sha: sorted(pairs, key=lambda p: size.get(p[0], 0) + size.get(p[1], 0))
+            for sha, pairs in pending.items()
+        }
+        doubtful: dict[str, list[str]] = {}
+        turn = 0
+        while queue:
+            asked = [(sha, pairs[turn]) for sha, pairs in queue.items() if turn < len(pairs)]
+            if not asked:
+                break
+            # By path: versions of one file follow each other, and git inflates each from the
+            # last one's delta chain, which it has just read (its delta base cache): ~35% less
+            # of git's time at 80% AI, whichever way the pack's deltas go.
+            asked.sort(key=lambda item: item[1][2])
+            for batch in _batches(asked, size):
+                blobs = stream.blobs([oid for _, pair in batch for oid in pair[:2]])
+                for sha, pair in batch:
+                    old, new = next(blobs), next(blobs)
+                    if out[sha]:
+                        continue
+                    if old is None or new is None:
+                        self.missing.add(sha)
+                        out[sha] = True
+                    elif is_binary(old) or is_binary(new):
+                        out[sha] = True  # the ids differ: so do the bytes
+                    elif not same_ignoring_whitespace(old, new):
+                        out[sha] = True
+                    elif old != new:
+                        doubtful.setdefault(sha, []).append(pair[2])
+                for _ in blobs:  # drain (none left: two per pair)
+                    pass
+            queue = {sha: ps for sha, ps in queue.items() if not out[sha] and turn + 1 < len(ps)}
+            turn += 1
+        doubtful = {sha: paths for sha, paths in doubtful.items() if not out[sha]}
+        if doubtful:
+            self._ask_git(doubtful)
+
+    def _ask_git(self, doubtful: dict[str, list[str]]) -> None:
+        """Commits left undecided with whitespace-only edits, settled by git itself: one
+        ``diff-tree --numstat -w --ignore-blank-lines`` lists a modified path only when its
+        diff shows a hunk (git omits the others' counts), which is section 1's definition."""
+        proc = subprocess.run(
+            [*git_command(self.repo), *_NUMSTAT],
+            input="".join(f"{sha}\n" for sha in doubtful).encode("ascii"),
+            capture_output=True,
+            env=git_env(),
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise RepositoryError("git diff-tree could not compare changes ignoring whitespace")
+        current: str | None = None
+        for tok in proc.stdout.split(b"\0"):
+            fields = tok.split(b"\t", 2)
+            if len(fields) == 3 and current is not None:
+                path = fields[2].decode("utf-8", "surrogateescape")
+                if path in doubtful[current]:
+                    self._answers[current] = True
+            elif tok.strip():
+                sha = tok.strip().decode("ascii")
+                current = sha if sha in doubtful else None
 
     def _blobs_differ(self, sha: str, old_id: str, new_id: str) -> bool:
         import pygit2
@@ -447,6 +656,7 @@ class Substance:
                 str(delta.old_file.id),
                 str(delta.new_file.id),
                 delta.status_char(),
+                delta.new_file.path or delta.old_file.path,
             )
             for delta in deltas
             if not self.exclude.excluded(delta.new_file.path or delta.old_file.path)
@@ -454,4 +664,4 @@ class Substance:
         pairs = self._settle(entries)
         if pairs is None:
             return True
-        return any(self._blobs_differ(sha, old_id, new_id) for old_id, new_id in pairs)
+        return any(self._blobs_differ(sha, old_id, new_id) for old_id, new_id, _ in pairs)

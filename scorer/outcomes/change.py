@@ -93,14 +93,24 @@ def set_attribution(
     """AI, AI_HIGH and TRIVIAL flags of ``rows`` (changes with evidence), then COUNTED. A row
     never judged (it cannot reach the report: ``compute_outcomes``'s ``judge_from``) is
     neither trivial nor counted."""
-    flags, verdicts = outcomes.flags, outcomes.substantive
+    flags, verdicts, evidence = outcomes.flags, outcomes.substantive, table.evidence
+    # The AI bits depend on the evidence alone, and rows share evidence tuples (detect
+    # remembers the evidence of a message's tail): worked out once per tuple, by identity
+    # (every tuple stays in ``table.evidence`` meanwhile). ~80k rows at 80% AI.
+    bits_of: dict[int, int] = {}
     for i in rows:
-        f = flags[i] & ~(AI | AI_HIGH | TRIVIAL)
-        if table.ai(i, min_confidence):
-            f |= AI
-        if table.ai(i, HIGH):
-            f |= AI_HIGH
-        if verdicts.get(i) is False:
+        ev = evidence.get(i, ())
+        bits = bits_of.get(id(ev))
+        if bits is None:
+            bits = bits_of[id(ev)] = (AI if table.ai(i, min_confidence) else 0) | (
+                AI_HIGH if table.ai(i, HIGH) else 0
+            )
+        f = flags[i] & ~(AI | AI_HIGH | TRIVIAL) | bits
+        verdict = verdicts.get(i)
+        if verdict is None:  # never judged: not counted (set_counted's answer, sooner)
+            flags[i] = f & ~COUNTED
+            continue
+        if verdict is False:
             f |= TRIVIAL
         flags[i] = f
         set_counted(outcomes, i)

@@ -172,3 +172,110 @@ def test_scan_of_partial_clone_reports_missing_objects(repo, tmp_path, capsys):
     assert report["history"]["missing_objects"] == 1
     assert report["metric"]["ai_changes_by_outcome"]["counted"] == 1
     assert [s["kind"] for s in report["signals"]] == ["missing-objects"]
+
+
+def _git_shows_hunk(repo: GitRepo, sha: str) -> bool:
+    """Section 1's definition for a commit that only modifies text files: ``git diff -w
+    --ignore-blank-lines`` against its parent shows a hunk."""
+    patch = repo.git("diff", "-w", "--ignore-blank-lines", f"{sha}^", sha)
+    return any(line.startswith("@@ ") for line in patch.splitlines())
+
+
+def _random_edits(repo: GitRepo, rng, commits: int, lines: list[str]) -> list[str]:
+    """``commits`` commits, each rewriting one to three of three files with random lines
+    (whitespace, blank lines and lines that differ only in spacing among them)."""
+    names = ["a.txt", "b/c.txt", "b/d.txt"]
+
+    def text() -> str:
+        body = "\n".join(rng.choice(lines) for _ in range(rng.randrange(0, 7)))
+        return body + ("\n" if rng.random() < 0.7 else "")
+
+    repo.commit("root\n", when=T0, files={n: text() for n in names})
+    shas = []
+    for k in range(commits):
+        picked = rng.sample(names, rng.randrange(1, 4))
+        current = {n: (repo.path / n).read_text() for n in picked}
+        files = {}
+        for n in picked:
+            if rng.random() < 0.6:  # edit the current text: whitespace moves, a line changes
+                old = current[n].split("\n")
+                i = rng.randrange(len(old))
+                old[i] = rng.choice(lines)
+                if rng.random() < 0.5:
+                    old.insert(rng.randrange(len(old) + 1), rng.choice(["", " ", "\t"]))
+                files[n] = "\n".join(old)
+            else:
+                files[n] = text()
+        shas.append(repo.commit(f"c{k}\n", when=T0 + timedelta(minutes=k + 1), files=files))
+    return shas
+
+
+_SPACED = ["a", "a ", " a", "a  b", "a b", "ab", "", " ", "\t", "b", "x y z", "xy z", "\r"]
+
+
+def test_verdicts_agree_with_git_on_random_edits(repo):
+    """Differential: the verdict of every commit that only rewrites text files is whether
+    ``git diff -w --ignore-blank-lines`` shows a hunk. The edits are mostly whitespace and
+    blank lines, so the blob comparison, its rounds over a commit's pairs, and git's word on
+    the pairs that look alike but differ in bytes are all exercised."""
+    import random
+
+    rng = random.Random(13)  # holds a pair the line rule finds alike and git does not
+    shas = _random_edits(repo, rng, 40, _SPACED)
+    got = _verdicts(repo, shas)
+    assert [got[s] for s in shas] == [_git_shows_hunk(repo, s) for s in shas]
+    assert 0 < sum(got.values()) < len(shas)
+
+
+@pytest.mark.slow  # a differential test: CI runs it, the quick loop not
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1))
+def test_verdicts_agree_with_git_on_random_histories(tmp_path_factory, seed):
+    import random
+
+    repo = GitRepo(tmp_path_factory.mktemp("edits"))
+    shas = _random_edits(repo, random.Random(seed), 12, _SPACED)
+    got = _verdicts(repo, shas)
+    assert [got[s] for s in shas] == [_git_shows_hunk(repo, s) for s in shas]
+
+
+def test_same_ignoring_whitespace_compares_only_between_common_ends():
+    """The prefix/suffix shortcut gives the whole-blob answer, wherever the change is."""
+    import random
+
+    rng = random.Random(5)
+    alphabet = [b"a", b"b", b" ", b"\n", b"\t", b"ab", b"\r"]
+
+    def whole(old: bytes, new: bytes) -> bool:
+        ws = b" \t\r\n\v\f"
+        if old.translate(None, ws) != new.translate(None, ws):
+            return False
+        strip = [[x for x in (ln.translate(None, ws) for ln in b.split(b"\n")) if x]
+                 for b in (old, new)]  # fmt: skip
+        return strip[0] == strip[1]
+
+    for _ in range(20_000):
+        old = b"".join(rng.choice(alphabet) for _ in range(rng.randrange(14)))
+        new = bytearray(old)
+        for _ in range(rng.randrange(4)):
+            pos = rng.randrange(len(new) + 1)
+            new[pos : pos + rng.randrange(2)] = rng.choice(alphabet) * rng.randrange(2)
+        assert same_ignoring_whitespace(old, bytes(new)) is whole(old, bytes(new))
+
+
+def test_an_unknown_commit_is_an_error_and_git_is_left_clean(repo):
+    import threading
+
+    from scorer.errors import RepositoryError
+
+    a = repo.commit("a\n", when=T0, files={"a.py": "x = 1\n"})
+    b = repo.commit("b\n", when=T0, files={"a.py": "x = 2\n"})
+    threads = set(threading.enumerate())  # earlier tests may leave daemon threads
+    s = Substance(open_repo(repo.path), PathFilter(()))
+    s.feed([a])
+    with pytest.raises(RepositoryError, match="did not answer for 1111"):
+        s.verdicts([b, "1" * 40])
+    with pytest.raises(RepositoryError):  # the first error stays the answer
+        s.verdicts([a])
+    assert _verdicts(repo, [a, b]) == {a: True, b: True}
+    assert set(threading.enumerate()) <= threads  # workers and writers are gone
