@@ -302,11 +302,11 @@ class RangeHistory:
     walk done once gives each file's *simplified history* (what ``git log -- FILE`` shows,
     and what blame follows): a commit that left the file as one of its parents had it passes
     the blame to the first such parent whole; the others are the commits blame diffs.
-    ``grafts`` writes that history as git grafts (``git blame -S``), so that blame reads
+    ``plans`` writes that history as git grafts (``git blame -S``), so that blame reads
     only those commits, with the same parents' contents and so the same diffs: the same
     counts for every commit of the range. A history the grafts cannot reproduce exactly
-    (a file added where a rename could be detected, an octopus merge, a type change) gets
-    ``None``: blame it over the whole range."""
+    (an octopus merge, a merge that adds the file, a type change, a renamed origin whose
+    walk could cross the file's own grafts) gets ``None``: blame it over the whole range."""
 
     def __init__(self, repo: Repo, boundary: str, tips: Sequence[str]):
         self.repo = repo
