@@ -160,24 +160,36 @@ _DIFF = (
 )
 
 
-def added_lines(repo: Repo, shas: Sequence[str], exclude: PathFilter) -> Added:
-    """Lines each change of ``shas`` (not merges) adds against its first parent. One git
-    process for all; when it fails (a missing object), each change alone, and those that
-    still fail are counted as missing."""
+def added_lines(repo: Repo, shas: Sequence[str], exclude: PathFilter, workers: int = 2) -> Added:
+    """Lines each change of ``shas`` (not merges) adds against its first parent. Git
+    processes (``workers``, each single-threaded: reading and diffing blobs is the cost) over
+    shares of the changes; where one fails (a missing object), each of its changes alone,
+    and those that still fail are counted as missing."""
     out = Added()
     if not shas:
         return out
-    proc = _run([*_DIFF], "".join(f"{s}\n" for s in shas).encode("ascii"), repo)
-    if proc.returncode == 0:
-        parse_added(proc.stdout, exclude, out)
-        return out
-    for sha in shas:
-        one = _run([*_DIFF], f"{sha}\n".encode("ascii"), repo)
-        if one.returncode == 0:
-            parse_added(one.stdout, exclude, out)
-        else:
-            out.missing.append(sha)
+    shares = max(1, min(workers, len(shas) // _SHARE_MIN))
+    parts = [list(shas[k::shares]) for k in range(shares)]
+
+    def diff(part: list[str]) -> subprocess.CompletedProcess:
+        return _run([*_DIFF], "".join(f"{s}\n" for s in part).encode("ascii"), repo)
+
+    with ThreadPoolExecutor(max_workers=shares) as pool:
+        done = list(pool.map(diff, parts))
+    for part, proc in zip(parts, done, strict=True):
+        if proc.returncode == 0:
+            parse_added(proc.stdout, exclude, out)
+            continue
+        for sha in part:
+            one = _run([*_DIFF], f"{sha}\n".encode("ascii"), repo)
+            if one.returncode == 0:
+                parse_added(one.stdout, exclude, out)
+            else:
+                out.missing.append(sha)
     return out
+
+
+_SHARE_MIN = 32  # changes below which one git process diffs them all
 
 
 def _run(args: list[str], stdin: bytes | None, repo: Repo) -> subprocess.CompletedProcess:
