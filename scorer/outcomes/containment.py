@@ -57,6 +57,7 @@ class Containment:
         self.patch_ids = patch_ids
         self.paths = paths or (lambda rows: dict.fromkeys(rows))
         self.memo: dict[tuple[int, int], bool] = {}
+        self._sides: dict[tuple[int, int], _Sides] = {}  # prefetched, until answered
 
     def __call__(self, d: int, r: int) -> bool:
         graph = self.graph
@@ -65,6 +66,7 @@ class Containment:
         found = self.memo.get((d, r))
         if found is None:
             found = self.memo[(d, r)] = self._equivalent(d, r)
+            self._sides.pop((d, r), None)
         return found
 
     def prefetch(self, pairs: Sequence[tuple[int, int]]) -> None:
@@ -78,85 +80,74 @@ class Containment:
         ]  # fmt: skip
         if not todo:
             return
-        sides = {
-            (d, r): (_changes(graph, graph.range(d, r)), _changes(graph, graph.range(r, d)))
-            for d, r in todo
-        }
-        rows = {c for missing, other in sides.values() for c in (*missing, *other)}
-        keys = self.paths(sorted(rows))
+        ranges = {(d, r): (graph.range(d, r), graph.range(r, d)) for d, r in todo}
+        keys = self.paths(sorted({c for a, b in ranges.values() for c in (*a, *b)}))
         ask: set[int] = set()
-        split = {}
-        for pair, (missing, other) in sides.items():
-            alone, paired, by_key = _split(missing, other, keys)
-            split[pair] = (alone, paired, by_key)
-            ask.update(alone[:_ROUND])
-            ask.update(paired)
+        for (d, r), (a, b) in ranges.items():
+            sides = self._sides[(d, r)] = _Sides(_changes(graph, a), _changes(graph, b), keys)
+            ask.update(sides.alone[:_ROUND])
+            ask.update(sides.paired)
         verdicts = self.decides(sorted(ask)) if ask else {}
         ids: set[int] = set()
-        for alone, paired, by_key in split.values():
-            if any(verdicts[c] for c in alone[:_ROUND]):
+        for pair in todo:
+            sides = self._sides[pair]
+            if any(verdicts[c] for c in sides.alone[:_ROUND]):
                 continue  # refuted by its first round: no patch-id needed
-            for c in paired:
+            for c in sides.paired:
                 if verdicts[c]:
                     ids.add(c)
-                    ids.update(by_key.get(keys[c], _every(by_key)))
+                    ids.update(sides.candidates(c))
         if ids:
             self.patch_ids(sorted(ids))
 
     def _equivalent(self, d: int, r: int) -> bool:
-        graph = self.graph
-        missing = _changes(graph, graph.range(d, r))
-        if not missing:
-            return True
-        other = _changes(graph, graph.range(r, d))
-        keys = self.paths([*missing, *other])
-        alone, paired, by_key = _split(missing, other, keys)
+        sides = self._sides.get((d, r))
+        if sides is None:
+            graph = self.graph
+            missing = _changes(graph, graph.range(d, r))
+            if not missing:
+                return True
+            other = _changes(graph, graph.range(r, d))
+            sides = _Sides(missing, other, self.paths([*missing, *other]))
+        alone, paired = sides.alone, sides.paired
         for k in range(0, len(alone), _ROUND):
-            verdicts = self.decides(alone[k : k + _ROUND])
-            if any(verdicts.values()):
+            if any(self.decides(alone[k : k + _ROUND]).values()):
                 return False  # a change that decides, and no change of R like it
-        if not paired:
-            return True
-        verdicts = self.decides(paired)
+        verdicts = self.decides(paired) if paired else {}
         need = [c for c in paired if verdicts[c]]
         if not need:
             return True
-        ids = self.patch_ids(
-            sorted({*need, *(x for c in need for x in by_key.get(keys[c], _every(by_key)))})
-        )
+        ids = self.patch_ids(sorted({*need, *(x for c in need for x in sides.candidates(c))}))
         for c in need:
-            running = {ids[x] for x in by_key.get(keys[c], _every(by_key))} - {None}
+            running = {ids[x] for x in sides.candidates(c)} - {None}
             if ids[c] is None or ids[c] not in running:
                 return False
         return True
 
 
-def _split(
-    missing: Sequence[int], other: Sequence[int], keys: dict[int, tuple[str, ...] | None]
-) -> tuple[list[int], list[int], dict]:
-    """D's changes without a change of R that touches the same paths (``alone``), those with
-    one (``paired``), and R's changes by paths (key None: every change of R, paths unknown)."""
-    by_key: dict = {}
-    for c in other:
-        by_key.setdefault(keys[c], []).append(c)
-    if None in by_key:  # some paths unknown: any change of R may be the equivalent
-        by_key = {None: list(other)}
-    by_key[_ALL] = list(other)
-    alone, paired = [], []
-    for c in missing:
-        key = keys[c]
-        if key is None or None in by_key or key in by_key:
-            paired.append(c)
-        else:
-            alone.append(c)
-    return alone, paired, by_key
+class _Sides:
+    """One pair's changes: those of D that R lacks, split by whether R has a change on the
+    same paths (``paired``: only such a change can have the same patch-id) or not
+    (``alone``); ``candidates(c)``: the changes of R that may be ``c``'s equivalent (all of
+    them where some paths are unknown)."""
 
+    def __init__(
+        self, missing: Sequence[int], other: Sequence[int], keys: dict[int, tuple[str, ...] | None]
+    ):
+        self.keys = keys
+        self.other = list(other)
+        self.unknown = any(keys[c] is None for c in other)
+        self.by_key: dict[tuple[str, ...] | None, list[int]] = {}
+        for c in other:
+            self.by_key.setdefault(keys[c], []).append(c)
+        self.alone: list[int] = []
+        self.paired: list[int] = []
+        for c in missing:
+            (self.paired if self.candidates(c) else self.alone).append(c)
 
-_ALL = ("\0all",)  # by_key's entry for every change of R (no path starts with a NUL)
-
-
-def _every(by_key: dict) -> list[int]:
-    return by_key[_ALL]
+    def candidates(self, c: int) -> list[int]:
+        key = self.keys[c]
+        return self.other if self.unknown or key is None else self.by_key.get(key, [])
 
 
 def _changes(graph: Graph, rows: Sequence[int]) -> list[int]:
