@@ -286,7 +286,7 @@ class Accelerator:
             horizon=settings.horizon,
             environments=settings.environments,
             min_confidence=settings.min_confidence,
-            generation=history.graph.generation,
+            graph=history.graph,
         )
         if cohort.reason:
             return survival_block(cohort, None)

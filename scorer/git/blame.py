@@ -271,13 +271,12 @@ def _origins(repo: Repo, commits: list[str]) -> dict[str, frozenset[str] | None]
     )  # fmt: skip
     if proc.returncode != 0 or b"detection was skipped" in proc.stderr:
         return dict.fromkeys(commits)
-    asked = set(commits)
     found: dict[str, set[str]] = {c: set() for c in commits}
     current: set[str] | None = None
     tokens = iter(proc.stdout.split(b"\0"))
     for token in tokens:
         name = token.strip(b"\n").decode("utf-8", "surrogateescape")
-        if name in asked:
+        if name in found:
             current = found[name]
         elif current is not None and token[:1] in (b"R", b"C") and token[1:].isdigit():
             next(tokens, b"")  # the origin
@@ -296,8 +295,8 @@ def _raw_entries(tokens: list[bytes]) -> Iterator[tuple[bytes, bytes]]:
 
 
 class _Root(str):
-    """A commit blame is to stop at (grafted without parents): outside the range, or the
-    parent a file did not exist in."""
+    """A commit outside the range where a file's history leaves it: grafted without parents,
+    so that blame stops there as it stops at ``B``."""
 
 
 class _Unsafe(Exception):
@@ -482,11 +481,10 @@ class RangeHistory:
         queue: list[str] = []
         if start != at:
             lines[at] = [] if start is None else [start]
-        for target in [start]:
-            if isinstance(target, _Root):
-                roots.add(target)
-            elif target is not None:
-                queue.append(target)
+        if isinstance(start, _Root):
+            roots.add(start)
+        elif start is not None:
+            queue.append(start)
         order: list[str] = []
         while queue:
             c = queue.pop()
@@ -529,12 +527,9 @@ class RangeHistory:
                     queue.append(t)
             lines[c] = parents
             order.append(c)
-        if roots & lines.keys() or real & lines.keys():
-            raise _Unsafe
-        if real and (
-            any(r in self.tin for r in roots)  # a parent grafted without parents blame may walk to
-            or any(self.status[(c, path)] == "D" for c in touched)  # commits grafted for the
-        ):  # file's earlier life, which a renamed origin's history may cross
+        if real and any(self.status[(c, path)] == "D" for c in touched):
+            # The file had an earlier life in the range: its commits are grafted, and the
+            # history of a renamed origin that blame walks from ``real`` may cross them.
             raise _Unsafe
         text = "".join(f"{c} {' '.join(ps)}\n" for c, ps in lines.items())
         text += "".join(f"{r}\n" for r in sorted(roots))

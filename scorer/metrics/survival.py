@@ -33,6 +33,7 @@ from scorer.metrics.period import PERIOD
 from scorer.outcomes.change import Outcome, change_outcome
 from scorer.outcomes.deploys import FAILED, OUTCOMES, SURVIVED, DeployList
 from scorer.outcomes.flags import AI, CHANGE, Outcomes
+from scorer.outcomes.graph import Graph
 from scorer.outcomes.table import CommitTable
 from scorer.util.times import iso, micros
 
@@ -132,14 +133,14 @@ def build_cohort(
     horizon: timedelta,
     environments: Sequence[str],
     min_confidence: str,
-    generation: Sequence[int],
+    graph: Graph,
 ) -> Cohort:
     """The cohort from ``rows`` (``candidates``) and their substantive verdicts, with ``S``,
     the blame boundary and each AI change's rework state; and the cohort's changes S's
     history does not hold."""
     since, until = cohort_window(now, horizon)
     cohort = Cohort(since, until, horizon)
-    flags, shas, parents = outcomes.flags, commits.shas, commits.parents
+    flags, shas = outcomes.flags, commits.shas
     for i in rows:
         if not substantive.get(i, True):
             continue
@@ -161,9 +162,9 @@ def build_cohort(
             f"no substantive change first deployed (survived) between {iso(since)} and {iso(until)}"
         )
         return cohort
-    cohort.boundary = blame_boundary(cohort.rows, parents, shas, generation)
-    floor = min(generation[i] for i in cohort.rows)
-    held = ancestors_above(node, floor, parents, generation)
+    below = blame_boundary(cohort.rows, graph)
+    cohort.boundary = None if below is None else shas[below]
+    held = set(graph.range(node, below))  # ``git rev-list S ^B``: no cohort change is below B
     cohort.outside = [i for i in cohort.rows if i not in held]
     for i in cohort.ai:
         first = outcomes.first_deploy(i)
@@ -175,32 +176,12 @@ def build_cohort(
     return cohort
 
 
-def blame_boundary(
-    rows: Sequence[int],
-    parents: Sequence[Sequence[int]],
-    shas: Sequence[str],
-    generation: Sequence[int],
-) -> str | None:
+def blame_boundary(rows: Sequence[int], graph: Graph) -> int | None:
     """The first parent of the cohort change of least generation: every cohort change has a
     greater generation, so none is its ancestor and blame over ``B..S`` sees them all."""
-    low = min(rows, key=lambda i: (generation[i], i))
-    ps = parents[low]
-    return shas[ps[0]] if ps else None
-
-
-def ancestors_above(
-    tip: int, floor: int, parents: Sequence[Sequence[int]], generation: Sequence[int]
-) -> set[int]:
-    """``tip`` and its ancestors of generation ``floor`` or more: one walk, as far down as
-    the cohort goes (a commit below ``floor`` has no ancestor above it)."""
-    seen = {tip}
-    stack = [tip]
-    while stack:
-        for p in parents[stack.pop()]:
-            if p not in seen and generation[p] >= floor:
-                seen.add(p)
-                stack.append(p)
-    return seen
+    low = min(rows, key=lambda i: (graph.generation[i], i))
+    ps = graph.parents[low]
+    return ps[0] if ps else None
 
 
 class Lines:
