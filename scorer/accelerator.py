@@ -35,6 +35,7 @@ from scorer.outcomes.containment import Containment
 from scorer.outcomes.flags import Outcomes
 from scorer.outcomes.graph import Graph
 from scorer.outcomes.linking import order_events
+from scorer.outcomes.reach import Reach
 from scorer.outcomes.table import CommitTable
 
 
@@ -93,8 +94,10 @@ class ScannedHistory:
 
 class Wanted:
     """Which changes the report needs verdicts of (Unix seconds; ``scorer.pipeline``): AI
-    changes authored since ``since``, every change of ``[period_since, until)``, and in the
-    trend's earlier weeks each person's first change of each week (``weekly.person_weeks``).
+    changes authored since ``period_since``, every change of ``[period_since, until)``, and in
+    the trend's earlier weeks (from ``since``) each person's first change of each week
+    (``weekly.person_weeks``). The AI changes those weeks' deploys shipped are judged once
+    linking has found them, one per deploy (``scorer.outcomes.reach``).
     Known before the history is read, so that git can diff them as the stream goes by."""
 
     def __init__(self, since: float, period_since: float, until: float, week: float):
@@ -136,7 +139,7 @@ def feeding(rows: Iterable[CommitRow], substance: Substance, wanted: Wanted) -> 
             key = (int((t - since) // week), row.email)
             first = key not in seen
             seen.add(key)
-        if first or row.evidence or period_since <= t < until:
+        if first or (t >= period_since and (row.evidence or t < until)):
             batch.append(row.sha)
         if len(batch) >= limit:
             substance.feed(batch)
@@ -236,11 +239,11 @@ class Accelerator:
         settings: Settings,
         now: datetime,
         substance: Substance,
-        judge_from: float | None = None,
+        reach: Reach | None = None,
     ) -> tuple[Outcomes, Collection[DeployEvent], EventsRead]:
         """Sections 4-6 over the whole history; the deploys whose commit is not in it (in
-        linking order); and the events they came from. ``judge_from``: where the report's
-        figures start (only changes that can reach it are diffed)."""
+        linking order); and the events they came from. ``reach``: where the report's figures
+        start (only changes that can reach it are diffed)."""
         ordered = order_events(read.kept)
         graph = history.graph
         resolution = resolve_events(ordered, graph.shas, graph.index)
@@ -253,7 +256,7 @@ class Accelerator:
             min_confidence=settings.min_confidence,
             substantive=lambda ids: history.judge(ids, substance),
             contains=containment(history, settings, substance),
-            judge_from=judge_from,
+            reach=reach,
         )
         self.linked(ordered, resolution, outcomes)
         return outcomes, resolution.unknown, read

@@ -24,9 +24,10 @@ from scorer.git.paths import PathFilter
 from scorer.metrics.period import WEEK, Period, headline_period
 from scorer.metrics.report import build_report
 from scorer.metrics.survival import not_asked
-from scorer.metrics.weekly import judge_people, person_weeks, report_range
+from scorer.metrics.weekly import person_weeks, report_range
 from scorer.model import History
 from scorer.outcomes.flags import Outcomes
+from scorer.outcomes.reach import Reach, until_substantive
 from scorer.util.threads import Background
 
 __all__ = ["ScanOptions", "ScanResult", "run_scan", "scan"]
@@ -90,7 +91,8 @@ def scan(options: ScanOptions, accelerator: Accelerator) -> ScanResult:
     # The report's weeks are known before the history: git can diff their changes as the
     # history streams in (``accelerator.feeding``).
     since, until = report_range(period)
-    accelerator.wanted = Wanted(since, period.since.timestamp(), until, WEEK.total_seconds())
+    reach = Reach(since, period.since.timestamp())
+    accelerator.wanted = Wanted(since, reach.full, until, WEEK.total_seconds())
     history = accelerator.history(repo, head, settings, substance, events.start, options.progress)
     # Review bots' evidence is reported apart; it does not make a change AI-assisted.
     history.commits.review_bots = accelerator.registry(settings).ids_of_kind("review-bot")
@@ -104,14 +106,14 @@ def scan(options: ScanOptions, accelerator: Accelerator) -> ScanResult:
     shas = history.commits.shas
     first = [g[0] for g in people]
     unjudged = [shas[i] for i in (*period_rows, *first) if i not in history.verdicts]
-    substance.feed([*history.unjudged_ai_changes(since), *unjudged])
+    substance.feed([*history.unjudged_ai_changes(reach.full), *unjudged])
     # Section 1 (v2): deployed branches that were never merged are history too.
     read = events.result()
     read = accelerator.deployed_history(history, repo, head, read, settings, options.progress)
     # Sections 4-6: what each deploy shipped, which survived, what each change came to.
-    outcomes, unknown, read = accelerator.outcomes(history, read, settings, now, substance, since)
+    outcomes, unknown, read = accelerator.outcomes(history, read, settings, now, substance, reach)
     history.judge(period_rows, substance)
-    judge_people(people, lambda rows: history.judge(rows, substance))
+    until_substantive(people, lambda rows: history.judge(rows, substance))
     # Section 10: how much of the code that reached production is still there.
     survival = (
         accelerator.survival(repo, history, outcomes, settings, now, substance)

@@ -26,6 +26,8 @@ from scorer.errors import InputError, ScorerError, ServiceError
 from scorer.formats import renderer
 from scorer.formats.numbers import amount, rate
 from scorer.formats.words import plural
+from scorer.git.diffs import Substance
+from scorer.git.paths import PathFilter
 from scorer.github import actions
 from scorer.github.comment import (
     DEFAULT_AUTHORS,
@@ -219,14 +221,30 @@ def pull_request_commits(
             "pull request's merge commit, the default of actions/checkout on pull_request, "
             "with fetch-depth: 0)"
         )
-    # The pipeline judged every change with AI evidence (the only ones asked about here).
+    # The pipeline judged the AI changes its report can show; a pull request may carry older
+    # ones (a branch rebased from weeks ago keeps its author dates): those are diffed here.
     index = result.history.index
     outcomes = result.outcomes
+    unjudged = [
+        c.sha
+        for c in commits
+        if c.is_change and c.evidence and index.get(c.sha, -1) not in outcomes.substantive
+    ]
+    found = (
+        Substance(result.repo, PathFilter(settings.exclude_paths)).verdicts(unjudged)
+        if unjudged
+        else {}
+    )
+
+    def substantive(sha: str) -> bool:
+        verdict = outcomes.substantive.get(index.get(sha, -1))
+        return found.get(sha, True) if verdict is None else verdict
+
     return pr, PrCommits(
         rows=classify(
             commits,
             min_confidence=settings.min_confidence,
-            substantive=lambda sha: outcomes.substantive.get(index.get(sha, -1), True),
+            substantive=substantive,
             reverted=lambda sha: index.get(sha, -1) in outcomes.reverted,
             is_revert=lambda sha: index.get(sha, -1) in outcomes.reverts,
             review_bots=result.history.commits.review_bots,

@@ -45,6 +45,7 @@ from scorer.outcomes.deploys import FAILED, PENDING, SURVIVED, DeployList, Deplo
 from scorer.outcomes.flags import AI, CHANGE, Outcomes
 from scorer.outcomes.graph import Graph
 from scorer.outcomes.linking import judge, mark_shipped, order_events, ship
+from scorer.outcomes.reach import Reach, judge_trend_deploys
 from scorer.outcomes.reverts import resolve_reverts, revert_commits, update_reverted
 from scorer.outcomes.table import CommitTable
 from scorer.util.sha import sha256
@@ -89,7 +90,7 @@ def advance(
     substantive: Callable[[list[int]], dict[int, bool]],
     verdicts: dict[int, bool],
     contains: Callable[[int, int], bool] | None = None,
-    judge_from: float | None = None,
+    reach: Reach | None = None,
 ) -> tuple[Outcomes, Sequence[DeployEvent], list[str], EventStore]:
     """The outcomes at ``now`` from those of the cached run (see the module docstring), the
     events whose SHA is not in the history (in linking order), the fragile names to keep for
@@ -98,14 +99,16 @@ def advance(
     new since the cached run (they vouched that every event the cached run saw is unchanged:
     ``DeploySource.events_since``). ``verdicts`` holds the substantive verdict of every change
     with AI evidence that the cache knows, and ``substantive`` adds those of new rows to it.
-    ``contains``: the containment rule (section 5), the one ``compute_outcomes`` is given."""
+    ``contains``: the containment rule (section 5), the one ``compute_outcomes`` is given;
+    ``reach``: where the report's figures start (``scorer.outcomes.reach``), as there."""
     if key != prev.key:
         raise NotIncremental("settings changed")
     then = prev.now
     now_ts = now.timestamp()
     if now_ts < then:
         raise NotIncremental("now is earlier than the cached run's")
-    if prev.judged_from is not None and (judge_from is None or judge_from < prev.judged_from):
+    full = None if reach is None else reach.full
+    if prev.judged_from is not None and (full is None or full < prev.judged_from):
         raise NotIncremental("the report reaches further back than the cached run judged")
     ordered = order_events(kept)
     if appended:
@@ -215,6 +218,8 @@ def advance(
     for i in dirty:
         if flags[i] & AI:
             set_counted(outcomes, i)
+    if reach is not None:
+        judge_trend_deploys(table, outcomes, reach, substantive, min_confidence)
 
     fragile = list(prev.fragile)
     fragile += _fragile_events(new, {id(ev) for ev in resolution.unknown}, width)

@@ -52,6 +52,7 @@ from scorer.incremental.rules import rules_digest
 from scorer.model import CommitRow, DeployEvent
 from scorer.outcomes.flags import Outcomes
 from scorer.outcomes.graph import Graph
+from scorer.outcomes.reach import Reach
 from scorer.outcomes.table import CommitTable
 
 _ASK_ANCESTRY_AFTER = 10_000
@@ -265,9 +266,10 @@ class Session(Accelerator):
         settings: Settings,
         now: datetime,
         substance: Substance,
-        judge_from: float | None = None,
+        reach: Reach | None = None,
     ):
         assert isinstance(read, _Events) and self._every_event is not None
+        judge_from = None if reach is None else reach.full
         self._judged_from = judge_from
         prev = self.cached.outcomes if self.cached is not None else None
         if prev is not None:
@@ -286,7 +288,7 @@ class Session(Accelerator):
                     substantive=lambda ids: history.judge(ids, substance),
                     verdicts=history.verdicts,
                     contains=containment(history, settings, substance),
-                    judge_from=judge_from,
+                    reach=reach,
                 )
             except NotIncremental:
                 pass
@@ -297,7 +299,7 @@ class Session(Accelerator):
                 return outcomes, unknown, read
         if read.appended:
             read = self._every_event()
-        return super().outcomes(history, read, settings, now, substance, judge_from)
+        return super().outcomes(history, read, settings, now, substance, reach)
 
     def linked(self, ordered: list[DeployEvent], resolution, outcomes: Outcomes) -> None:
         self._store = event_store(ordered, resolution, outcomes.deploys)

@@ -86,17 +86,6 @@ def person_weeks(commits, rows, start: float) -> list[list[int]]:
     return [groups[k] for k in sorted(groups)]
 
 
-def judge_people(groups: list[list[int]], judge) -> None:
-    """Judge each person-week's changes only until one is substantive (``judge(rows)`` ->
-    {row: substantive}): the trend's earlier weeks need whether a person was active, not the
-    verdict of every change. The answer is the same whatever was judged before."""
-    turn = 0
-    while groups:
-        found = judge([g[turn] for g in groups])
-        groups = [g for g in groups if not found[g[turn]] and turn + 1 < len(g)]
-        turn += 1
-
-
 def trend_weeks(period: Period) -> int:
     """Whole weeks the trend shows before the period: none when --since/--until asked for a
     range (the trend is that range), else enough for TREND_WEEKS buckets in all."""

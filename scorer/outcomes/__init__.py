@@ -19,6 +19,7 @@ from scorer.outcomes.change import set_attribution
 from scorer.outcomes.flags import CHANGE, Outcomes
 from scorer.outcomes.graph import Graph
 from scorer.outcomes.linking import link_deploys, mark_shipped
+from scorer.outcomes.reach import Reach, judge_trend_deploys, reachable
 from scorer.outcomes.reverts import (
     prefix_matcher,
     resolve_reverts,
@@ -38,12 +39,12 @@ def compute_outcomes(
     min_confidence: str,
     substantive: Callable[[list[int]], dict[int, bool]],
     contains: Callable[[int, int], bool] | None = None,
-    judge_from: float | None = None,
+    reach: Reach | None = None,
 ) -> Outcomes:
     """Every deploy's outcome and every change's flags, at ``now``. ``contains(d, r)``: does
     the code of deploy row ``r`` contain that of ``d`` (section 5; ``containment``), default
-    ancestry. ``judge_from`` (Unix seconds): only the AI changes authored since then, or
-    shipped by a deploy since then, can reach the report; only they are judged (diffed)."""
+    ancestry. ``reach``: where the report's figures start; only the AI changes that can reach
+    it are judged (diffed), all of them when None (``scorer.outcomes.reach``)."""
     deploys = link_deploys(graph, events, window, now, contains)
     flags = bytearray(CHANGE if len(ps) <= 1 else 0 for ps in table.parents)
     first = array("i", [-1]) * len(table)
@@ -55,19 +56,9 @@ def compute_outcomes(
     mark_shipped(outcomes, outcomes.deploys)
     update_reverted(table, outcomes, sorted(reverters), window, now)
     any_ai = [i for i in table.evidence if flags[i] & CHANGE]
-    outcomes.substantive = substantive(sorted(reachable(table, outcomes, any_ai, judge_from)))
+    full = None if reach is None else reach.full
+    outcomes.substantive = dict(substantive(sorted(reachable(table, outcomes, any_ai, full))))
     set_attribution(table, outcomes, any_ai, min_confidence)
+    if reach is not None:
+        judge_trend_deploys(table, outcomes, reach, substantive, min_confidence)
     return outcomes
-
-
-def reachable(
-    table: CommitTable, outcomes: Outcomes, rows: Sequence[int], since: float | None
-) -> list[int]:
-    """Of ``rows``, those that can reach a report whose figures start at ``since``: authored
-    since then, or shipped by a deploy since then (all of them when ``since`` is None)."""
-    if since is None:
-        return list(rows)
-    deploys = outcomes.deploys
-    shipped = {c for p in deploys.between(int(since * 1_000_000)) for c in deploys.shipped_rows(p)}
-    atime = table.author_time
-    return [i for i in rows if atime[i] >= since or i in shipped]

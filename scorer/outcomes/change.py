@@ -127,6 +127,13 @@ def set_counted(outcomes: Outcomes, i: int) -> None:
         outcomes.flags[i] = f & ~COUNTED
 
 
+def could_count(outcomes: Outcomes, i: int) -> bool:
+    """Whether change ``i`` (AI-assisted) counts if it is substantive: what its verdict
+    decides."""
+    f = outcomes.flags[i] & ~TRIVIAL
+    return change_outcome(f, is_revert=i in outcomes.reverts) == Outcome.COUNTED
+
+
 class Judged:
     """Asks ``change_outcome`` about rows of one run: knows which rows pending deploys
     shipped and failed deploys attempted (a few deploys: sets made once), and which changes

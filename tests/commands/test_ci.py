@@ -108,11 +108,11 @@ class World:
         self.output.touch()
         self.summary.touch()
 
-    def push_to_pr(self, message: str, when: datetime) -> str:
+    def push_to_pr(self, message: str, when: datetime, **commit) -> str:
         """A new commit on the PR branch, and a fresh merge commit as refs/pull/7/merge."""
         r = self.repo
         r.checkout("feature")
-        sha = r.commit(message, when=when, author=ANN)
+        sha = r.commit(message, when=when, author=ANN, **commit)
         r.checkout("main")
         r.git("reset", "-q", "--hard", self.base)
         self.head = r.merge("feature", when=when, message="Merge pull request #7")
@@ -252,6 +252,17 @@ def test_second_run_updates_the_same_comment_and_ignores_forgeries(world, fake, 
     # a third run with nothing new: no write at all
     assert run_ci(world, monkeypatch, "--deploys", f"log:{world.log}") == 0
     assert len(fake.calls("PATCH", r"/issues/comments/\d+$")) == len(patched)
+
+
+def test_an_old_ai_commit_of_the_pull_request_is_judged_too(world, fake, monkeypatch):
+    """A branch rebased from long ago keeps its author dates: its AI commit is older than any
+    week the report shows, so the scan never diffed it; the comment still says it is trivial
+    (an empty commit), not that it will count."""
+    old = world.push_to_pr(ai("Rebased old work"), NOW - timedelta(days=300), empty=True)
+    assert run_ci(world, monkeypatch, "--deploys", f"log:{world.log}") == 0
+    body = ours(fake)[0]["body"]
+    line = next(x for x in body.splitlines() if old[:10] in x and x.startswith("|"))
+    assert "no — trivial" in line
 
 
 def test_configured_comment_author_for_an_app_token(world, fake, monkeypatch):

@@ -296,7 +296,7 @@ def test_only_changes_that_can_reach_the_report_are_diffed(repo, tmp_path):
 
 
 def test_a_person_week_is_judged_only_until_one_change_is_substantive():
-    from scorer.metrics.weekly import judge_people
+    from scorer.outcomes.reach import until_substantive
 
     verdict = {1: False, 2: True, 3: True, 4: False, 5: False, 6: True}
     asked: list[list[int]] = []
@@ -305,5 +305,5 @@ def test_a_person_week_is_judged_only_until_one_change_is_substantive():
         asked.append(rows)
         return {i: verdict[i] for i in rows}
 
-    judge_people([[1, 2, 3], [4, 5], [6]], judge)
+    until_substantive([[1, 2, 3], [4, 5], [6]], judge)
     assert asked == [[1, 4, 6], [2, 5]]  # 3 is never diffed: 2 already counts the person
