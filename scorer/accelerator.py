@@ -57,21 +57,21 @@ class ScannedHistory:
         # Rows before it were judged by an earlier run (None: no row was).
         self.first_new_row = first_new_row
 
-    def unjudged_ai_changes(self, since: float) -> list[str]:
-        """The SHAs of the changes with AI evidence, authored since ``since`` (or new since
-        the cached run), whose verdict is not known yet: handed to git early, so that it
-        diffs them while Python links deploys. (Older ones a deploy of the report's weeks
+    def unjudged_ai_changes(self, reach: Reach) -> list[str]:
+        """The SHAs of the changes with AI evidence that the report lists (``reach``), or new
+        since the cached run, whose verdict is not known yet: handed to git early, so that it
+        diffs them while Python links deploys. (Others a deploy of the report's weeks
         shipped are asked for when linking finds them.)"""
         c = self.commits
         rows = c.evidence if self.first_new_row is None else range(self.first_new_row, len(c))
-        atime = c.author_time
+        atime, authored = c.author_time, reach.authored
         return [
             c.shas[i]
             for i in rows
             if i in c.evidence
             and i not in self.verdicts
             and len(c.parents[i]) <= 1
-            and (atime[i] >= since or self.first_new_row is not None)
+            and (self.first_new_row is not None or authored(atime[i]))
         ]
 
     def changes_between(self, lo: float, hi: float) -> list[int]:
@@ -93,17 +93,18 @@ class ScannedHistory:
 
 
 class Wanted:
-    """Which changes the report needs verdicts of (Unix seconds; ``scorer.pipeline``): AI
-    changes authored since ``period_since``, every change of ``[period_since, until)``, and in
-    the trend's earlier weeks (from ``since``) each person's first change of each week
-    (``weekly.person_weeks``). The AI changes those weeks' deploys shipped are judged once
-    linking has found them, one per deploy (``scorer.outcomes.reach``).
+    """Which changes the report needs verdicts of (``scorer.pipeline``): every change of its
+    period, ``[reach.full, until)``, AI changes after it unless ``reach.until`` says
+    otherwise, and in the trend's earlier weeks (from ``reach.trend``) each person's first
+    change of each week (``weekly.person_weeks``). The AI changes those weeks' deploys shipped
+    are judged once linking has found them, one per deploy (``scorer.outcomes.reach``).
     Known before the history is read, so that git can diff them as the stream goes by."""
 
-    def __init__(self, since: float, period_since: float, until: float, week: float):
-        self.since = since
-        self.period_since = period_since
+    def __init__(self, reach: Reach, until: float, week: float):
+        self.since = reach.trend
+        self.period_since = reach.full
         self.until = until
+        self.ai_until = float("inf") if reach.until is None else reach.until
         self.week = week
 
 
@@ -120,6 +121,7 @@ def feeding(rows: Iterable[CommitRow], substance: Substance, wanted: Wanted) -> 
     while Python reads the rest. A change this misses (a person-week's first change here is
     the first one streamed; the report decides on the table) is fed by the pipeline after."""
     since, period_since, until, week = wanted.since, wanted.period_since, wanted.until, wanted.week
+    ai_until = wanted.ai_until
     seen: set[tuple[int, str]] = set()
     batch: list[str] = []
     limit = _FIRST_FEED
@@ -139,7 +141,7 @@ def feeding(rows: Iterable[CommitRow], substance: Substance, wanted: Wanted) -> 
             key = (int((t - since) // week), row.email)
             first = key not in seen
             seen.add(key)
-        if first or (t >= period_since and (row.evidence or t < until)):
+        if first or (t >= period_since and (t < until or (row.evidence and t < ai_until))):
             batch.append(row.sha)
         if len(batch) >= limit:
             substance.feed(batch)
@@ -219,6 +221,11 @@ class Accelerator:
             commits.shas, commits.parents, commits.index, history.graph.generation
         )
         return read
+
+    def reach(self, trend: float, full: float, until: float) -> Reach:
+        """Which AI changes this run judges (``scorer.outcomes.reach``): a run without a cache,
+        only those its report can show."""
+        return Reach(trend, full, until)
 
     def registry(self, settings: Settings) -> Registry:
         """The agent registry (the shipped one and the config's), loaded once."""

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from scorer import __version__
 from scorer.errors import ScorerError
 from scorer.util.textsafe import one_line
+from scorer.util.threads import wait_for_clean_ups
 
 COMMANDS = {
     "scan": "score a repository: AI-assisted deploys that survived, per developer per week",
@@ -132,6 +133,7 @@ def run() -> None:
     (0.15-0.3 s of a cold scan; ~4 passes, ~0.05 s now). Cycles are still collected."""
     gc.set_threshold(100_000, *gc.get_threshold()[1:])
     code = main()
+    wait_for_clean_ups()
     try:
         sys.stdout.flush()
         sys.stderr.flush()

@@ -27,8 +27,8 @@ from scorer.metrics.survival import not_asked
 from scorer.metrics.weekly import person_weeks, report_range
 from scorer.model import History
 from scorer.outcomes.flags import Outcomes
-from scorer.outcomes.reach import Reach, until_substantive
-from scorer.util.threads import Background
+from scorer.outcomes.reach import until_substantive
+from scorer.util.threads import Background, clean_up_later
 
 __all__ = ["ScanOptions", "ScanResult", "run_scan", "scan"]
 
@@ -87,39 +87,47 @@ def scan(options: ScanOptions, accelerator: Accelerator) -> ScanResult:
     # the history streams in, and git judges the AI changes (section 1's substantive check)
     # on the other core while Python links deploys.
     events = Background(accelerator.events, settings, ctx, now, start=False)
-    substance = Substance(repo, PathFilter(settings.exclude_paths))
-    # The report's weeks are known before the history: git can diff their changes as the
-    # history streams in (``accelerator.feeding``).
-    since, until = report_range(period)
-    reach = Reach(since, period.since.timestamp())
-    accelerator.wanted = Wanted(since, reach.full, until, WEEK.total_seconds())
-    history = accelerator.history(repo, head, settings, substance, events.start, options.progress)
-    # Review bots' evidence is reported apart; it does not make a change AI-assisted.
-    history.commits.review_bots = accelerator.registry(settings).ids_of_kind("review-bot")
-    # The report's weeks need verdicts too (contributors are authors of substantive changes):
-    # every change of the period, and, in the trend's earlier weeks, one substantive change
-    # per person and week; never the whole history's.
-    period_rows = history.changes_between(period.since.timestamp(), until)
-    people = person_weeks(
-        history.commits, history.changes_between(since, period.since.timestamp()), since
-    )
-    shas = history.commits.shas
-    first = [g[0] for g in people]
-    unjudged = [shas[i] for i in (*period_rows, *first) if i not in history.verdicts]
-    substance.feed([*history.unjudged_ai_changes(reach.full), *unjudged])
-    # Section 1 (v2): deployed branches that were never merged are history too.
-    read = events.result()
-    read = accelerator.deployed_history(history, repo, head, read, settings, options.progress)
-    # Sections 4-6: what each deploy shipped, which survived, what each change came to.
-    outcomes, unknown, read = accelerator.outcomes(history, read, settings, now, substance, reach)
-    history.judge(period_rows, substance)
-    until_substantive(people, lambda rows: history.judge(rows, substance))
-    # Section 10: how much of the code that reached production is still there.
-    survival = (
-        accelerator.survival(repo, history, outcomes, settings, now, substance)
-        if settings.survival
-        else not_asked(settings.horizon, now)
-    )
+    substance = Substance(repo, PathFilter(settings.exclude_paths), keep_open=True)
+    try:
+        # The report's weeks are known before the history: git can diff their changes as the
+        # history streams in (``accelerator.feeding``).
+        since, until = report_range(period)
+        reach = accelerator.reach(since, period.since.timestamp(), until)
+        accelerator.wanted = Wanted(reach, until, WEEK.total_seconds())
+        history = accelerator.history(
+            repo, head, settings, substance, events.start, options.progress
+        )
+        # Review bots' evidence is reported apart; it does not make a change AI-assisted.
+        history.commits.review_bots = accelerator.registry(settings).ids_of_kind("review-bot")
+        # The report's weeks need verdicts too (contributors are authors of substantive changes):
+        # every change of the period, and, in the trend's earlier weeks, one substantive change
+        # per person and week; never the whole history's.
+        period_rows = history.changes_between(period.since.timestamp(), until)
+        people = person_weeks(
+            history.commits, history.changes_between(since, period.since.timestamp()), since
+        )
+        shas = history.commits.shas
+        first = [g[0] for g in people]
+        unjudged = [shas[i] for i in (*period_rows, *first) if i not in history.verdicts]
+        substance.feed([*history.unjudged_ai_changes(reach), *unjudged])
+        # Section 1 (v2): deployed branches that were never merged are history too.
+        read = events.result()
+        read = accelerator.deployed_history(history, repo, head, read, settings, options.progress)
+        # Sections 4-6: what each deploy shipped, which survived, what each change came to.
+        outcomes, unknown, read = accelerator.outcomes(
+            history, read, settings, now, substance, reach
+        )
+        history.judge(period_rows, substance)
+        until_substantive(people, lambda rows: history.judge(rows, substance))
+        # Section 10: how much of the code that reached production is still there.
+        survival = (
+            accelerator.survival(repo, history, outcomes, settings, now, substance)
+            if settings.survival
+            else not_asked(settings.horizon, now)
+        )
+    finally:
+        # git's diff processes, kept open between rounds of verdicts, close meanwhile
+        clean_up_later(substance.close)
     # Sections 7-9: the metric, with every numerator and denominator.
     commits = history.commits
     report = build_report(

@@ -259,6 +259,11 @@ class Session(Accelerator):
 
     # --- outcomes -----------------------------------------------------------------------
 
+    def reach(self, trend: float, full: float, until: float) -> Reach:
+        """Every AI change since the period's start is judged: the next runs' periods move
+        over those after it, and a warm run judges only new commits (and what moved)."""
+        return Reach(trend, full)
+
     def outcomes(
         self,
         history: ScannedHistory,

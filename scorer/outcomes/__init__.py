@@ -19,7 +19,7 @@ from scorer.outcomes.change import set_attribution
 from scorer.outcomes.flags import CHANGE, Outcomes
 from scorer.outcomes.graph import Graph
 from scorer.outcomes.linking import link_deploys, mark_shipped
-from scorer.outcomes.reach import Reach, judge_trend_deploys, reachable
+from scorer.outcomes.reach import Reach, judge_trend_deploys, reachable, trend_groups
 from scorer.outcomes.reverts import (
     prefix_matcher,
     resolve_reverts,
@@ -56,9 +56,15 @@ def compute_outcomes(
     mark_shipped(outcomes, outcomes.deploys)
     update_reverted(table, outcomes, sorted(reverters), window, now)
     any_ai = [i for i in table.evidence if flags[i] & CHANGE]
-    full = None if reach is None else reach.full
-    outcomes.substantive = dict(substantive(sorted(reachable(table, outcomes, any_ai, full))))
-    set_attribution(table, outcomes, any_ai, min_confidence)
+    set_attribution(table, outcomes, any_ai, min_confidence)  # AI flags; nothing judged yet
+    if reach is None:
+        asked = sorted(any_ai)
+    else:
+        # The trend deploys' first candidates go to git with the rest: one wait, not two.
+        firsts = [g[0] for g in trend_groups(outcomes, reach)]
+        asked = sorted({*reachable(table, outcomes, any_ai, reach), *firsts})
+    outcomes.substantive = dict(substantive(asked))
+    set_attribution(table, outcomes, asked, min_confidence)
     if reach is not None:
         judge_trend_deploys(table, outcomes, reach, substantive, min_confidence)
     return outcomes

@@ -22,28 +22,34 @@ _SURVIVED = OUTCOMES.index(SURVIVED)
 
 
 class Reach:
-    """Where a report's figures start (Unix seconds): ``trend``, its weekly trend's first
-    week; ``full``, its period (every change judged from there on)."""
+    """Where a report's figures are (Unix seconds): ``trend``, its weekly trend's first week;
+    ``full``, its period's start (every change judged from there on); ``until``, its period's
+    end, after which an AI change is judged only if a deploy made it count (None: every one
+    is; a run that fills a cache judges them, since the next runs' periods move over them)."""
 
-    __slots__ = ("full", "trend")
+    __slots__ = ("full", "trend", "until")
 
-    def __init__(self, trend: float, full: float):
+    def __init__(self, trend: float, full: float, until: float | None = None):
         self.trend = min(trend, full)
         self.full = full
+        self.until = until
+
+    def authored(self, t: float) -> bool:
+        """Whether a change authored at ``t`` is listed one by one."""
+        return self.full <= t and (self.until is None or t < self.until)
 
 
 def reachable(
-    table: CommitTable, outcomes: Outcomes, rows: Sequence[int], since: float | None
+    table: CommitTable, outcomes: Outcomes, rows: Sequence[int], reach: Reach
 ) -> list[int]:
-    """Of ``rows``, those a report whose changes are listed from ``since`` shows one by one:
-    authored since then, or shipped by a deploy since then (all of them when ``since`` is
-    None)."""
-    if since is None:
-        return list(rows)
+    """Of ``rows`` (AI-assisted, their flags set but for the verdict), those a report shows
+    one by one: authored in its period, or (a deploy's count of changes that count) shipped by
+    a deploy since the period's start and counting if substantive."""
     deploys = outcomes.deploys
-    shipped = {c for p in deploys.between(int(since * 1_000_000)) for c in deploys.shipped_rows(p)}
-    atime = table.author_time
-    return [i for i in rows if atime[i] >= since or i in shipped]
+    start = int(reach.full * 1_000_000)
+    shipped = {c for p in deploys.between(start) for c in deploys.shipped_rows(p)}
+    atime, authored = table.author_time, reach.authored
+    return [i for i in rows if authored(atime[i]) or (i in shipped and could_count(outcomes, i))]
 
 
 def until_substantive(groups: list[list[int]], judge: Judge) -> None:
@@ -57,16 +63,10 @@ def until_substantive(groups: list[list[int]], judge: Judge) -> None:
         turn += 1
 
 
-def judge_trend_deploys(
-    table: CommitTable, outcomes: Outcomes, reach: Reach, judge: Judge, min_confidence: str
-) -> None:
-    """For each survived deploy of ``[reach.trend, reach.full)``: whether it shipped a change
-    that counts (the trend's AI deploys), judging its AI changes that would count if
-    substantive only until one is (``outcomes.substantive`` and the rows' flags updated).
-    A deploy that already ships a counted change needs none; every run does this for its own
-    trend, so flags a later commit changed (a new revert) are judged again where they matter."""
+def trend_groups(outcomes: Outcomes, reach: Reach) -> list[list[int]]:
+    """For each survived deploy of ``[reach.trend, reach.full)`` that ships no counted change
+    yet: its AI changes that would count if substantive (the rows' AI flags set)."""
     deploys, flags = outcomes.deploys, outcomes.flags
-    verdicts = outcomes.substantive
     lo, hi = int(reach.trend * 1_000_000), int(reach.full * 1_000_000)
     groups = []
     for p in deploys.between(lo, hi):
@@ -75,11 +75,22 @@ def judge_trend_deploys(
         rows = deploys.shipped_rows(p)
         if any(flags[c] & COUNTED for c in rows):
             continue
-        # Known verdicts are answered without git, and flags set from them (a cache may
-        # know a verdict its run had no need to apply).
         group = [c for c in rows if flags[c] & AI and could_count(outcomes, c)]
         if group:
             groups.append(group)
+    return groups
+
+
+def judge_trend_deploys(
+    table: CommitTable, outcomes: Outcomes, reach: Reach, judge: Judge, min_confidence: str
+) -> None:
+    """For each survived deploy of ``[reach.trend, reach.full)``: whether it shipped a change
+    that counts (the trend's AI deploys), judging its AI changes that would count if
+    substantive only until one is (``outcomes.substantive`` and the rows' flags updated).
+    Known verdicts are answered without git, and their flags set (a cache may know a verdict
+    its run had no need to apply). Every run does this for its own trend, so flags a later
+    commit changed (a new revert) are judged again where they matter."""
+    verdicts = outcomes.substantive
 
     def judged(rows: list[int]) -> dict[int, bool]:
         found = judge(rows)
@@ -87,4 +98,4 @@ def judge_trend_deploys(
         set_attribution(table, outcomes, rows, min_confidence)
         return found
 
-    until_substantive(groups, judged)
+    until_substantive(trend_groups(outcomes, reach), judged)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 
@@ -37,3 +38,19 @@ class Background:
         if self._error is not None:
             raise self._error
         return self._value
+
+
+_cleanups: list[Background] = []
+
+
+def clean_up_later(fn: Callable[[], object]) -> None:
+    """Run ``fn`` (closing processes, say) in the background: the caller goes on meanwhile,
+    and the console entry waits for it before leaving (``wait_for_clean_ups``), so that the
+    processes are reaped rather than left to exit on their own."""
+    _cleanups.append(Background(fn))
+
+
+def wait_for_clean_ups() -> None:
+    while _cleanups:
+        with contextlib.suppress(Exception):
+            _cleanups.pop().result()

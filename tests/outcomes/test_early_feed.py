@@ -7,12 +7,14 @@ import json
 import random
 from datetime import timedelta
 
+import pytest
 from conftest import T0
 
 import scorer.accelerator as accelerator
 from scorer.accelerator import Wanted, feeding
 from scorer.cli import main
 from scorer.model import CommitRow, Evidence
+from scorer.outcomes.reach import Reach
 
 WEEK = 7 * 86400
 AI = (Evidence("claude-code", "trailer", "Co-authored-by: Claude", "high"),)
@@ -31,10 +33,13 @@ def _row(n, t, *, ai=False, merge=False, human=True, email="a@x.org"):
     return CommitRow(f"s{n}", parents, "A", email, t, t, "subject", AI if ai else (), (), human)
 
 
-def test_feeds_what_the_report_asks_verdicts_of():
+@pytest.mark.parametrize("cache", [False, True])
+def test_feeds_what_the_report_asks_verdicts_of(cache):
     since, period_since, until = 0, 8 * WEEK, 12 * WEEK
     rows = [
-        _row(1, until + 5, ai=True),  # AI, after the period: asked (no upper bound)
+        # AI, after the period: asked only of a run that fills a cache (the next runs' periods
+        # move over it); else its deploy is still in its window, and it cannot count yet
+        _row(1, until + 5, ai=True),
         _row(2, until + 5),  # not AI, after the period: not asked
         _row(3, period_since + 10),  # in the period: asked
         _row(4, period_since + 20, merge=True),  # a merge: never
@@ -48,23 +53,25 @@ def test_feeds_what_the_report_asks_verdicts_of():
         _row(10, since - 1, ai=True),  # before the report's weeks: not
     ]
     got = Recorder()
-    passed = list(feeding(rows, got, Wanted(since, period_since, until, WEEK)))
+    reach = Reach(since, period_since, None if cache else until)
+    passed = list(feeding(rows, got, Wanted(reach, until, WEEK)))
     assert passed == rows
-    assert [s for b in got.batches for s in b] == ["s1", "s3", "s5", "s7", "s9", "s11"]
+    asked = ["s3", "s5", "s7", "s9", "s11"]
+    assert [s for b in got.batches for s in b] == (["s1", *asked] if cache else asked)
 
 
 def test_feeds_a_first_batch_early_then_twice_as_many_each_time():
     rows = [_row(n, 100 + n, ai=True) for n in range(2000)]
     got = Recorder()
     seen = []
-    for row in feeding(rows, got, Wanted(0, 50, 10_000, WEEK)):
+    for row in feeding(rows, got, Wanted(Reach(0, 50), 10_000, WEEK)):
         seen.append((row.sha, sum(map(len, got.batches))))
     assert [len(b) for b in got.batches] == [64, 128, 256, 512, 1024, 16]
     assert seen[64] == ("s64", 64)  # fed once 64 rows have gone by
     # what is left goes once the stream has gone past the report's first week
     rows = [_row(n, 100_000 - n, ai=True) for n in range(100)] + [_row(100, 10)] * 2
     got = Recorder()
-    for row in feeding(rows, got, Wanted(1_000, 1_000, 200_000, WEEK)):
+    for row in feeding(rows, got, Wanted(Reach(1_000, 1_000), 200_000, WEEK)):
         if row.sha == "s100" and len(got.batches) == 2:
             break
     assert [len(b) for b in got.batches] == [64, 36]
