@@ -19,7 +19,7 @@ from scorer.deploys import kept_events, load_events, resolve_events
 from scorer.deploys.interface import SourceContext
 from scorer.git.blame import Added, Blamed, Blamer, added_lines
 from scorer.git.diffs import Substance
-from scorer.git.log import Repo, commit_ids
+from scorer.git.log import Repo, commit_ids, start_log, stop_log
 from scorer.git.patches import ChangedPaths, PatchIds
 from scorer.git.paths import PathFilter
 from scorer.metrics.survival import (
@@ -63,15 +63,14 @@ class ScannedHistory:
         diffs them while Python links deploys. (Others a deploy of the report's weeks
         shipped are asked for when linking finds them.)"""
         c = self.commits
-        rows = c.evidence if self.first_new_row is None else range(self.first_new_row, len(c))
-        atime, authored = c.author_time, reach.authored
+        if self.first_new_row is None:
+            rows = c.authored_between(reach.full, reach.end)
+        else:
+            rows = range(self.first_new_row, len(c))
         return [
             c.shas[i]
             for i in rows
-            if i in c.evidence
-            and i not in self.verdicts
-            and len(c.parents[i]) <= 1
-            and (self.first_new_row is not None or authored(atime[i]))
+            if i in c.evidence and i not in self.verdicts and len(c.parents[i]) <= 1
         ]
 
     def changes_between(self, lo: float, hi: float) -> list[int]:
@@ -186,9 +185,14 @@ class Accelerator:
         """Sections 1-2: every commit reachable from ``head``, attributed. ``start_events``
         starts reading the deploy events (they wait on git, files or HTTP: they overlap the
         history stream); call it once the history's own git processes are under way."""
+        log = start_log(repo, head)  # first: building the registry takes ~16 ms
         start_events()
-        registry = self.registry(settings)
-        rows: Iterable[CommitRow] = read_rows(repo, head, registry, progress)
+        try:
+            registry = self.registry(settings)
+        except BaseException:
+            stop_log(log)
+            raise
+        rows: Iterable[CommitRow] = read_rows(repo, head, registry, progress, log=log)
         if self.wanted is not None:
             rows = feeding(rows, substance, self.wanted)
         commits = add_rows(CommitTable(), rows)

@@ -23,7 +23,6 @@ import os
 import re
 import subprocess
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from scorer.git.log import Repo, git_command, git_env
 from scorer.git.paths import PathFilter
@@ -173,6 +172,8 @@ def added_lines(repo: Repo, shas: Sequence[str], exclude: PathFilter, workers: i
 
     def diff(part: list[str]) -> subprocess.CompletedProcess:
         return _run([*_DIFF], "".join(f"{s}\n" for s in part).encode("ascii"), repo)
+
+    from concurrent.futures import ThreadPoolExecutor  # (logging and all: only survival)
 
     with ThreadPoolExecutor(max_workers=shares) as pool:
         done = list(pool.map(diff, parts))
@@ -610,6 +611,8 @@ class Blamer:
                 with open(graft, "w", encoding="ascii") as fh:
                     fh.write(plan[0])
                 return blame_file(self.repo, at, path, self.boundary, graft)
+
+            from concurrent.futures import ThreadPoolExecutor
 
             with ThreadPoolExecutor(max_workers=self.workers) as pool:
                 found = pool.map(one, enumerate(present))

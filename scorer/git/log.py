@@ -479,6 +479,16 @@ def start_log(
     return proc
 
 
+def stop_log(proc: subprocess.Popen | None) -> None:
+    """Stop a git process whose output is not wanted after all."""
+    if proc is not None:
+        proc.kill()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+        proc.wait()
+
+
 def tty_progress(label: str) -> Callable[[int], None] | None:
     """A progress callback that redraws one stderr line, or None when stderr is not a TTY."""
     if not sys.stderr.isatty():

@@ -42,6 +42,7 @@ from scorer.git.log import (
     notes_tip,
     prefetch_config,
     start_log,
+    stop_log,
 )
 from scorer.git.paths import PathFilter
 from scorer.incremental import cache
@@ -200,12 +201,12 @@ class Session(Accelerator):
                 )
                 _check_ahead(ahead, state.head, self.ref)
         except CacheInvalid as why:
-            _stop(starting[1])  # the log of new commits, if it was started
+            stop_log(starting[1])  # the log of new commits, if it was started
             if str(why) != "no cache yet":
                 print(f"scorer: cache not used: {why}; scanning the whole history", file=sys.stderr)
             return None, None, None, None
         if log is not None and state.head != cached_head:
-            _stop(log)
+            stop_log(log)
             log = None
         return state, log, rows, registry
 
@@ -518,16 +519,6 @@ def _start_git(
         log = start_log(repo, head, (cached_head,))
         return (lambda: is_ancestor(repo, cached_head, head)), log
     return None, None
-
-
-def _stop(proc: subprocess.Popen | None) -> None:
-    """Stop a git process whose output is not wanted after all."""
-    if proc is not None:
-        proc.kill()
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
-        proc.wait()
 
 
 def _is_hex(text: str) -> bool:

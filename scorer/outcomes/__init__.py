@@ -62,7 +62,7 @@ def compute_outcomes(
     else:
         # The trend deploys' first candidates go to git with the rest: one wait, not two.
         firsts = [g[0] for g in trend_groups(outcomes, reach)]
-        asked = sorted({*reachable(table, outcomes, any_ai, reach), *firsts})
+        asked = sorted({*reachable(table, outcomes, reach), *firsts})
     outcomes.substantive = dict(substantive(asked))
     set_attribution(table, outcomes, asked, min_confidence)
     if reach is not None:

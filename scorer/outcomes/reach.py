@@ -10,11 +10,11 @@ changes, and a person-week's, are judged one at a time until one is substantive.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from scorer.outcomes.change import could_count, set_attribution
 from scorer.outcomes.deploys import OUTCOMES, SURVIVED
-from scorer.outcomes.flags import AI, COUNTED, Outcomes
+from scorer.outcomes.flags import AI, CHANGE, COUNTED, Outcomes
 from scorer.outcomes.table import CommitTable
 
 Judge = Callable[[list[int]], dict[int, bool]]
@@ -34,22 +34,34 @@ class Reach:
         self.full = full
         self.until = until
 
+    @property
+    def end(self) -> float:
+        """``until``, or no end."""
+        return float("inf") if self.until is None else self.until
+
     def authored(self, t: float) -> bool:
         """Whether a change authored at ``t`` is listed one by one."""
-        return self.full <= t and (self.until is None or t < self.until)
+        return self.full <= t < self.end
 
 
-def reachable(
-    table: CommitTable, outcomes: Outcomes, rows: Sequence[int], reach: Reach
-) -> list[int]:
-    """Of ``rows`` (AI-assisted, their flags set but for the verdict), those a report shows
+def reachable(table: CommitTable, outcomes: Outcomes, reach: Reach) -> list[int]:
+    """The changes with AI evidence (their flags set but for the verdict) that a report shows
     one by one: authored in its period, or (a deploy's count of changes that count) shipped by
     a deploy since the period's start and counting if substantive."""
-    deploys = outcomes.deploys
-    start = int(reach.full * 1_000_000)
-    shipped = {c for p in deploys.between(start) for c in deploys.shipped_rows(p)}
-    atime, authored = table.author_time, reach.authored
-    return [i for i in rows if authored(atime[i]) or (i in shipped and could_count(outcomes, i))]
+    deploys, flags, evidence, atime = (
+        outcomes.deploys,
+        outcomes.flags,
+        table.evidence,
+        table.author_time,
+    )
+    found = {i for i in table.authored_between(reach.full, reach.end) if i in evidence}
+    for p in deploys.between(int(reach.full * 1_000_000)):
+        found.update(c for c in deploys.shipped_rows(p) if c in evidence)
+    return sorted(
+        i
+        for i in found
+        if flags[i] & CHANGE and (reach.authored(atime[i]) or could_count(outcomes, i))
+    )
 
 
 def until_substantive(groups: list[list[int]], judge: Judge) -> None:
