@@ -150,8 +150,9 @@ def warm_runs(cmd: list[str], filled: Path, work: Path, runs: int) -> tuple[floa
     return min(times), peak, times
 
 
-def ensure_repo(commits: int, share: int) -> Path:
-    repo = WORK / f"real-{commits}-ai{share}"
+def ensure_repo(commits: int, share: int, pack: str = "clone") -> Path:
+    suffix = "" if pack == "clone" else f"-{pack}"
+    repo = WORK / f"real-{commits}-ai{share}{suffix}"
     if not repo.exists():
         WORK.mkdir(parents=True, exist_ok=True)
         subprocess.run(
@@ -163,6 +164,8 @@ def ensure_repo(commits: int, share: int) -> Path:
                 str(commits),
                 "--ai-share",
                 str(share / 100),
+                "--pack",
+                pack,
             ],
             check=True,
         )
@@ -170,7 +173,7 @@ def ensure_repo(commits: int, share: int) -> Path:
 
 
 def bench_share(args, share: int) -> dict:
-    repo = ensure_repo(args.commits, share)
+    repo = ensure_repo(args.commits, share, args.pack)
     newest = int(git(repo, "log", "-1", "--format=%ct", "HEAD"))
     now = newest + 86400
     res: dict = {"share": share, "repo": str(repo), "now": iso(now)}
@@ -302,6 +305,12 @@ def main() -> None:
     ap.add_argument("--log-share", type=int, default=4, help="the share that gets the log case")
     ap.add_argument("--events", type=int, default=200_000)
     ap.add_argument("--cold-only", action="store_true", help="no cache, warm or per-merge runs")
+    ap.add_argument(
+        "--pack",
+        choices=("clone", "fast-import"),
+        default="clone",
+        help="the pack's layout (make_real_repo.py --pack); fast-import: a -fast-import copy",
+    )
     ap.add_argument(
         "--max-memory",
         type=float,
