@@ -124,29 +124,26 @@ def feeding(rows: Iterable[CommitRow], substance: Substance, wanted: Wanted) -> 
     seen: set[tuple[int, str]] = set()
     batch: list[str] = []
     limit = _FIRST_FEED
-    passed = False  # committed before ``since``: the rest of the stream holds few, if any
+    rows = iter(rows)
     for row in rows:
         yield row
-        if not passed and row.committer_time < since:
-            passed = True
-            if batch:
-                substance.feed(batch)
-                batch = []
         t = row.author_time
-        if t < since or len(row.parents) > 1:
-            continue
-        first = False  # the first change of a person-week of the trend's earlier weeks
-        if t < period_since and row.human:
-            key = (int((t - since) // week), row.email)
-            first = key not in seen
-            seen.add(key)
-        if first or (t >= period_since and (t < until or (row.evidence and t < ai_until))):
-            batch.append(row.sha)
-        if len(batch) >= limit:
-            substance.feed(batch)
-            batch, limit = [], min(2 * limit, _FEED_MAX)
+        if t >= since and len(row.parents) <= 1:
+            first = False  # the first change of a person-week of the trend's earlier weeks
+            if t < period_since and row.human:
+                key = (int((t - since) // week), row.email)
+                first = key not in seen
+                seen.add(key)
+            if first or (t >= period_since and (t < until or (row.evidence and t < ai_until))):
+                batch.append(row.sha)
+                if len(batch) >= limit:
+                    substance.feed(batch)
+                    batch, limit = [], min(2 * limit, _FEED_MAX)
+        if row.committer_time < since:
+            break  # committed before ``since``: the rest of the stream holds few, if any
     if batch:
         substance.feed(batch)
+    yield from rows  # untouched: ~95% of a long history
 
 
 class EventsRead:
