@@ -190,7 +190,7 @@ def bench_share(args, share: int) -> dict:
     res["cold"], res["cold_rss"], res["cold_runs"] = best(scan(repo, now), cold_runs)
     print(
         f"[{share}%] floor {res['floor']:.3f} s, cold {res['cold']:.2f} s "
-        f"({res['cold'] / res['floor']:.1f}x), peak RSS {res['cold_rss']:.0f} MiB",
+        f"({res['cold'] / res['floor']:.2f}x), peak RSS {res['cold_rss']:.0f} MiB",
         flush=True,
     )
     if args.cold_only:
@@ -284,7 +284,7 @@ def table(results: list[dict]) -> str:
         )
         rows.append(
             f"| {r['share']}% | {r['commits']:,} | {r['floor']:.2f} s | {r['cold']:.2f} s "
-            f"| {r['cold'] / r['floor']:.1f}x | {r['cold_rss']:,.0f} MiB | {warm} |"
+            f"| {r['cold'] / r['floor']:.2f}x | {r['cold_rss']:,.0f} MiB | {warm} |"
         )
     for r in results:
         if "log_warm" in r:

@@ -9,6 +9,7 @@ cannot. The rules (attribution, linking, outcomes, the metric) never know which 
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import datetime
 
@@ -167,6 +168,10 @@ class Accelerator:
     _registry: Registry | None = None
     wanted: Wanted | None = None  # set by the pipeline before it asks for the history
 
+    def __init__(self, head_start: subprocess.Popen | None = None):
+        # ``git log`` of the scanned ref, started before the scan (``scorer.git.log``).
+        self.head_start = head_start
+
     def prepare(self) -> None:
         """Called while git opens the repository: a head start on reading a cache."""
 
@@ -182,14 +187,17 @@ class Accelerator:
         """Sections 1-2: every commit reachable from ``head``, attributed. ``start_events``
         starts reading the deploy events (they wait on git, files or HTTP: they overlap the
         history stream); call it once the history's own git processes are under way."""
-        log = start_log(repo, head)  # first: building the registry takes ~16 ms
+        early, self.head_start = self.head_start, None
+        log = early or start_log(repo, head)  # first: building the registry takes ~16 ms
         start_events()
         try:
             registry = self.registry(settings)
         except BaseException:
             stop_log(log)
             raise
-        rows: Iterable[CommitRow] = read_rows(repo, head, registry, progress, log=log)
+        rows: Iterable[CommitRow] = read_rows(
+            repo, head, registry, progress, log=log, unverified=early is not None
+        )
         if self.wanted is not None:
             rows = feeding(rows, substance, self.wanted)
         commits = add_rows(CommitTable(), rows)

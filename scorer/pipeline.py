@@ -9,6 +9,7 @@ last run's work where it can vouch for it. The stages never know which one ran.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 
@@ -19,7 +20,7 @@ from scorer.deploys import why_none
 from scorer.deploys.interface import SourceContext
 from scorer.errors import InputError
 from scorer.git.diffs import Substance
-from scorer.git.log import Repo, open_repo, resolve_ref
+from scorer.git.log import Repo, open_repo, resolve_ref, stop_log
 from scorer.git.paths import PathFilter
 from scorer.metrics.period import WEEK, Period, headline_period
 from scorer.metrics.report import build_report
@@ -45,9 +46,16 @@ class ScanResult:
         self.events_read = events_read  # all | new (the sources vouched for the rest)
 
 
-def run_scan(options: ScanOptions) -> ScanResult:
+def run_scan(options: ScanOptions, head_start: subprocess.Popen | None = None) -> ScanResult:
+    """``head_start``: ``git log`` of the ref, started before the pipeline was imported
+    (``scorer.git.log.head_start``); used when no cache is, stopped if unused."""
     if not options.cache:
-        return scan(options, Accelerator())
+        accelerator = Accelerator(head_start)
+        try:
+            return scan(options, accelerator)
+        finally:
+            stop_log(accelerator.head_start)  # not taken: the scan failed before its history
+    stop_log(head_start)
     from scorer.incremental.cache import CacheInvalid
     from scorer.incremental.session import Session
 

@@ -44,13 +44,17 @@ def read_rows(
     progress: bool,
     exclude: tuple[str, ...] = (),
     log: subprocess.Popen | None = None,
+    unverified: bool = False,
 ) -> Iterator[CommitRow]:
     """The rows of every commit reachable from ``head`` (one tip or several) and not from
-    ``exclude``, newest first (``log``: that ``git log``, already started)."""
+    ``exclude``, newest first (``log``: that ``git log``, already started; ``unverified``:
+    from a ref name, ``iter_raw_commits`` checks it began at ``head``)."""
     notes = read_ai_notes(repo.git_dir, tip=notes_tip(repo))
     show = tty_progress("scorer: reading") if progress else None
     try:
-        for raw in iter_raw_commits(repo, head, exclude=exclude, progress=show, proc=log):
+        for raw in iter_raw_commits(
+            repo, head, exclude=exclude, progress=show, proc=log, unverified=unverified
+        ):
             yield commit_row(raw, registry, notes.get(raw.sha))
     finally:
         clear_progress()

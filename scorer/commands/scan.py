@@ -6,9 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from scorer.config import ScanOptions
 from scorer.errors import InputError
 from scorer.formats import FORMATS, renderer
-from scorer.pipeline import ScanOptions, run_scan
+from scorer.git.log import head_start
 from scorer.util.atomic import write_atomic
 from scorer.util.times import parse_duration, parse_instant
 
@@ -145,7 +146,11 @@ def write_outputs(args: argparse.Namespace, report: dict) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.since and args.until and args.since >= args.until:
         raise InputError("--since must be before --until")
-    result = run_scan(options_from_args(args))
+    # git log starts first; the pipeline's imports (~15 ms) meanwhile.
+    early = None if args.cache else head_start(args.path, args.ref)
+    from scorer.pipeline import run_scan
+
+    result = run_scan(options_from_args(args), early)
     write_outputs(args, result.report)
     if not args.quiet:
         sys.stdout.write(render_for_stdout(args.format, result.report))

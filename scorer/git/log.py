@@ -387,9 +387,38 @@ def iter_raw_commits(
     exclude: tuple[str, ...] = (),
     progress: Callable[[int], None] | None = None,
     proc: subprocess.Popen | None = None,
+    unverified: bool = False,
 ) -> Iterator[RawCommit]:
     """Every commit reachable from ``tip`` (one or several) and not from ``exclude``, streamed
-    from git log (``proc``: one :func:`start_log` already started with the same arguments)."""
+    from git log (``proc``: one :func:`start_log` already started with the same arguments;
+    ``unverified``: a :func:`head_start` of a ref name, whose first commit must be ``tip``,
+    a commit id, or git log is started again)."""
+    if not unverified:
+        yield from _raw_commits(repo, tip, exclude, progress, proc)
+        return
+    stream = _raw_commits(repo, tip, exclude, progress, proc)
+    try:
+        first = next(stream, None)
+    except RepositoryError:
+        first = None
+    if first is not None and first.sha == tip:
+        yield first
+        yield from stream
+        return
+    # The ref moved after git log began, or git failed: again, from the head the scan resolved.
+    if proc is not None and proc.poll() is None:
+        proc.kill()
+    stream.close()
+    yield from _raw_commits(repo, tip, exclude, progress, None)
+
+
+def _raw_commits(
+    repo: Repo,
+    tip: str | Sequence[str],
+    exclude: tuple[str, ...],
+    progress: Callable[[int], None] | None,
+    proc: subprocess.Popen | None,
+) -> Iterator[RawCommit]:
     if proc is None:
         proc = start_log(repo, tip, exclude)
     assert proc.stdout is not None
@@ -450,8 +479,29 @@ def start_log(
     repo: Repo, tip: str | Sequence[str], exclude: tuple[str, ...] = ()
 ) -> subprocess.Popen:
     """The ``git log`` process that :func:`iter_raw_commits` reads, started."""
+    return _start_log(git_command(repo), tip, exclude)
+
+
+def head_start(path: Path, ref: str | None) -> subprocess.Popen | None:
+    """``git log`` of ``ref`` (default HEAD), started before the repository is opened and the
+    pipeline imported: a cold scan's first ~20 ms, in which git streams on the other core.
+    Its first commit has to be the head the scan resolves (``iter_raw_commits(...,
+    unverified=True)`` starts again if the ref moved meanwhile). None for anything but a
+    plain name (``resolve_ref`` has the say on those)."""
+    ref = ref or "HEAD"
+    if ref.startswith(("-", "^")) or ".." in ref or not path.is_dir():
+        return None
+    try:
+        return _start_log(["git", "-C", str(path)], ref, ())
+    except RepositoryError:
+        return None
+
+
+def _start_log(
+    where: list[str], tip: str | Sequence[str], exclude: tuple[str, ...]
+) -> subprocess.Popen:
     args = [
-        *git_command(repo),
+        *where,
         "-c",
         "log.showSignature=false",
         "-c",
