@@ -126,12 +126,13 @@ def run() -> None:
     here: files are closed by then (reports and caches are written atomically), and the
     standard streams are flushed below. Tests call ``main()``, which returns normally.
 
-    The cyclic garbage collector makes a young-generation pass every 100,000 allocations
-    instead of 700: a scan allocates a few container objects per commit and keeps most of
-    them (rows, parents, evidence), so with the default it ran ~520 times over a 100k-commit
-    history, walking the rows kept so far whenever it reached an older generation
-    (0.15-0.3 s of a cold scan; ~4 passes, ~0.05 s now). Cycles are still collected."""
-    gc.set_threshold(100_000, *gc.get_threshold()[1:])
+    The cyclic garbage collector makes a young-generation pass every 1,000,000 allocations
+    instead of 700: a scan allocates a few container objects per commit (~850k over a
+    100k-commit history) and keeps nearly all of them (rows, parents, evidence), so with the
+    default it ran ~520 times, walking the rows kept so far whenever it reached an older
+    generation (0.15-0.3 s of a cold scan); every 100,000, 3 passes of ~10 ms found nothing
+    to free. Cycles are still collected, in larger and rarer passes."""
+    gc.set_threshold(1_000_000, *gc.get_threshold()[1:])
     code = main()
     wait_for_clean_ups()
     try:
