@@ -11,6 +11,7 @@ events, the window and ``now`` in; ``DeployResult`` values out.
 from __future__ import annotations
 
 import itertools
+from array import array
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from operator import attrgetter
@@ -56,7 +57,9 @@ def link_deploys(
 def ship(graph: Graph, ev: DeployEvent, node: int, previous: int | None) -> DeployResult:
     """A deploy and what it shipped (or would have) since ``previous``."""
     parents = graph.parents
-    changes = [c for c in graph.range(node, previous) if len(parents[c]) <= 1]
+    # An array: 4 bytes a change, not a list's ~36 (two release lines deployed as one
+    # environment ship ~12k commits a deploy: rails/rails, 552 deploys).
+    changes = array("i", [c for c in graph.range(node, previous) if len(parents[c]) <= 1])
     if ev.status == "success":
         return DeployResult(ev, node, shipped=changes)
     return DeployResult(ev, node, FAILED, attempted=changes)
