@@ -167,9 +167,10 @@ class Accelerator:
     use = "none"
     _registry: Registry | None = None
     wanted: Wanted | None = None  # set by the pipeline before it asks for the history
+    # ``git log`` of the scanned ref, started before the scan (``scorer.git.log.head_start``)
+    head_start: subprocess.Popen | None = None
 
     def __init__(self, head_start: subprocess.Popen | None = None):
-        # ``git log`` of the scanned ref, started before the scan (``scorer.git.log``).
         self.head_start = head_start
 
     def prepare(self) -> None:

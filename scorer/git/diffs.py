@@ -482,12 +482,6 @@ class Substance:
         for stream in streams or ():
             stream.close()
 
-    def __enter__(self) -> Substance:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def _cat_files(self) -> tuple[_CatFile, _CatFile]:
         if self._streams is None:
             self._streams = (_CatFile(self.repo, "--batch-check"), _CatFile(self.repo, "--batch"))

@@ -128,8 +128,8 @@ def set_counted(outcomes: Outcomes, i: int) -> None:
 
 
 def could_count(outcomes: Outcomes, i: int) -> bool:
-    """Whether change ``i`` (AI-assisted) counts if it is substantive: what its verdict
-    decides."""
+    """Whether change ``i`` would count if it is substantive (never unless it is AI-assisted):
+    what its verdict decides."""
     f = outcomes.flags[i] & ~TRIVIAL
     return change_outcome(f, is_revert=i in outcomes.reverts) == Outcome.COUNTED
 

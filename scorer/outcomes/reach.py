@@ -48,12 +48,8 @@ def reachable(table: CommitTable, outcomes: Outcomes, reach: Reach) -> list[int]
     """The changes with AI evidence (their flags set but for the verdict) that a report shows
     one by one: authored in its period, or (a deploy's count of changes that count) shipped by
     a deploy since the period's start and counting if substantive."""
-    deploys, flags, evidence, atime = (
-        outcomes.deploys,
-        outcomes.flags,
-        table.evidence,
-        table.author_time,
-    )
+    deploys, flags = outcomes.deploys, outcomes.flags
+    evidence, atime = table.evidence, table.author_time
     found = {i for i in table.authored_between(reach.full, reach.end) if i in evidence}
     for p in deploys.between(int(reach.full * 1_000_000)):
         found.update(c for c in deploys.shipped_rows(p) if c in evidence)

@@ -166,9 +166,10 @@ class CommitTable(Sequence[Commit]):
             yield self[i]
 
     def authored_between(self, lo: float, hi: float) -> Sequence[int]:
-        """Rows with ``lo <= author_time < hi``, in author-time order. The first call sorts
-        the rows (git lists them nearly in time order already: ~12 ms for 100k, the cost of
-        two passes over them; a scan asks for periods several times)."""
+        """Rows with ``lo <= author_time < hi``, in author-time order (in row order while
+        rows await ``link``). The first call sorts the rows (git lists them nearly in time
+        order already: ~12 ms for 100k, the cost of two passes over them; a scan asks for
+        periods several times)."""
         order, atime = self.by_author_time, self.author_time
         if order is None and not self._pending:
             order = self.sort_by_author_time()
