@@ -364,6 +364,13 @@ def detect(raw: RawCommit, registry: Registry, note: str | None = None) -> tuple
     others = ids_author or ids_committer or ids_mailmap or note
     if first is None and not others:
         return _NONE  # the common case: one search, two cached lookups
+    memo = registry.message_cache
+    tail = known = None
+    if first is not None:
+        tail = _deciding_tail(msg, lowtext, first.start())
+        known = memo.get(tail) if tail is not None else None
+        if known is not None and not others:
+            return known[1]  # an agent's commit, its tail seen before: the common AI case
 
     found: dict[tuple[str, str, str], Evidence] = {}
 
@@ -373,12 +380,7 @@ def detect(raw: RawCommit, registry: Registry, note: str | None = None) -> tuple
             found[key] = Evidence(agent, kind, text, confidence)
 
     if first is not None:
-        memo = registry.message_cache
-        tail = _deciding_tail(msg, lowtext, first.start())
-        known = memo.get(tail) if tail is not None else None
         if known is not None:
-            if not others:
-                return known[1]
             for e in known[0]:
                 found[(e.agent, e.kind, e.text)] = e
         else:
