@@ -322,7 +322,7 @@ def snapshot(
     meta = {
         "key": key,
         "now": now.timestamp(),
-        "judged_from": judged_from,  # changes before it that no report shows were not diffed
+        "judged_from": judged_from,  # every AI change since then judged (CachedOutcomes)
         "rolled_back_by": sorted(deploys.rolled_back_by.items()),
         "reverted": list(outcomes.reverted.items()),
         "reverters": list(outcomes.reverters.items()),

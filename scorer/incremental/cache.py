@@ -122,7 +122,8 @@ class CachedOutcomes:
     def __init__(self, meta: dict, sections: dict[str, array | bytes], events: EventStore):
         self.key: str = meta["key"]  # the settings that shaped them
         self.now: float = meta["now"]  # the run's now, as a Unix time
-        # AI changes before it that no report of that run could show were not judged
+        # Every AI change authored (or shipped) since then was judged; before it, only those
+        # that run's report needed (its trend's deploys: ``scorer.outcomes.reach``)
         self.judged_from: float | None = meta.get("judged_from")
         # position -> id of the deploy that rolled it back (a few of the deploys)
         self.rolled_back_by: dict[int, str] = {int(p): x for p, x in meta["rolled_back_by"]}

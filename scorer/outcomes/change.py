@@ -91,7 +91,7 @@ def set_attribution(
     table: CommitTable, outcomes: Outcomes, rows: Iterable[int], min_confidence: str
 ) -> None:
     """AI, AI_HIGH and TRIVIAL flags of ``rows`` (changes with evidence), then COUNTED. A row
-    never judged (it cannot reach the report: ``compute_outcomes``'s ``judge_from``) is
+    never judged (it cannot reach the report: ``compute_outcomes``'s ``reach``) is
     neither trivial nor counted."""
     flags, verdicts, evidence = outcomes.flags, outcomes.substantive, table.evidence
     # The AI bits depend on the evidence alone, and rows share evidence tuples (detect
