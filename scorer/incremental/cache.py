@@ -122,8 +122,9 @@ class CachedOutcomes:
     def __init__(self, meta: dict, sections: dict[str, array | bytes], events: EventStore):
         self.key: str = meta["key"]  # the settings that shaped them
         self.now: float = meta["now"]  # the run's now, as a Unix time
-        # Every AI change authored (or shipped) since then was judged; before it, only those
-        # that run's report needed (its trend's deploys: ``scorer.outcomes.reach``)
+        # Every AI change authored since then was judged, and every one a deploy since then
+        # could make count; before it, only what that run's report needed (its trend's
+        # deploys: ``scorer.outcomes.reach``)
         self.judged_from: float | None = meta.get("judged_from")
         # position -> id of the deploy that rolled it back (a few of the deploys)
         self.rolled_back_by: dict[int, str] = {int(p): x for p, x in meta["rolled_back_by"]}
