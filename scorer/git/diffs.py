@@ -20,13 +20,17 @@ import subprocess
 import sys
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from queue import SimpleQueue
 
 from scorer.errors import RepositoryError
 from scorer.git.log import Repo, config_values, git_command, git_env
 from scorer.git.paths import PathFilter
 
+# Section 1's substantive rule as this module applies it. Bump it with any change that can
+# change a verdict: ``scorer.incremental.verdicts`` keeps verdicts across scorer versions
+# under it (and ``exclude_paths``).
+SUBSTANTIVE_RULES = 1
 _WS_BYTES = b" \t\r\n\v\f"  # what git diff -w ignores (bytes.translate deletes them in C)
 _BINARY_SNIFF = 8000  # git's heuristic: a NUL in the first 8000 bytes means binary
 
@@ -395,8 +399,14 @@ class Substance:
             self._partial = is_partial_clone(self.repo)
         return self._partial
 
+    def remember(self, known: Mapping[str, bool]) -> None:
+        """Verdicts known from an earlier run (``scorer.incremental.verdicts``): answered
+        without git. Before the first ``feed``."""
+        self._answers.update(known)
+
     def feed(self, shas: Iterable[str]) -> None:
-        shas = [sha for sha in dict.fromkeys(shas) if sha not in self._fed]
+        answers = self._answers
+        shas = [sha for sha in dict.fromkeys(shas) if sha not in self._fed and sha not in answers]
         if not shas or self.partial:
             return
         self._fed.update(shas)
@@ -414,7 +424,8 @@ class Substance:
         if not shas:
             return {}
         if self.partial:
-            return {sha: self._from_objects(sha) for sha in shas}
+            known = self._answers
+            return {sha: known[sha] if sha in known else self._from_objects(sha) for sha in shas}
         self.feed(shas)
         self._wait()
         return {sha: self._answers[sha] for sha in shas}

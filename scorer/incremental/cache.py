@@ -614,12 +614,12 @@ def save(
     try:
         _save(directory, key, state, base)
     except OSError as err:
-        _not_saved(directory, err)
+        not_saved(directory, err)
         return False
     return True
 
 
-def _not_saved(directory: Path, err: OSError) -> None:
+def not_saved(directory: Path, err: OSError) -> None:
     """One line per cache directory and run, however many of its files failed."""
     if str(directory) in _UNWRITABLE:
         return
@@ -941,7 +941,7 @@ def save_memos(directory: Path, memos: dict[str, dict], was: str) -> None:
     try:
         _save_memos(directory, memos)
     except OSError as err:
-        _not_saved(directory, err)
+        not_saved(directory, err)
 
 
 def _save_memos(directory: Path, memos: dict[str, dict]) -> None:

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 
 from scorer import __version__
-from scorer.accelerator import Accelerator, EventsRead, ScannedHistory, containment
+from scorer.accelerator import Accelerator, EventsRead, ScannedHistory, containment, feeding
 from scorer.attribution.registry import Registry, load_registry, registry_source_digest
 from scorer.attribution.rows import add_rows, read_rows
 from scorer.config import Settings
@@ -46,10 +46,12 @@ from scorer.git.log import (
 )
 from scorer.git.paths import PathFilter
 from scorer.incremental import cache
+from scorer.incremental import verdicts as verdict_store
 from scorer.incremental.advance import NotIncremental, advance, event_store, settings_key, snapshot
 from scorer.incremental.blames import BlameCache
 from scorer.incremental.cache import CachedHistory, CachedOutcomes, CacheInvalid
 from scorer.incremental.rules import rules_digest
+from scorer.incremental.verdicts import verdict_key
 from scorer.model import CommitRow, DeployEvent
 from scorer.outcomes.flags import Outcomes
 from scorer.outcomes.graph import Graph
@@ -96,6 +98,9 @@ class Session(Accelerator):
         self._key = ""  # the cache key (history), known once the history is read
         self._state_key = ""  # the settings that shape outcomes
         self._registry: Registry | None = None
+        self._known: dict[str, bool] = {}  # verdicts kept apart (a cold run reads them)
+        self._verdict_key = ""
+        self._exclude_paths: list[str] = []
         self._store = None  # the kept events, as the cache keeps them
         self._fragile: list[str] | None = None
         self._every_event: Callable[[], _Events] | None = None
@@ -120,6 +125,7 @@ class Session(Accelerator):
         progress: bool,
     ) -> ScannedHistory:
         self._state_key = _settings_key(settings)
+        self._exclude_paths = list(settings.exclude_paths)
         keys: list[str] = []
 
         def key() -> str:  # asked once the cache file is read (git config runs meanwhile)
@@ -142,7 +148,15 @@ class Session(Accelerator):
             registry = _registry(cached, settings)
         self._registry = registry
         if cached is None:
-            commits = add_rows(CommitTable(), read_rows(repo, head, registry, progress))
+            # A cold run: git is asked only about changes no earlier run judged (verdicts
+            # outlive the commit cache), and fed as the history streams in.
+            self._verdict_key = verdict_key(settings.exclude_paths)
+            self._known = verdict_store.load(self.directory, self._verdict_key)
+            substance.remember(self._known)
+            rows: Iterable[CommitRow] = read_rows(repo, head, registry, progress)
+            if self.wanted is not None:
+                rows = feeding(rows, substance, self.wanted)
+            commits = add_rows(CommitTable(), rows)
             self._key = key()
             return ScannedHistory(commits, Graph(commits.shas, commits.parents, commits.index))
         self._key = key()
@@ -355,6 +369,23 @@ class Session(Accelerator):
         self._save(head, history, kept_state)
         if read.memos is not None:
             cache.save_memos(self.directory, *read.memos)
+        self._keep_verdicts(history)
+
+    def _keep_verdicts(self, history: ScannedHistory) -> None:
+        """The verdicts this run learned, kept apart from the commit cache (they outlive it:
+        ``scorer.incremental.verdicts``); none judged without their objects."""
+        before = self.cached.verdicts if self.cached is not None else {}
+        shas, known, missing = history.commits.shas, self._known, history.missing
+        learned = {}
+        for i, verdict in history.verdicts.items():
+            if i not in before and i not in missing:
+                sha = shas[i]
+                if sha not in known:
+                    learned[sha] = verdict
+        if learned:
+            if not self._verdict_key:
+                self._verdict_key = verdict_key(self._exclude_paths)
+            verdict_store.append(self.directory, self._verdict_key, learned)
 
     def _save(self, head: str, history: ScannedHistory, outcomes: CachedOutcomes) -> None:
         """Write the cache, unless it would say exactly what it says already."""
