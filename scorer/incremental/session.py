@@ -101,6 +101,7 @@ class Session(Accelerator):
         self._known: dict[str, bool] = {}  # verdicts kept apart (a cold run reads them)
         self._verdict_key = ""
         self._exclude_paths: list[str] = []
+        self._rewrites = b""
         self._store = None  # the kept events, as the cache keeps them
         self._fragile: list[str] | None = None
         self._every_event: Callable[[], _Events] | None = None
@@ -126,6 +127,7 @@ class Session(Accelerator):
     ) -> ScannedHistory:
         self._state_key = _settings_key(settings)
         self._exclude_paths = list(settings.exclude_paths)
+        self._rewrites = history_rewrites(repo)
         keys: list[str] = []
 
         def key() -> str:  # asked once the cache file is read (git config runs meanwhile)
@@ -150,7 +152,7 @@ class Session(Accelerator):
         if cached is None:
             # A cold run: git is asked only about changes no earlier run judged (verdicts
             # outlive the commit cache), and fed as the history streams in.
-            self._verdict_key = verdict_key(settings.exclude_paths)
+            self._verdict_key = verdict_key(settings.exclude_paths, self._rewrites)
             self._known = verdict_store.load(self.directory, self._verdict_key)
             substance.remember(self._known)
             rows: Iterable[CommitRow] = read_rows(repo, head, registry, progress)
@@ -384,7 +386,7 @@ class Session(Accelerator):
                     learned[sha] = verdict
         if learned:
             if not self._verdict_key:
-                self._verdict_key = verdict_key(self._exclude_paths)
+                self._verdict_key = verdict_key(self._exclude_paths, self._rewrites)
             verdict_store.append(self.directory, self._verdict_key, learned)
 
     def _save(self, head: str, history: ScannedHistory, outcomes: CachedOutcomes) -> None:

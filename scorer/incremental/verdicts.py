@@ -3,8 +3,9 @@
 A new git-ai note, an edit of the agent registry or of ``.mailmap``, a scorer upgrade: each
 throws the commit cache away (its rows depend on them), and the next run is a cold scan that
 diffs the report's changes again. A verdict depends on less: the commit, ``exclude_paths`` and
-section 1's rule (``diffs.SUBSTANTIVE_RULES``). So the verdicts are also kept here, under that
-key alone, and a cold run with a cache directory asks git only about changes it never judged.
+section 1's rule (``diffs.SUBSTANTIVE_RULES``), and on ``git replace`` or grafts where there
+are any. So the verdicts are also kept here, under that key alone, and a cold run with a
+cache directory asks git only about changes it never judged.
 
 One file, ``scorer-verdicts.cache``: a JSON header line (format, key, id width), then blocks
 of ``<length:4><crc32:4>`` and ``length`` bytes of records, each a commit id (binary) and one
@@ -34,10 +35,11 @@ _MAX_RECORDS = 2_000_000  # a bigger file is started afresh (~42 MB)
 _BLOCKS = 512  # then the next append rewrites the file as one block
 
 
-def verdict_key(exclude_paths: Sequence[str]) -> str:
-    """What a verdict depends on besides its commit."""
+def verdict_key(exclude_paths: Sequence[str], rewrites: bytes = b"") -> str:
+    """What a verdict depends on besides its commit: ``rewrites`` is ``git replace`` and the
+    grafts (``scorer.git.log.history_rewrites``), which can give a commit another parent."""
     text = json.dumps([SUBSTANTIVE_RULES, sorted(exclude_paths)])
-    return sha256(text.encode()).hexdigest()
+    return sha256(text.encode() + b"\0" + rewrites).hexdigest()
 
 
 class _Read:

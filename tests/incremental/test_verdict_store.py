@@ -14,6 +14,7 @@ from conftest import T0
 from scenario import ANN, BOB, ai_msg
 
 import scorer.git.diffs as diffs
+from scorer.git.log import history_rewrites, open_repo
 from scorer.incremental import verdicts as store
 from scorer.pipeline import ScanOptions, run_scan
 
@@ -116,6 +117,10 @@ def _history(repo):
     repo.tag("v1", when=T0 + 14 * D)
 
 
+def _key(repo, exclude=()):
+    return store.verdict_key(list(exclude), history_rewrites(open_repo(repo.path)))
+
+
 def _scan(repo, cache):
     result = run_scan(
         ScanOptions(path=repo.path, deploys=["tags:v*"], now=NOW, progress=False, cache=cache)
@@ -132,7 +137,7 @@ def test_a_mailmap_edit_throws_the_commit_cache_away_but_not_the_verdicts(
     cache = tmp_path / "cache"
     _, first = _scan(repo, cache)
     assert first.cache_use == "cold" and counted[0] >= 1
-    kept = store.load(cache, store.verdict_key([]))
+    kept = store.load(cache, _key(repo))
     assert len(kept) == 7 and sum(kept.values()) == 6  # six real changes, one trivial
 
     (repo.path / ".mailmap").write_text("Ann Lee <ann@example.com> <ann@old.example.com>\n")
@@ -154,4 +159,19 @@ def test_other_exclude_paths_judge_again(repo, tmp_path, counted):
     _, result = _scan(repo, cache)
     assert result.cache_use == "cold"
     assert counted[0] >= 1
-    assert len(store.load(cache, store.verdict_key(["docs/**"]))) == 7
+    assert len(store.load(cache, _key(repo, ["docs/**"]))) == 7
+
+
+def test_a_replaced_parent_judges_again(repo, tmp_path, counted):
+    """``git replace --graft`` gives a commit another parent, hence another diff: the kept
+    verdicts are not used."""
+    _history(repo)
+    cache = tmp_path / "cache"
+    _scan(repo, cache)
+    spaces = repo.git("rev-parse", "HEAD").strip()
+    root = repo.git("rev-list", "--max-parents=0", "HEAD").strip()
+    repo.git("replace", "--graft", spaces, root)  # its parent is now the root commit
+    counted[0] = 0
+    _, result = _scan(repo, cache)
+    assert result.cache_use == "cold"
+    assert counted[0] >= 1
