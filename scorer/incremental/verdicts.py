@@ -50,7 +50,8 @@ class _Read:
         self.width = width
 
 
-def _read(path: Path, key: str) -> _Read | None:
+def _open(path: Path) -> tuple[bytes, dict, int] | None:
+    """The file's bytes, its header, and where its blocks start; None without a header."""
     try:
         data = path.read_bytes()
     except OSError:
@@ -59,10 +60,17 @@ def _read(path: Path, key: str) -> _Read | None:
     try:
         header = json.loads(data[:end]) if end > 0 else None
     except ValueError:
-        header = None
+        return None
+    return (data, header, end + 1) if isinstance(header, dict) else None
+
+
+def _read(path: Path, key: str) -> _Read | None:
+    opened = _open(path)
+    if opened is None:
+        return None
+    data, header, pos = opened
     if (
-        not isinstance(header, dict)
-        or header.get("format") != FORMAT
+        header.get("format") != FORMAT
         or header.get("key") != key
         or header.get("width") not in (20, 32)
     ):
@@ -70,7 +78,6 @@ def _read(path: Path, key: str) -> _Read | None:
     width = header["width"]
     record = width + 1
     verdicts: dict[str, bool] = {}
-    pos = end + 1
     while pos + _BLOCK.size <= len(data):
         length, crc = _BLOCK.unpack_from(data, pos)
         payload = data[pos + _BLOCK.size : pos + _BLOCK.size + length]
@@ -126,19 +133,13 @@ def _records(verdicts: Mapping[str, bool]) -> bytes:
 def _appendable(path: Path, key: str, width: int) -> bool:
     """The file is this key's, of ``width``-byte ids, ends where its last block ends, and has
     fewer than ``_BLOCKS`` blocks (lengths walked, checksums left to ``load``)."""
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError:
+    opened = _open(path)
+    if opened is None:
         return False
-    end = data.find(b"\n")
-    try:
-        header = json.loads(data[:end]) if end > 0 else None
-    except ValueError:
+    data, header, pos = opened
+    if header != {"format": FORMAT, "key": key, "width": width}:
         return False
-    if not isinstance(header, dict) or header != {"format": FORMAT, "key": key, "width": width}:
-        return False
-    pos, blocks = end + 1, 0
+    blocks = 0
     while pos + _BLOCK.size <= len(data) and blocks < _BLOCKS:
         pos += _BLOCK.size + _BLOCK.unpack_from(data, pos)[0]
         blocks += 1
