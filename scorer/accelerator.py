@@ -104,7 +104,7 @@ class Wanted:
         self.since = reach.trend
         self.period_since = reach.full
         self.until = until
-        self.ai_until = float("inf") if reach.until is None else reach.until
+        self.ai_until = reach.end
         self.week = week
 
 
@@ -196,9 +196,12 @@ class Accelerator:
         except BaseException:
             stop_log(log)
             raise
-        rows: Iterable[CommitRow] = read_rows(
-            repo, head, registry, progress, log=log, unverified=early is not None
-        )
+        rows = read_rows(repo, head, registry, progress, log=log, unverified=early is not None)
+        return self.whole_history(rows, substance)
+
+    def whole_history(self, rows: Iterable[CommitRow], substance: Substance) -> ScannedHistory:
+        """The history from every row of it, the report's changes handed to git on the way
+        (``feeding``)."""
         if self.wanted is not None:
             rows = feeding(rows, substance, self.wanted)
         commits = add_rows(CommitTable(), rows)

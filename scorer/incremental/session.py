@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 
 from scorer import __version__
-from scorer.accelerator import Accelerator, EventsRead, ScannedHistory, containment, feeding
+from scorer.accelerator import Accelerator, EventsRead, ScannedHistory, containment
 from scorer.attribution.registry import Registry, load_registry, registry_source_digest
 from scorer.attribution.rows import add_rows, read_rows
 from scorer.config import Settings
@@ -56,7 +56,6 @@ from scorer.model import CommitRow, DeployEvent
 from scorer.outcomes.flags import Outcomes
 from scorer.outcomes.graph import Graph
 from scorer.outcomes.reach import Reach
-from scorer.outcomes.table import CommitTable
 
 _ASK_ANCESTRY_AFTER = 10_000
 
@@ -99,9 +98,7 @@ class Session(Accelerator):
         self._state_key = ""  # the settings that shape outcomes
         self._registry: Registry | None = None
         self._known: dict[str, bool] = {}  # verdicts kept apart (a cold run reads them)
-        self._verdict_key = ""
-        self._exclude_paths: list[str] = []
-        self._rewrites = b""
+        self._verdict_key = ""  # their key, known once the history is asked for
         self._store = None  # the kept events, as the cache keeps them
         self._fragile: list[str] | None = None
         self._every_event: Callable[[], _Events] | None = None
@@ -126,13 +123,13 @@ class Session(Accelerator):
         progress: bool,
     ) -> ScannedHistory:
         self._state_key = _settings_key(settings)
-        self._exclude_paths = list(settings.exclude_paths)
-        self._rewrites = history_rewrites(repo)
+        rewrites = history_rewrites(repo)
+        self._verdict_key = verdict_key(settings.exclude_paths, rewrites)
         keys: list[str] = []
 
         def key() -> str:  # asked once the cache file is read (git config runs meanwhile)
             if not keys:
-                keys.append(cache_key(repo, settings))
+                keys.append(cache_key(repo, settings, rewrites))
             return keys[0]
 
         cached = log = rows = registry = None
@@ -152,15 +149,11 @@ class Session(Accelerator):
         if cached is None:
             # A cold run: git is asked only about changes no earlier run judged (verdicts
             # outlive the commit cache), and fed as the history streams in.
-            self._verdict_key = verdict_key(settings.exclude_paths, self._rewrites)
             self._known = verdict_store.load(self.directory, self._verdict_key)
             substance.remember(self._known)
-            rows: Iterable[CommitRow] = read_rows(repo, head, registry, progress)
-            if self.wanted is not None:
-                rows = feeding(rows, substance, self.wanted)
-            commits = add_rows(CommitTable(), rows)
+            history = self.whole_history(read_rows(repo, head, registry, progress), substance)
             self._key = key()
-            return ScannedHistory(commits, Graph(commits.shas, commits.parents, commits.index))
+            return history
         self._key = key()
         self.cached = cached
         self.use = "history"
@@ -385,8 +378,6 @@ class Session(Accelerator):
                 if sha not in known:
                     learned[sha] = verdict
         if learned:
-            if not self._verdict_key:
-                self._verdict_key = verdict_key(self._exclude_paths, self._rewrites)
             verdict_store.append(self.directory, self._verdict_key, learned)
 
     def _save(self, head: str, history: ScannedHistory, outcomes: CachedOutcomes) -> None:
@@ -425,16 +416,17 @@ def _earliest(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else min(a, b)
 
 
-def cache_key(repo: Repo, settings: Settings) -> str:
+def cache_key(repo: Repo, settings: Settings, rewrites: bytes) -> str:
     """Everything besides the commits that shapes what the cache holds: the rules that
-    decided it, the registry, exclude_paths, .mailmap and the git-ai notes."""
+    decided it, the registry, exclude_paths, .mailmap, the git-ai notes and ``rewrites``
+    (``history_rewrites``: git replace and the grafts)."""
     return cache.fingerprint(
         rules_digest(),
         registry_source_digest(settings.config.agents),
         settings.exclude_paths,
         mailmap_bytes(repo),
         notes_tip(repo),
-        history_rewrites(repo),  # git replace / info/grafts: another history, HEAD unmoved
+        rewrites,  # git replace / info/grafts: another history, HEAD unmoved
     )
 
 
