@@ -24,6 +24,8 @@ import re
 import subprocess
 from collections.abc import Iterable, Iterator, Sequence
 
+from scorer.errors import RepositoryError
+from scorer.git.diffs import CatFile
 from scorer.git.log import Repo, git_command, git_env
 from scorer.git.paths import PathFilter
 
@@ -665,28 +667,15 @@ def blame_counts(
 def _read_named(repo: Repo, names: list[str]) -> list[bytes | None]:
     """The blobs ``names`` (``rev:path``) name, in order, from one ``git cat-file --batch``;
     None for one git does not have (or that is not a blob)."""
-    data = "".join(f"{n}\n" for n in names if "\n" not in n)
-    if len(data.splitlines()) != len(names):
+    if any("\n" in n for n in names):
         return [None] * len(names)
-    proc = _run(["cat-file", "--batch"], data.encode("utf-8", "surrogateescape"), repo)
-    if proc.returncode != 0:
+    reader = CatFile(repo, "--batch")
+    try:
+        return [None if blob is None else bytes(blob) for blob in reader.blobs(names)]
+    except RepositoryError:  # git stopped short
         return [None] * len(names)
-    out: list[bytes | None] = []
-    buf, pos = proc.stdout, 0
-    for _ in names:
-        end = buf.index(b"\n", pos)
-        header = buf[pos:end].split(b" ")
-        pos = end + 1
-        if header[-1] in (b"missing", b"ambiguous") or len(header) != 3:
-            out.append(None)
-        elif header[1] == b"blob":
-            size = int(header[2])
-            out.append(buf[pos : pos + size])
-            pos += size + 1
-        else:
-            pos += int(header[2]) + 1
-            out.append(None)
-    return out
+    finally:
+        reader.close()
 
 
 def touched_between(repo: Repo, old: str, new: str) -> set[str] | None:

@@ -179,10 +179,11 @@ class _Reader:
         return out
 
 
-class _CatFile:
+class CatFile:
     """One ``git cat-file --batch`` (or ``--batch-check``) process, asked a list of objects
-    at a time and read as git answers: a writer thread feeds git while the caller reads, so
-    neither pipe can fill; memory holds one blob pair, whatever the list."""
+    (ids, or ``rev:path`` names without a newline) at a time and read as git answers: a
+    writer thread feeds git while the caller reads, so neither pipe can fill; memory holds
+    one blob pair, whatever the list."""
 
     def __init__(self, repo: Repo, option: str):
         self._proc = subprocess.Popen(
@@ -198,7 +199,7 @@ class _CatFile:
 
     def _ask(self, oids: list[str]) -> threading.Thread:
         stdin = self._proc.stdin
-        data = "".join(f"{oid}\n" for oid in oids).encode("ascii")
+        data = "".join(f"{oid}\n" for oid in oids).encode("utf-8", "surrogateescape")
 
         def feed() -> None:
             with contextlib.suppress(OSError, ValueError):
@@ -390,7 +391,7 @@ class Substance:
         self._jobs: deque[tuple[list[str], bytes]] = deque()  # sent; the worker reads them
         self._worker: threading.Thread | None = None
         self._error: BaseException | None = None
-        self._streams: tuple[_CatFile, _CatFile] | None = None  # the worker's cat-files
+        self._streams: tuple[CatFile, CatFile] | None = None  # the worker's cat-files
 
     @property
     def partial(self) -> bool:
@@ -493,9 +494,9 @@ class Substance:
         for stream in streams or ():
             stream.close()
 
-    def _cat_files(self) -> tuple[_CatFile, _CatFile]:
+    def _cat_files(self) -> tuple[CatFile, CatFile]:
         if self._streams is None:
-            self._streams = (_CatFile(self.repo, "--batch-check"), _CatFile(self.repo, "--batch"))
+            self._streams = (CatFile(self.repo, "--batch-check"), CatFile(self.repo, "--batch"))
         return self._streams
 
     def _close_streams(self) -> None:
