@@ -37,10 +37,16 @@ def resolve_reverts(
 
 
 def prefix_matcher(graph: Graph) -> Callable[[str], list[int]]:
+    """The commits a name from a message may mean: a full id looks itself up (git's revert
+    message names one); only an abbreviation needs the sorted index (~30 ms at 100k)."""
     prefixes: PrefixIndex | None = None
+    full = len(graph.shas[0]) if len(graph.shas) else 40
 
     def matches(named: str) -> list[int]:
         nonlocal prefixes
+        if len(named) == full:
+            row = graph.index.get(named.lower())
+            return [] if row is None else [row]
         if prefixes is None:
             prefixes = PrefixIndex(graph.shas)
         return [graph.index[s] for s in prefixes.matches(named)]

@@ -114,9 +114,23 @@ class CommitTable(Sequence[Commit]):
         index = self.index
         if self.by_author_time is not None and self._pending:
             self._sort_new_rows([row for row, _ in self._pending])
-        for row, ps in self._pending:
+        pending, get = self._pending, index.__getitem__
+        start = len(self.parents) - len(pending)
+        try:  # the common case at once: every parent known, the pending rows the last ones
+            linked = [(get(ps[0]),) if len(ps) == 1 else tuple(map(get, ps)) for _, ps in pending]
+        except KeyError:
+            linked = None
+        if linked is not None and (not pending or pending[0][0] == start):
+            if isinstance(self.parents, list):
+                self.parents[start:] = linked
+            else:  # a cache's compact column
+                for row, ps in enumerate(linked, start):
+                    self.parents[row] = ps
+            self._pending = []
+            return
+        for row, ps in pending:
             try:
-                self.parents[row] = tuple(map(index.__getitem__, ps))
+                self.parents[row] = tuple(map(get, ps))
             except KeyError:
                 self.parents[row] = tuple(index[p] for p in ps if p in index)
                 self.missing_parents += sum(1 for p in ps if p not in index)

@@ -11,6 +11,7 @@ from conftest import T0
 
 from scorer.git.log import iter_raw_commits, open_repo
 from scorer.outcomes.graph import Graph, PrefixIndex
+from scorer.outcomes.reverts import prefix_matcher
 
 
 def _random_dag(repo, seed: int, n: int = 60) -> list[str]:
@@ -82,6 +83,19 @@ def test_prefix_index():
     assert idx.matches("abc12") == ["abc123" + "0" * 34, "abc124" + "0" * 34]
     assert idx.matches("ffff") == ["ffff" + "1" * 36]
     assert idx.matches("0000") == []
+
+
+def test_prefix_matcher_full_ids_and_abbreviations():
+    a, b, c = "abc123" + "0" * 34, "abc124" + "0" * 34, "ffff" + "1" * 36
+    matches = prefix_matcher(Graph.from_shas([a, b, c], [(b,), (c,), ()]))
+    assert matches(b) == [1]  # a full id: looked up, not searched
+    assert matches(b.upper()) == [1]
+    assert matches("abc124" + "0" * 33 + "1") == []  # a full id of no commit here
+    assert matches("abc12") == [0, 1]  # ambiguous (resolve_reverts leaves it out)
+    assert matches("ABC123") == [0]
+    # In a SHA-256 history a 40-digit name is an abbreviation.
+    long = "ab" * 32
+    assert prefix_matcher(Graph.from_shas([long], [()]))(long[:40]) == [0]
 
 
 @pytest.mark.slow  # a differential or timing test: CI runs it, the quick loop not
