@@ -79,6 +79,11 @@ class ScannedHistory:
         c = self.commits
         return sorted(i for i in c.authored_between(lo, hi) if len(c.parents[i]) <= 1)
 
+    def prefetch(self, ids: list[int], substance: Substance) -> None:
+        """Rows whose verdicts will likely be asked: git starts on those not known."""
+        shas, verdicts = self.commits.shas, self.verdicts
+        substance.feed(shas[i] for i in ids if i not in verdicts)
+
     def judge(self, ids: list[int], substance: Substance) -> dict[int, bool]:
         """Substantive verdicts (section 1) of rows ``ids``: known ones, else from git."""
         shas, verdicts = self.commits.shas, self.verdicts
@@ -277,6 +282,7 @@ class Accelerator:
             substantive=lambda ids: history.judge(ids, substance),
             contains=containment(history, settings, substance),
             reach=reach,
+            prefetch=lambda ids: history.prefetch(ids, substance),
         )
         self.linked(ordered, resolution, outcomes)
         return outcomes, resolution.unknown, read

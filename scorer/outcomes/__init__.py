@@ -16,10 +16,17 @@ from datetime import datetime, timedelta
 
 from scorer.model import DeployEvent
 from scorer.outcomes.change import set_attribution
+from scorer.outcomes.deploys import DeployList
 from scorer.outcomes.flags import CHANGE, Outcomes
 from scorer.outcomes.graph import Graph
 from scorer.outcomes.linking import link_deploys, mark_shipped
-from scorer.outcomes.reach import Reach, judge_trend_deploys, reachable, trend_groups
+from scorer.outcomes.reach import (
+    Reach,
+    judge_trend_deploys,
+    likely_trend_firsts,
+    reachable,
+    trend_groups,
+)
 from scorer.outcomes.reverts import (
     prefix_matcher,
     resolve_reverts,
@@ -40,12 +47,16 @@ def compute_outcomes(
     substantive: Callable[[list[int]], dict[int, bool]],
     contains: Callable[[int, int], bool] | None = None,
     reach: Reach | None = None,
+    prefetch: Callable[[list[int]], None] | None = None,
 ) -> Outcomes:
     """Every deploy's outcome and every change's flags, at ``now``. ``contains(d, r)``: does
     the code of deploy row ``r`` contain that of ``d`` (section 5; ``containment``), default
     ancestry. ``reach``: where the report's figures start; only the AI changes that can reach
-    it are judged (diffed), all of them when None (``scorer.outcomes.reach``)."""
-    deploys = link_deploys(graph, events, window, now, contains)
+    it are judged (diffed), all of them when None (``scorer.outcomes.reach``). ``prefetch``:
+    told early of rows that will likely be judged (git diffs them meanwhile)."""
+    deploys = DeployList.from_results(link_deploys(graph, events, window, now, contains))
+    if reach is not None and prefetch is not None:
+        prefetch(likely_trend_firsts(table, deploys, reach))
     flags = bytearray(CHANGE if len(ps) <= 1 else 0 for ps in table.parents)
     first = array("i", [-1]) * len(table)
     reverters = resolve_reverts(table.reverts.items(), prefix_matcher(graph))

@@ -89,6 +89,23 @@ def trend_groups(outcomes: Outcomes, reach: Reach) -> list[list[int]]:
     return groups
 
 
+def likely_trend_firsts(table: CommitTable, deploys, reach: Reach) -> list[int]:
+    """``trend_groups``' first rows as they most likely are, known as soon as deploys are
+    linked (``deploys``): each survived deploy's first shipped change with AI evidence. Handed
+    to git early, so that their verdicts are ready when ``trend_groups`` asks (a guess that
+    misses costs a diff, never a verdict: the groups are worked out exactly later)."""
+    evidence, parents = table.evidence, table.parents
+    lo, hi = int(reach.trend * 1_000_000), int(reach.full * 1_000_000)
+    firsts = []
+    for p in deploys.between(lo, hi):
+        if deploys.code[p] == _SURVIVED:
+            for c in deploys.shipped_rows(p):
+                if c in evidence and len(parents[c]) <= 1:
+                    firsts.append(c)
+                    break
+    return firsts
+
+
 def judge_trend_deploys(
     table: CommitTable, outcomes: Outcomes, reach: Reach, judge: Judge, min_confidence: str
 ) -> None:
