@@ -14,6 +14,9 @@ from datetime import timedelta
 from conftest import T0
 from scenario import ANN, BOB, Scenario, ai_msg, hours
 
+import scorer.outcomes as outcomes_module
+from scorer.git.diffs import Substance
+from scorer.outcomes.reach import Reach, likely_trend_firsts
 from scorer.pipeline import ScanOptions, run_scan
 
 NOW = T0 + timedelta(days=40)
@@ -59,6 +62,30 @@ def test_a_trend_deploy_is_judged_only_until_one_change_counts(repo, tmp_path):
     assert index[one] not in judged
     week = _week(result.report, T0 - 23 * D)  # the bucket [T0 - 23d, T0 - 16d)
     assert (week["ai_deploys_survived"], week["deploys_survived"]) == (1, 1)
+
+
+def test_the_trend_deploys_first_candidates_go_to_git_as_soon_as_deploys_are_linked(
+    repo, tmp_path, monkeypatch
+):
+    sc = Scenario(repo, tmp_path)
+    _one, two, spaces = _trend_deploy(repo, sc)
+    seen: list = []  # what git was handed, and when trend_groups asked, in order
+    feed, groups = Substance.feed, outcomes_module.trend_groups
+
+    def spy_feed(self, shas):
+        seen.append(list(shas))
+        feed(self, shas)
+
+    monkeypatch.setattr(Substance, "feed", spy_feed)
+    monkeypatch.setattr(
+        outcomes_module, "trend_groups", lambda *a: (seen.append("trend_groups"), groups(*a))[1]
+    )
+    result = _run(sc)
+    table = result.history.commits
+    reach = Reach(NOW.timestamp() - 60 * 86400, (T0 + 5 * D).timestamp())
+    assert likely_trend_firsts(table, result.outcomes.deploys, reach) == [table.index[spaces]]
+    # Handed to git before trend_groups asks for it; the next one only after its verdict.
+    assert seen.index([spaces]) < seen.index("trend_groups") < seen.index([two])
 
 
 def test_a_trend_deploy_of_trivial_changes_only_is_no_ai_deploy(repo, tmp_path):
