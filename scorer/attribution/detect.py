@@ -92,7 +92,7 @@ from scorer.attribution.registry import (
 from scorer.attribution.trailers import parse_trailers
 from scorer.model import FOOTER, HIGH, IDENTITY, LINE, MEDIUM, NOTE, TRAILER, Evidence, RawCommit
 
-__all__ = ["MAX_TEXT", "author_is_human", "detect", "reverted_shas"]
+__all__ = ["MAX_TEXT", "attribute", "author_is_human", "detect", "reverted_shas"]
 
 MAX_TEXT = 300
 _KIND_ORDER = {TRAILER: 0, IDENTITY: 1, NOTE: 2, LINE: 3, FOOTER: 4}
@@ -340,11 +340,20 @@ def detect(raw: RawCommit, registry: Registry, note: str | None = None) -> tuple
 
     ``note`` is the commit's ``refs/notes/ai`` note text, if any.
     """
+    return attribute(raw, registry, note)[0]
+
+
+def attribute(
+    raw: RawCommit, registry: Registry, note: str | None = None
+) -> tuple[tuple[Evidence, ...], bool]:
+    """``detect`` and ``author_is_human`` at once: the history stage asks both of every
+    commit, and they look up the same identities."""
     msg = raw.message
     cache = registry.identity_cache
     name, email = raw.author_name, raw.author_email
     hit = cache.get((name, email)) or registry.identity(name, email)
     ids_author = hit[1]
+    human = hit[0] < AGENT
     hit = cache.get((raw.committer_name, raw.committer_email)) or registry.identity(
         raw.committer_name, raw.committer_email
     )
@@ -358,19 +367,21 @@ def detect(raw: RawCommit, registry: Registry, note: str | None = None) -> tuple
     if (raw.mailmap_email != email or raw.mailmap_name != name) and (
         raw.mailmap_name or raw.mailmap_email
     ):
-        ids_mailmap = registry.identity(raw.mailmap_name, raw.mailmap_email)[1]
+        hit = registry.identity(raw.mailmap_name, raw.mailmap_email)
+        ids_mailmap = hit[1]
+        human = human and hit[0] < AGENT
     lowtext = "\n" + msg.lower()
     first = registry.prefilter_search(lowtext)
     others = ids_author or ids_committer or ids_mailmap or note
     if first is None and not others:
-        return _NONE  # the common case: one search, two cached lookups
+        return _NONE, human  # the common case: one search, two cached lookups
     memo = registry.message_cache
     tail = known = None
     if first is not None:
         tail = _deciding_tail(msg, lowtext, first.start())
         known = memo.get(tail) if tail is not None else None
         if known is not None and not others:
-            return known[1]  # an agent's commit, its tail seen before: the common AI case
+            return known[1], human  # an agent's commit, its tail seen before: the common AI case
 
     found: dict[tuple[str, str, str], Evidence] = {}
 
@@ -400,7 +411,7 @@ def detect(raw: RawCommit, registry: Registry, note: str | None = None) -> tuple
     if note:
         for e in note_evidence(note, registry):
             add(e.agent, e.kind, e.text, e.confidence)
-    return tuple(sorted(found.values(), key=lambda e: _KIND_ORDER[e.kind]))
+    return tuple(sorted(found.values(), key=lambda e: _KIND_ORDER[e.kind])), human
 
 
 def author_is_human(raw: RawCommit, registry: Registry) -> bool:

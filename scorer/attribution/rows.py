@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Iterable, Iterator, Sequence
 
-from scorer.attribution.detect import author_is_human, detect, reverted_shas
+from scorer.attribution.detect import attribute, reverted_shas
 from scorer.attribution.notes import read_ai_notes
 from scorer.attribution.registry import Registry
 from scorer.git.log import Repo, clear_progress, iter_raw_commits, notes_tip, tty_progress
@@ -16,6 +16,9 @@ from scorer.outcomes.table import CommitTable
 SUBJECT_MAX = 200
 
 
+_new_row = tuple.__new__  # a CommitRow without its Python-level __new__ (~0.15 us a commit)
+
+
 def commit_row(raw: RawCommit, registry: Registry, note: str | None) -> CommitRow:
     """The attribution stage for one commit (the message is dropped)."""
     msg = raw.message
@@ -23,17 +26,21 @@ def commit_row(raw: RawCommit, registry: Registry, note: str | None) -> CommitRo
     subject = (msg if end < 0 else msg[:end]).strip()
     if len(subject) > SUBJECT_MAX:
         subject = subject[: SUBJECT_MAX - 1] + "…"
-    return CommitRow(
-        raw.sha,
-        raw.parents,
-        raw.mailmap_name,
-        raw.mailmap_email.strip().lower(),
-        raw.author_time,
-        raw.committer_time,
-        subject,
-        detect(raw, registry, note),
-        reverted_shas(msg),
-        author_is_human(raw, registry),
+    evidence, human = attribute(raw, registry, note)
+    return _new_row(
+        CommitRow,
+        (
+            raw.sha,
+            raw.parents,
+            raw.mailmap_name,
+            raw.mailmap_email.strip().lower(),
+            raw.author_time,
+            raw.committer_time,
+            subject,
+            evidence,
+            reverted_shas(msg),
+            human,
+        ),
     )
 
 
