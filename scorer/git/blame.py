@@ -208,7 +208,13 @@ def existing_paths(repo: Repo, commit: str, paths: Iterable[str]) -> dict[str, s
     wanted = set(paths)
     if not wanted:
         return {}
-    proc = _run(["ls-tree", "-r", "-z", "--full-tree", commit], None, repo)
+    # A few paths (a rework state's): named, so that git lists only them, not the whole tree.
+    named = ["--", *sorted(wanted)] if len(wanted) <= _NAMED_MAX else []
+    proc = subprocess.run(
+        [*git_command(repo), "--literal-pathspecs", "ls-tree", "-r", "-z", "--full-tree",
+         commit, *named],
+        capture_output=True, env=git_env(), check=False,
+    )  # fmt: skip
     if proc.returncode != 0:
         return None
     found = {}
@@ -220,6 +226,9 @@ def existing_paths(repo: Repo, commit: str, paths: Iterable[str]) -> dict[str, s
             if path in wanted:
                 found[path] = fields[2].decode("ascii")
     return found
+
+
+_NAMED_MAX = 256  # paths existing_paths names to git; more: it lists the whole tree
 
 
 def parse_blame(output: bytes) -> dict[str, int]:
@@ -266,17 +275,36 @@ def _origins(repo: Repo, commits: list[str]) -> dict[str, frozenset[str] | None]
     may be the origin of several added ones, so an added file it leaves out has no deleted
     file similar enough: blame, which looks for one file's origin among the deleted files
     alone, finds none either."""
-    proc = subprocess.run(
-        [*git_command(repo), "diff-tree", "--stdin", "-r", "-C", "-l0", "--diff-filter=RC",
-         "--name-status", "-z"],
-        input="".join(f"{c}\n" for c in commits).encode("ascii"),
-        capture_output=True, env=git_env(), check=False,
-    )  # fmt: skip
-    if proc.returncode != 0 or b"detection was skipped" in proc.stderr:
-        return dict.fromkeys(commits)
     found: dict[str, set[str]] = {c: set() for c in commits}
+    # Each commit is one rename detection, on one core: two git processes share them.
+    shares = min(2, len(commits))
+    parts = [commits[k::shares] for k in range(shares)]
+
+    def detect(part: list[str]) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [*git_command(repo), "diff-tree", "--stdin", "-r", "-C", "-l0", "--diff-filter=RC",
+             "--name-status", "-z"],
+            input="".join(f"{c}\n" for c in part).encode("ascii"),
+            capture_output=True, env=git_env(), check=False,
+        )  # fmt: skip
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=shares) as pool:
+        done = list(pool.map(detect, parts))
+    answered: dict[str, frozenset[str] | None] = {}
+    for part, proc in zip(parts, done, strict=True):
+        if proc.returncode != 0 or b"detection was skipped" in proc.stderr:
+            answered.update(dict.fromkeys(part))
+        else:
+            _read_origins(proc.stdout, found)
+    return {c: answered[c] if c in answered else frozenset(v) for c, v in found.items()}
+
+
+def _read_origins(output: bytes, found: dict[str, set[str]]) -> None:
+    """The added paths of each commit in ``diff-tree -C --name-status -z`` output."""
     current: set[str] | None = None
-    tokens = iter(proc.stdout.split(b"\0"))
+    tokens = iter(output.split(b"\0"))
     for token in tokens:
         name = token.strip(b"\n").decode("utf-8", "surrogateescape")
         if name in found:
@@ -284,7 +312,6 @@ def _origins(repo: Repo, commits: list[str]) -> dict[str, frozenset[str] | None]
         elif current is not None and token[:1] in (b"R", b"C") and token[1:].isdigit():
             next(tokens, b"")  # the origin
             current.add(next(tokens, b"").decode("utf-8", "surrogateescape"))
-    return {c: frozenset(v) for c, v in found.items()}
 
 
 def _raw_entries(tokens: list[bytes]) -> Iterator[tuple[bytes, bytes]]:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from gitbuild import GitRepo, isolated_git_env
 
+import scorer.git.blame as blame_module
 from scorer.git.blame import (
     Blamer,
     added_lines,
@@ -96,6 +97,21 @@ def test_blame_counts_moves_within_a_file_and_missing_paths(tmp_path):
     assert touched_between(repo, one, two) == {"m.py", "gone.py"}
     assert touched_between(repo, two, two) == set()
     assert touched_between(repo, one, "0" * 40) is None
+
+
+@pytest.mark.parametrize("named_max", [0, 256])  # the whole tree listed; the paths named
+def test_existing_paths_takes_odd_names_literally(tmp_path, monkeypatch, named_max):
+    monkeypatch.setattr(blame_module, "_NAMED_MAX", named_max)
+    g = GitRepo(tmp_path / "r")
+    odd = {":(glob)x.py": "1\n", "*.py": "2\n", "d/[ab].py": "3\n", "d/a.py": "4\n"}
+    head = g.commit("one", when=at(1), files={**odd, "dir/f.py": "5\n", "gone.py": "6\n"})
+    head = g.commit("two", when=at(2), files={"gone.py": None})
+    repo = open_repo(g.path)
+    asked = [*odd, "dir", "gone.py", "nope.py", "d/b.py"]
+    found = existing_paths(repo, head, asked)
+    # Files only: a directory, a deleted file and a glob's matches are not the names asked.
+    assert sorted(found) == sorted(odd)
+    assert found["*.py"] == g.git("rev-parse", f"{head}:*.py").strip()
 
 
 def test_partial_clone_missing_blobs_are_counted(tmp_path):
