@@ -118,6 +118,7 @@ def scan(options: ScanOptions, accelerator: Accelerator) -> ScanResult:
         first = [g[0] for g in people]
         unjudged = [shas[i] for i in (*period_rows, *first) if i not in history.verdicts]
         substance.feed([*history.unjudged_ai_changes(reach), *unjudged])
+        substance.follow_up([shas[i] for i in g if i not in history.verdicts] for g in people)
         # Section 1 (v2): deployed branches that were never merged are history too.
         read = events.result()
         read = accelerator.deployed_history(history, repo, head, read, settings, options.progress)

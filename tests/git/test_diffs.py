@@ -98,6 +98,29 @@ def test_verdicts_for_each_kind_of_change(repo):
     assert _verdicts(repo, [docs])[docs] is True  # not excluded without the glob
 
 
+def test_follow_up_hands_git_the_next_change_once_the_one_before_is_trivial(repo, monkeypatch):
+    repo.commit("root\n", when=T0, files={"a.py": "x = 1\n"})
+    ws = repo.commit("ws\n", when=T0, files={"a.py": "x  =  1\n"})
+    real = repo.commit("real\n", when=T0, files={"a.py": "x = 2\n"})
+    never = repo.commit("more\n", when=T0, files={"a.py": "x = 3\n"})
+    also_real = repo.commit("also\n", when=T0, files={"b.py": "y\n"})
+    not_asked = repo.commit("after\n", when=T0, files={"b.py": "z\n"})
+    substance = Substance(open_repo(repo.path), PathFilter([]), keep_open=True)
+    fed: list[list[str]] = []
+    feed = Substance.feed
+    monkeypatch.setattr(
+        Substance, "feed", lambda self, shas: feed(self, fed.append(list(shas)) or fed[-1])
+    )
+    try:
+        substance.follow_up([[ws, real, never], [also_real, not_asked]])
+        substance._wait()  # the worker alone: nobody asked for a verdict yet
+        # ws is trivial, so real went to git after it; real and also_real settle their groups.
+        assert fed == [[ws, also_real], [real]]
+        assert substance.verdicts([ws, real, also_real]) == {ws: False, real: True, also_real: True}
+    finally:
+        substance.close()
+
+
 def test_exclude_globs():
     f = PathFilter(["docs/**", "*.lock", "/gen/*.py", "vendor/"])
     assert [
