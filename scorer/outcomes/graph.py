@@ -32,6 +32,9 @@ class Graph:
         # history of a row never changes, so neither does the range between two rows.
         self.memo_only_in: dict[tuple[int, int], array] = {}
         self.memo_ancestor: dict[tuple[int, int], bool] = {}
+        # The ancestors of one tip, marked (``_walk_on``): each deploy's range from the last.
+        self._marks: bytearray | None = None
+        self._marked = -1
 
     @classmethod
     def from_shas(cls, shas: Sequence[str], parents: Sequence[Sequence[str]]) -> Graph:
@@ -91,7 +94,11 @@ class Graph:
         key = (tip, -1 if base is None else base)
         found = self.memo_only_in.get(key)
         if found is None:
-            rows = self.only_in(tip, () if base is None else (base,))
+            rows = self._walk_on(tip, base) if base is not None else None
+            if rows is None:
+                rows = self.only_in(tip, () if base is None else (base,))
+                if base is None:
+                    self._mark_ancestors(tip, rows)
             found = self.memo_only_in[key] = array("i", rows)
             if base is not None and (base, tip) not in self.memo_ancestor:
                 parents = self.parents
@@ -99,6 +106,48 @@ class Graph:
                     base in parents[n] for n in found
                 )
         return found
+
+    def _mark_ancestors(self, tip: int, rows: Sequence[int]) -> None:
+        marks = self._marks = bytearray(len(self.parents))
+        for x in rows:
+            marks[x] = 1
+        self._marked = tip
+
+    def _walk_on(self, tip: int, base: int) -> list[int] | None:
+        """``only_in(tip, [base])`` when ``base`` is the tip whose ancestors are marked (a
+        deploy after the one before it: linking walks each environment's deploys in order).
+        Every commit reachable from ``tip`` and not from ``base`` is reachable through
+        unmarked ones alone, so a depth-first walk that stops at marked commits finds them
+        without a heap; sorted as ``only_in`` returns them. When ``base`` is an ancestor of
+        ``tip`` (the walk meets it), the marks are then ``tip``'s ancestors, for the next
+        deploy; otherwise they are dropped. None when ``base`` is not the marked tip."""
+        marks = self._marks
+        if marks is None or self._marked != base or len(marks) != len(self.parents):
+            return None
+        parents, out, met = self.parents, [], False
+        if marks[tip]:
+            met = tip == base
+        else:
+            marks[tip] = 1
+            stack = [tip]
+            while stack:
+                node = stack.pop()
+                out.append(node)
+                for p in parents[node]:
+                    if not marks[p]:
+                        marks[p] = 1
+                        stack.append(p)
+                    elif p == base:
+                        met = True
+        if met:
+            self._marked = tip
+        else:
+            self._marks = None  # the ancestors of both: no one tip's
+        self.memo_ancestor[(base, tip)] = met
+        if len(out) > 1:
+            gen, scale = self.generation, len(parents) + 1
+            out.sort(key=lambda x: gen[x] * scale + x, reverse=True)  # only_in's order
+        return out
 
     def contains(self, a: int, b: int) -> bool:
         """``is_ancestor(a, b)``, remembered."""

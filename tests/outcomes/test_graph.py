@@ -125,3 +125,48 @@ def test_commits_out_of_date_order_get_generations(repo):
     for node, parents in enumerate(graph.parents):
         for p in parents:
             assert graph.generation[node] > graph.generation[p]
+
+
+def _dag(rng: random.Random, n: int) -> Graph:
+    """A random DAG, newest first as git lists it: row i's parents are rows after it."""
+    parents = []
+    for i in range(n):
+        k = rng.choice([0, 1, 1, 1, 2, 2, 3]) if i < n - 1 else 0
+        parents.append(tuple(sorted(set(rng.sample(range(i + 1, n), min(k, n - 1 - i))))))
+    return Graph([f"{i:040x}" for i in range(n)], parents)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_deploy_after_deploy_ranges_equal_only_in(seed, monkeypatch):
+    """Linking asks range(next deploy, previous) in turn: the walk from the marked previous
+    tip must give only_in's rows in only_in's order, and ancestry as is_ancestor, through
+    rollbacks and deploys from other branches (which drop the marks until the next first
+    deploy)."""
+    rng = random.Random(seed)
+    graph = _dag(rng, 120)
+    plain = Graph(graph.shas, graph.parents)
+    walked: list[bool] = []  # whether each range came from the marks
+    walk = Graph._walk_on
+
+    def spy(g, tip, base):
+        rows = walk(g, tip, base)
+        walked.append(rows is not None)
+        return rows
+
+    monkeypatch.setattr(Graph, "_walk_on", spy)
+    previous = None
+    for _ in range(60):
+        later = [x for x in range(120) if previous is not None and plain.is_ancestor(previous, x)]
+        # Forward as deploys usually go; now and then a rollback or another branch's deploy.
+        tip = rng.choice(later) if later and rng.random() < 0.9 else rng.randrange(120)
+        graph.memo_only_in.clear()
+        expected = plain.only_in(tip, () if previous is None else (previous,))
+        assert list(graph.range(tip, previous)) == expected
+        if previous is not None:
+            assert graph.memo_ancestor[(previous, tip)] == plain.is_ancestor(previous, tip)
+        roll = rng.random()
+        if roll < 0.05:
+            previous = None  # another environment's first deploy
+        elif roll < 0.85:
+            previous = tip  # else a failed deploy: the next one ships from the same commit
+    assert any(walked) and not all(walked)  # both ways were taken
