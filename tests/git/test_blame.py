@@ -10,14 +10,18 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from gitbuild import GitRepo, isolated_git_env
+from hypothesis import given
+from hypothesis import strategies as st
 
 import scorer.git.blame as blame_module
 from scorer.git.blame import (
     Blamer,
     added_lines,
     blame_counts,
+    blame_file,
+    blank_lines,
+    count_lines,
     existing_paths,
-    parse_blame,
     touched_between,
     unquote_path,
 )
@@ -263,13 +267,74 @@ def test_bounded_blame_equals_naive_blame_of_every_file(tmp_path, seed):
         assert bounded.missing == []
 
 
-def test_parse_blame_counts_non_blank_lines():
-    sha_a, sha_b = "a" * 40, "b" * 40
-    out = (
-        f"{sha_a} 1 1 2\nauthor A\nfilename x\n\tone\n{sha_a} 2 2\n\t   \n"
-        f"{sha_b} 1 3 1\nboundary\nfilename x\n\tthree\n"
-    ).encode()
-    assert parse_blame(out) == {sha_a: 1, sha_b: 1}
+def test_blank_lines_as_git_splits_them():
+    assert list(blank_lines(b"")) == []
+    assert list(blank_lines(b"\n")) == [1]
+    assert list(blank_lines(b"a\n\n  \t\nb\r\n\r\n\x0b\x0cx")) == [2, 3, 5]
+    assert list(blank_lines(b"a\n   ")) == [2]  # a last line without a newline is a line
+    assert list(blank_lines(b"a\n\n\n")) == [2, 3]
+
+
+_PIECES = ["", " ", "\t", "\r", "x", " y ", "\x0b", "\x0c", "é"]
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=30), st.booleans())
+def test_blank_lines_agree_with_splitting_every_line(lines, last_newline):
+    data = "\n".join(lines).encode() + (b"\n" if last_newline and lines else b"")
+    pieces = data.split(b"\n")
+    if data.endswith(b"\n") or not data:
+        pieces.pop()
+    assert list(blank_lines(data)) == [k + 1 for k, x in enumerate(pieces) if not x.strip()]
+
+
+def test_count_lines_leaves_out_blank_ones():
+    a, b = "a" * 40, "b" * 40
+    # lines 1-3 by a, 4-5 by b; lines 2 and 5 are blank
+    assert count_lines([(a, 1, 3), (b, 4, 2)], [2, 5]) == {a: 2, b: 1}
+    assert count_lines([(a, 2, 1)], [2]) == {}
+
+
+def _naive_counts(output: bytes) -> dict[str, int]:
+    """Non-blank lines per commit, a line of output at a time (the reference)."""
+    counts: dict[str, int] = {}
+    current = ""
+    for line in output.split(b"\n"):
+        head = line.split(b" ", 1)[0]
+        if line[:1] == b"\t":
+            if line[1:].strip():
+                counts[current] = counts.get(current, 0) + 1
+        elif len(head) in (40, 64) and all(c in b"0123456789abcdef" for c in head):
+            current = head.decode("ascii")
+    return counts
+
+
+def test_incremental_ranges_and_blank_lines_count_as_porcelain_does(tmp_path):
+    g = GitRepo(tmp_path / "r")
+    rnd = random.Random(3)
+    lines = ["x = 1", "", "   ", "\t", "y = 2 \r", "z", "# 40 hex: " + "a" * 40, "\tend"]
+    files = {f"f{k}.txt": "".join(rnd.choice(lines) + "\n" for _ in range(30)) for k in range(4)}
+    g.commit("one", when=at(1), files=files)
+    for n in range(2, 8):
+        name = f"f{rnd.randrange(4)}.txt"
+        kept = files[name].splitlines(keepends=True)
+        for _ in range(5):
+            kept.insert(rnd.randrange(len(kept) + 1), rnd.choice(lines) + "\n")
+        files[name] = "".join(kept[: rnd.randrange(10, len(kept) + 1)])
+        head = g.commit(f"c{n}", when=at(n), files={name: files[name]})
+    repo = open_repo(g.path)
+    for name in files:
+        want = _naive_counts(_porcelain(g, "--", name))
+        blob = (g.path / name).read_bytes()
+        assert count_lines(blame_file(repo, head, name, None) or [], blank_lines(blob)) == want
+        assert sum(want.values()) == sum(1 for x in files[name].splitlines() if x.strip())
+
+
+def _porcelain(g: GitRepo, *args: str) -> bytes:
+    """``git blame --porcelain -w -M``: plain git, every line of the file printed."""
+    return subprocess.run(
+        ["git", "blame", "--porcelain", "-w", "-M", *args],
+        cwd=g.path, env=g.env, capture_output=True, check=True,
+    ).stdout  # fmt: skip
 
 
 def test_fast_path_answers_single_touch_files_and_leaves_copies_to_git(tmp_path):
@@ -434,9 +499,7 @@ def test_grafted_blame_equals_git_blame_over_the_range(tmp_path, seed):
         got = blamer.counts(point, paths)
         assert got.missing == []
         for path in sorted(paths):
-            want = parse_blame(
-                g.git("blame", "--porcelain", "-w", "-M", f"{base}..{point}", "--", path).encode()
-            )
+            want = _naive_counts(_porcelain(g, f"{base}..{point}", "--", path))
             assert _in_range(got.files[path], commits) == _in_range(want, commits), path
     assert blamer.grafted and blamer.grafted >= blamer.walked  # the grafts did most
 
@@ -473,8 +536,7 @@ def test_a_file_split_in_two_keeps_its_origin_in_both_halves(tmp_path, monkeypat
     assert history.renamed(split, "f1.txt") and history.renamed(split, "f2.txt")
     assert history.renamed(split, "new.txt") is (limit == 0)
     for path in sorted(paths):
-        want = parse_blame(g.git("blame", "--porcelain", "-w", "-M", f"{base}..{s}", "--",
-                                 path).encode())  # fmt: skip
+        want = _naive_counts(_porcelain(g, f"{base}..{s}", "--", path))
         assert got.files[path] == want, path
     assert got.files["f1.txt"][old] == 1 and got.files["f2.txt"][old] == 1
     assert got.files["new.txt"] == {split: 3}
