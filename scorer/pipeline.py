@@ -118,7 +118,11 @@ def scan(options: ScanOptions, accelerator: Accelerator) -> ScanResult:
         first = [g[0] for g in people]
         unjudged = [shas[i] for i in (*period_rows, *first) if i not in history.verdicts]
         substance.feed([*history.unjudged_ai_changes(reach), *unjudged])
-        substance.follow_up([shas[i] for i in g if i not in history.verdicts] for g in people)
+        verdicts = history.verdicts
+        substance.follow_up(
+            [[shas[i] for i in g] for g in people],
+            {shas[i]: verdicts[i] for g in people for i in g if i in verdicts},
+        )
         # Section 1 (v2): deployed branches that were never merged are history too.
         read = events.result()
         read = accelerator.deployed_history(history, repo, head, read, settings, options.progress)

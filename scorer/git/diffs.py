@@ -448,10 +448,12 @@ class Substance:
                 self._worker = threading.Thread(target=self._work, daemon=True)
                 self._worker.start()
 
-    def follow_up(self, groups: Iterable[list[str]]) -> None:
+    def follow_up(self, groups: Iterable[list[str]], known: Mapping[str, bool]) -> None:
         """Groups of SHAs that will be judged in turn until one is substantive
         (``until_substantive``): each group's next one goes to git as soon as the worker
-        finds the one before not substantive, not a round trip later."""
+        finds the one before not substantive, not a round trip later. ``known``: verdicts
+        the caller has already (a group whose known one is substantive needs nothing)."""
+        self._answers.update(known)
         groups = [group for group in groups if group]
         for group in groups:
             self._next.update(pairwise(group))

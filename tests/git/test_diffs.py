@@ -105,6 +105,8 @@ def test_follow_up_hands_git_the_next_change_once_the_one_before_is_trivial(repo
     never = repo.commit("more\n", when=T0, files={"a.py": "x = 3\n"})
     also_real = repo.commit("also\n", when=T0, files={"b.py": "y\n"})
     not_asked = repo.commit("after\n", when=T0, files={"b.py": "z\n"})
+    known = repo.commit("known\n", when=T0, files={"c.py": "1\n"})
+    unneeded = repo.commit("unneeded\n", when=T0, files={"c.py": "2\n"})
     substance = Substance(open_repo(repo.path), PathFilter([]), keep_open=True)
     fed: list[list[str]] = []
     feed = Substance.feed
@@ -112,9 +114,12 @@ def test_follow_up_hands_git_the_next_change_once_the_one_before_is_trivial(repo
         Substance, "feed", lambda self, shas: feed(self, fed.append(list(shas)) or fed[-1])
     )
     try:
-        substance.follow_up([[ws, real, never], [also_real, not_asked]])
+        substance.follow_up(
+            [[ws, real, never], [also_real, not_asked], [known, unneeded]], {known: True}
+        )
         substance._wait()  # the worker alone: nobody asked for a verdict yet
-        # ws is trivial, so real went to git after it; real and also_real settle their groups.
+        # ws is trivial, so real went to git after it; real and also_real settle their groups,
+        # and a verdict known already settles the third (nothing of it goes to git).
         assert fed == [[ws, also_real], [real]]
         assert substance.verdicts([ws, real, also_real]) == {ws: False, real: True, also_real: True}
     finally:

@@ -175,3 +175,24 @@ def test_a_replaced_parent_judges_again(repo, tmp_path, counted):
     _, result = _scan(repo, cache)
     assert result.cache_use == "cold"
     assert counted[0] >= 1
+
+
+def test_a_warm_run_with_nothing_new_diffs_nothing(repo, tmp_path, counted):
+    """A person-week's first change is judged substantive: its later changes are never
+    asked of git, neither by the cold run nor by the next one (whose cache knows that
+    verdict, not theirs)."""
+    _history(repo)
+    for k in range(3):  # one person-week of the trend's earlier weeks: three real changes
+        repo.commit(
+            f"Early {k}\n",
+            when=T0 - 20 * D + k * timedelta(hours=1),
+            author=ANN,
+            files={f"e{k}.py": "1\n"},
+        )
+    cache = tmp_path / "cache"
+    cold, _ = _scan(repo, cache)
+    counted[0] = 0
+    warm, result = _scan(repo, cache)
+    assert result.cache_use == "incremental"
+    assert counted[0] == 0
+    assert warm == cold
