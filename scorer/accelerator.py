@@ -18,7 +18,7 @@ from scorer.attribution.rows import add_rows, read_rows
 from scorer.config import Settings
 from scorer.deploys import kept_events, load_events, resolve_events
 from scorer.deploys.interface import SourceContext
-from scorer.git.blame import Added, Blamed, Blamer, added_lines
+from scorer.git.blame import Added, Blamed, Blamer, added_lines, blame_config_problem
 from scorer.git.diffs import Substance
 from scorer.git.log import Repo, commit_ids, start_log, stop_log
 from scorer.git.patches import ChangedPaths, PatchIds
@@ -317,6 +317,7 @@ class Accelerator:
             min_confidence=settings.min_confidence,
             graph=history.graph,
         )
+        cohort.reason = cohort.reason or blame_config_problem(repo)
         if cohort.reason:
             return survival_block(cohort, None)
         missing: list[int] = [0]

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from scorer.errors import RepositoryError
 from scorer.git.diffs import CatFile
-from scorer.git.log import Repo, git_command, git_env
+from scorer.git.log import Repo, config_values, git_command, git_env
 from scorer.git.paths import PathFilter
 
 _HUNK = re.compile(rb"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
@@ -241,6 +241,20 @@ class Blamed:
         self.missing: list[str] = []
 
 
+def blame_config_problem(repo: Repo) -> str | None:
+    """Why git blame cannot give the definition's answer here, or None. A repository's own
+    ``blame.ignoreRevsFile`` makes every ``git blame`` leave out the commits it lists (or
+    fail, the file missing), and no command-line option can undo a value set in its config."""
+    values = config_values(repo).get("blame.ignorerevsfile")
+    if not values:
+        return None
+    return (
+        f"this repository's git config sets blame.ignoreRevsFile ({values[-1]}): git blame "
+        "would leave out the commits it lists (or fail), so the lines were not read; unset it "
+        "to get the figure (git config --unset blame.ignoreRevsFile)"
+    )
+
+
 def blame_file(
     repo: Repo, at: str, path: str, boundary: str | None, grafts: str | None = None
 ) -> list[tuple[str, int, int]] | None:
@@ -251,7 +265,8 @@ def blame_file(
     file's text (``--porcelain`` prints every line: ~200 MB for the bench's cohort, ~4 s of
     Python to read); which lines are blank comes from the file itself (``blank_lines``)."""
     rev = f"{boundary}..{at}" if boundary else at
-    args = ["blame", "--incremental", "-w", "-M", *(("-S", grafts) if grafts else ()), rev]
+    args = ["blame", "--incremental", "--no-textconv", "-w", "-M"]
+    args += [*(("-S", grafts) if grafts else ()), rev]
     args += ["--", path]
     proc = _run([*_MYERS, *args], None, repo)
     if proc.returncode != 0:

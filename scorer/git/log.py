@@ -205,14 +205,16 @@ def _open_step_by_step(path: Path) -> Repo:
 
 
 # The configuration scorer reads, all in one `git config` (see config_values).
-_CONFIG_KEYS = r"^(mailmap\.file|extensions\.partialclone|remote\..*\.promisor)$"
+_CONFIG_KEYS = (
+    r"^(mailmap\.file|extensions\.partialclone|remote\..*\.promisor|blame\.ignorerevsfile)$"
+)
 
 
 def config_values(repo: Repo) -> dict[str, list[str]]:
-    """``mailmap.file`` and the partial-clone settings (``extensions.partialclone``,
-    ``remote.*.promisor``): key -> values in git's order, from one ``git config`` per
-    repository, read on first use. Keys as git prints them (lower-case but for
-    subsections); a boolean set without ``= value`` has the value ``""``."""
+    """``mailmap.file``, the partial-clone settings (``extensions.partialclone``,
+    ``remote.*.promisor``) and ``blame.ignoreRevsFile``: key -> values in git's order, from
+    one ``git config`` per repository, read on first use. Keys as git prints them
+    (lower-case but for subsections); a boolean set without ``= value`` has the value ``""``."""
     if repo._config is None:
         started, repo._config_proc = repo._config_proc, None
         if started is not None:

@@ -248,3 +248,27 @@ def test_changes_another_release_line_shipped_are_counted_apart(tmp_path):
         "; 1 of its changes are not in that deploy's history (another release line in the "
         "same environment?): none of their lines can survive there"
     )
+
+
+def test_a_blame_ignore_revs_file_in_the_config_gives_a_reason_not_a_wrong_figure(tmp_path):
+    """git blame honours a repository's ``blame.ignoreRevsFile`` (GitHub's advice for
+    formatting commits) and dies when the file is missing; no option undoes it. The figure
+    is not computed and the reason says how to get it; the rest of the report is there."""
+    sc, _ = build(tmp_path)
+    sc.repo.git("config", "blame.ignoreRevsFile", ".git-blame-ignore-revs")
+    report = sc.scan(NOW, horizon=timedelta(days=30))
+    cs = report["code_survival"]
+    assert (cs["ai"]["rate"], cs["human"]["rate"]) == (None, None)
+    assert "blame.ignoreRevsFile (.git-blame-ignore-revs)" in cs["reason"]
+    assert report["metric"]["deploys_survived"] > 0
+
+
+def test_textconv_drivers_do_not_change_the_counts(tmp_path):
+    """A ``diff`` driver with ``textconv`` in the config changes what ``git blame`` shows
+    by default; lines are counted from the files as committed, as the added ones are."""
+    sc, _ = build(tmp_path)
+    plain = sc.scan(NOW, horizon=timedelta(days=30))["code_survival"]
+    sc.repo.git("config", "diff.doubled.textconv", "sed p")  # every line twice
+    (sc.repo.path / ".git" / "info" / "attributes").write_text("*.py diff=doubled\n")
+    assert sc.scan(NOW, horizon=timedelta(days=30))["code_survival"] == plain
+    assert plain["ai"]["surviving_lines"] == 7
