@@ -5,12 +5,13 @@
   cohort's changes, each against its first parent. ``-w`` leaves out lines that differ from a
   deleted line only in whitespace (blame -w would not attribute them to the change); blank
   lines are not counted. Binary files add no lines.
-- ``Blamer``: ``git blame --porcelain -w -M`` of each file the cohort wrote, at ``S`` (and at
-  the rework states), bounded with ``B..S`` so that blame stops at ``B`` (below the cohort).
-  Blame walks every commit of the range to find the few that changed its file; for
+- ``Blamer``: ``git blame --incremental -w -M`` of each file the cohort wrote, at ``S`` (and
+  at the rework states), bounded with ``B..S`` so that blame stops at ``B`` (below the
+  cohort). Blame walks every commit of the range to find the few that changed its file; for
   thousands of files, ``RangeHistory`` reads the range once and hands each blame its file's
   simplified history as grafts (``-S``), and a file one commit wrote and nothing changed
-  since is counted without blame. Only non-blank lines are counted, as for the added ones.
+  since is counted without blame. Only non-blank lines are counted, as for the added ones
+  (blame's ranges, less the blank lines of the file as committed: ``blank_lines``).
 
 Partial clones: a blob git does not have makes ``git blame`` (or the diff) fail, since lazy
 fetching is off (``git_env``); the file (or change) is counted as missing and left out, never
@@ -295,7 +296,9 @@ def blank_lines(data: bytes) -> array:
     return out
 
 
-def count_lines(entries: Iterable[tuple[str, int, int]], blank: Sequence[int]) -> dict[str, int]:
+def lines_per_commit(
+    entries: Iterable[tuple[str, int, int]], blank: Sequence[int]
+) -> dict[str, int]:
     """Non-blank lines per commit: each entry's lines less the blank ones among them."""
     counts: dict[str, int] = {}
     for sha, first, n in entries:
@@ -690,7 +693,7 @@ class Blamer:
                         if entries is None or blob is None:
                             out.missing.append(path)
                         else:
-                            out.files[path] = count_lines(entries, blank_lines(blob))
+                            out.files[path] = lines_per_commit(entries, blank_lines(blob))
             except RepositoryError:  # cat-file stopped short: what is left cannot be counted
                 out.missing.extend(p for p in present if p not in out.files)
             finally:

@@ -20,8 +20,8 @@ from scorer.git.blame import (
     blame_counts,
     blame_file,
     blank_lines,
-    count_lines,
     existing_paths,
+    lines_per_commit,
     touched_between,
     unquote_path,
 )
@@ -287,11 +287,11 @@ def test_blank_lines_agree_with_splitting_every_line(lines, last_newline):
     assert list(blank_lines(data)) == [k + 1 for k, x in enumerate(pieces) if not x.strip()]
 
 
-def test_count_lines_leaves_out_blank_ones():
+def test_lines_per_commit_leave_out_blank_ones():
     a, b = "a" * 40, "b" * 40
     # lines 1-3 by a, 4-5 by b; lines 2 and 5 are blank
-    assert count_lines([(a, 1, 3), (b, 4, 2)], [2, 5]) == {a: 2, b: 1}
-    assert count_lines([(a, 2, 1)], [2]) == {}
+    assert lines_per_commit([(a, 1, 3), (b, 4, 2)], [2, 5]) == {a: 2, b: 1}
+    assert lines_per_commit([(a, 2, 1)], [2]) == {}
 
 
 def _naive_counts(output: bytes) -> dict[str, int]:
@@ -325,7 +325,7 @@ def test_incremental_ranges_and_blank_lines_count_as_porcelain_does(tmp_path):
     for name in files:
         want = _naive_counts(_porcelain(g, "--", name))
         blob = (g.path / name).read_bytes()
-        assert count_lines(blame_file(repo, head, name, None) or [], blank_lines(blob)) == want
+        assert lines_per_commit(blame_file(repo, head, name, None) or [], blank_lines(blob)) == want
         assert sum(want.values()) == sum(1 for x in files[name].splitlines() if x.strip())
 
 
