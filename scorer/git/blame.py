@@ -263,8 +263,8 @@ def blame_file(
     ``at``, lines) per range of lines; None when git cannot (a missing blob). Bounded with
     ``boundary..at``; given ``grafts`` (a file of ``RangeHistory.plans``), blame walks only
     the commits that changed the file. ``--incremental`` prints the ranges without the
-    file's text (``--porcelain`` prints every line: ~200 MB for the bench's cohort, ~4 s of
-    Python to read); which lines are blank comes from the file itself (``blank_lines``)."""
+    file's text (``--porcelain`` prints every line, which Python would then read line by
+    line); which lines are blank comes from the file itself (``blank_lines``)."""
     rev = f"{boundary}..{at}" if boundary else at
     args = ["blame", "--incremental", "--no-textconv", "-w", "-M"]
     args += [*(("-S", grafts) if grafts else ()), rev]

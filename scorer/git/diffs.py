@@ -263,7 +263,7 @@ class CatFile:
 
 def _close_all(tree: _DiffTree | None, streams: tuple[CatFile, ...]) -> None:
     """Each process told first, then each waited for: they exit side by side (each unmaps a
-    large pack, a few ms)."""
+    large pack as it exits)."""
     if tree is not None:
         tree.end_input()
     for stream in streams:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from scorer.outcomes.change import could_count, set_attribution
-from scorer.outcomes.deploys import OUTCOMES, SURVIVED
+from scorer.outcomes.deploys import OUTCOMES, SURVIVED, DeployList
 from scorer.outcomes.flags import AI, CHANGE, COUNTED, Outcomes
 from scorer.outcomes.table import CommitTable
 
@@ -89,7 +89,7 @@ def trend_groups(outcomes: Outcomes, reach: Reach) -> list[list[int]]:
     return groups
 
 
-def likely_trend_firsts(table: CommitTable, deploys, reach: Reach) -> list[int]:
+def likely_trend_firsts(table: CommitTable, deploys: DeployList, reach: Reach) -> list[int]:
     """``trend_groups``' first rows as they most likely are, known as soon as deploys are
     linked (``deploys``): each survived deploy's first shipped change with AI evidence. Handed
     to git early, so that their verdicts are ready when ``trend_groups`` asks (a guess that

@@ -38,7 +38,7 @@ def resolve_reverts(
 
 def prefix_matcher(graph: Graph) -> Callable[[str], list[int]]:
     """The commits a name from a message may mean: a full id looks itself up (git's revert
-    message names one); only an abbreviation needs the sorted index (~30 ms at 100k)."""
+    message names one); only an abbreviation needs the sorted index of every id."""
     prefixes: PrefixIndex | None = None
     full = len(graph.shas[0]) if len(graph.shas) else 40
 
