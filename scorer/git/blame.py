@@ -246,13 +246,13 @@ def blame_config_problem(repo: Repo) -> str | None:
     """Why git blame cannot give the definition's answer here, or None. A repository's own
     ``blame.ignoreRevsFile`` makes every ``git blame`` leave out the commits it lists (or
     fail, the file missing), and no command-line option can undo a value set in its config."""
-    values = config_values(repo).get("blame.ignorerevsfile")
-    if not values:
+    if not config_values(repo).get("blame.ignorerevsfile"):
         return None
+    # (The value is not repeated: reasons are the report's own words, never escaped.)
     return (
-        f"this repository's git config sets blame.ignoreRevsFile ({values[-1]}): git blame "
-        "would leave out the commits it lists (or fail), so the lines were not read; unset it "
-        "to get the figure (git config --unset blame.ignoreRevsFile)"
+        "this repository's git config sets blame.ignoreRevsFile: git blame would leave out "
+        "the commits it lists (or fail), so the lines were not read; unset it to get the "
+        "figure (git config --unset blame.ignoreRevsFile)"
     )
 
 
