@@ -298,9 +298,11 @@ class Accelerator:
         settings: Settings,
         now: datetime,
         substance: Substance,
+        progress: bool = False,
     ) -> dict:
         """Section 10: the report's ``code_survival``. Nothing runs in git when there is no
-        cohort; blame reads only the files the cohort wrote (``blame_files``)."""
+        cohort; blame reads only the files the cohort wrote (``blame_files``). ``progress``:
+        a line on a terminal while files are blamed."""
         since, until = cohort_window(now, settings.horizon)
         rows = candidates(outcomes, since, until)
         cohort = build_cohort(
@@ -333,7 +335,7 @@ class Accelerator:
 
         assert cohort.deploy_sha is not None  # no reason: there is an S
         tips = [cohort.deploy_sha, *sorted(set(cohort.rework_at.values()))]
-        blamer = Blamer(repo, cohort.boundary, tips)
+        blamer = Blamer(repo, cohort.boundary, tips, progress=progress)
 
         def blame(at: str, paths: set[str]) -> dict[str, dict[str, int]]:
             found = self.blame_files(blamer, at, paths, known)

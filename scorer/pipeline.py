@@ -134,7 +134,9 @@ def scan(options: ScanOptions, accelerator: Accelerator) -> ScanResult:
         until_substantive(people, lambda rows: history.judge(rows, substance))
         # Section 10: how much of the code that reached production is still there.
         survival = (
-            accelerator.survival(repo, history, outcomes, settings, now, substance)
+            accelerator.survival(
+                repo, history, outcomes, settings, now, substance, progress=options.progress
+            )
             if settings.survival
             else not_asked(settings.horizon, now)
         )

@@ -29,7 +29,14 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from scorer.errors import RepositoryError
 from scorer.git.diffs import CatFile
-from scorer.git.log import Repo, config_values, git_command, git_env
+from scorer.git.log import (
+    Repo,
+    clear_progress,
+    config_values,
+    git_command,
+    git_env,
+    tty_progress,
+)
 from scorer.git.paths import PathFilter
 
 _HUNK = re.compile(rb"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
@@ -621,8 +628,10 @@ class Blamer:
         tips: Iterable[str],
         workers: int = 2,
         few: int = _FEW,
+        progress: bool = False,
     ):
         self.repo = repo
+        self.progress = progress  # a line on a terminal while files are blamed
         self.boundary = boundary
         self.tips = list(dict.fromkeys(tips))
         self.workers = max(1, workers)
@@ -685,19 +694,25 @@ class Blamer:
             # git blames two files at a time; meanwhile this thread reads each file at ``at``
             # (one blob at a time) for its blank lines.
             reader = CatFile(self.repo, "--batch")
+            show = tty_progress("scorer: blaming", "files", len(present)) if self.progress else None
             try:
                 with ThreadPoolExecutor(max_workers=self.workers) as pool:
                     found = pool.map(one, enumerate(present))
                     blobs = reader.blobs([listed[p] for p in present])
-                    for path, entries, blob in zip(present, found, blobs, strict=True):
+                    done = zip(present, found, blobs, strict=True)
+                    for k, (path, entries, blob) in enumerate(done, 1):
                         if entries is None or blob is None:
                             out.missing.append(path)
                         else:
                             out.files[path] = lines_per_commit(entries, blank_lines(blob))
+                        if show is not None:
+                            show(k)
             except RepositoryError:  # cat-file stopped short: what is left cannot be counted
                 out.missing.extend(p for p in present if p not in out.files)
             finally:
                 reader.close()
+                if show is not None:
+                    clear_progress()
         return out
 
     def _without_blame(

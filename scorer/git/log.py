@@ -541,18 +541,22 @@ def stop_log(proc: subprocess.Popen | None) -> None:
         proc.wait()
 
 
-def tty_progress(label: str) -> Callable[[int], None] | None:
-    """A progress callback that redraws one stderr line, or None when stderr is not a TTY."""
+def tty_progress(
+    label: str, unit: str = "commits", total: int | None = None
+) -> Callable[[int], None] | None:
+    """A progress callback that redraws one stderr line ("scorer: reading 12,000 commits…",
+    "scorer: blaming 120 of 2,107 files…"), or None when stderr is not a TTY."""
     if not sys.stderr.isatty():
         return None
     last = [0.0]
+    of = "" if total is None else f" of {total:,}"
 
     def show(n: int) -> None:
         now = time.monotonic()
         if now - last[0] < 0.1:  # a few redraws a second, not one per chunk
             return
         last[0] = now
-        sys.stderr.write(f"\r{label} {n:,} commits…")
+        sys.stderr.write(f"\r{label} {n:,}{of} {unit}…")
         sys.stderr.flush()
 
     return show

@@ -272,3 +272,41 @@ def test_textconv_drivers_do_not_change_the_counts(tmp_path):
     (sc.repo.path / ".git" / "info" / "attributes").write_text("*.py diff=doubled\n")
     assert sc.scan(NOW, horizon=timedelta(days=30))["code_survival"] == plain
     assert plain["ai"]["surviving_lines"] == 7
+
+
+def test_a_terminal_sees_the_files_being_blamed(tmp_path):
+    """On a TTY, blaming shows "scorer: blaming N of M files…" and clears it after."""
+    import json
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    sc, _ = build(tmp_path)
+    sc.log.write_text("".join(json.dumps(d) + "\n" for d in sc.deploys))
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "scorer", "scan", str(sc.repo.path), "--deploys",
+             f"log:{sc.log}", "--now", "2026-06-01T12:00:00Z", "--horizon", "30d"],
+            stdout=subprocess.PIPE, stderr=follower, env={**os.environ, "NO_COLOR": "1"},
+            check=False, timeout=120,
+        )  # fmt: skip
+        os.close(follower)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal's other end is closed: all read
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(leader)
+    assert proc.returncode == 0
+    assert b"AI code still in production after 30 days: 41%" in proc.stdout
+    blamed = [line for line in shown.split(b"\r") if line.startswith(b"scorer: blaming")]
+    assert blamed and blamed[0].endswith(b" files\xe2\x80\xa6")  # "… of N files…"
+    assert b" of " in blamed[0]
+    assert shown.endswith(b"\r\x1b[K")  # the line cleared
