@@ -20,7 +20,14 @@ from scorer.deploys import kept_events, load_events, resolve_events
 from scorer.deploys.interface import SourceContext
 from scorer.git.blame import Added, Blamed, Blamer, added_lines, blame_config_problem
 from scorer.git.diffs import Substance
-from scorer.git.log import Repo, commit_ids, start_log, stop_log
+from scorer.git.log import (
+    Repo,
+    clear_progress,
+    commit_ids,
+    start_log,
+    stop_log,
+    tty_progress,
+)
 from scorer.git.patches import ChangedPaths, PatchIds
 from scorer.git.paths import PathFilter
 from scorer.metrics.survival import (
@@ -328,7 +335,12 @@ class Accelerator:
         known = Added()  # what the cohort added: blame's fast path reads it
 
         def added(shas: list[str]) -> dict[str, dict[str, int]]:
+            show = tty_progress("scorer: diffing", "changes") if progress else None
+            if show is not None:
+                show(len(shas))
             found = self.added_files(repo, shas, exclude)
+            if show is not None:
+                clear_progress()
             missing[0] += len(found.missing)
             known.lines, known.origin, known.text = found.lines, found.origin, found.text
             return found.lines

@@ -275,7 +275,8 @@ def test_textconv_drivers_do_not_change_the_counts(tmp_path):
 
 
 def test_a_terminal_sees_the_files_being_blamed(tmp_path):
-    """On a TTY, blaming shows "scorer: blaming N of M files…" and clears it after."""
+    """On a TTY, the stage shows what it is doing ("scorer: diffing N changes…", then
+    "scorer: blaming N of M files…") and clears the line after."""
     import json
     import os
     import pty
@@ -306,6 +307,7 @@ def test_a_terminal_sees_the_files_being_blamed(tmp_path):
         os.close(leader)
     assert proc.returncode == 0
     assert b"AI code still in production after 30 days: 41%" in proc.stdout
+    assert b"\rscorer: diffing 6 changes\xe2\x80\xa6" in shown  # the cohort's added lines
     blamed = [line for line in shown.split(b"\r") if line.startswith(b"scorer: blaming")]
     assert blamed and blamed[0].endswith(b" files\xe2\x80\xa6")  # "… of N files…"
     assert b" of " in blamed[0]
