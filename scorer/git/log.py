@@ -556,7 +556,8 @@ def tty_progress(
         if now - last[0] < 0.1:  # a few redraws a second, not one per chunk
             return
         last[0] = now
-        sys.stderr.write(f"\r{label} {n:,}{of} {unit}…")
+        units = unit[:-1] if n == 1 and not of and unit.endswith("s") else unit  # "1 commit"
+        sys.stderr.write(f"\r{label} {n:,}{of} {units}…")
         sys.stderr.flush()
 
     return show
