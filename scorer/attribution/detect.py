@@ -353,7 +353,7 @@ def attribute(
     name, email = raw.author_name, raw.author_email
     hit = cache.get((name, email)) or registry.identity(name, email)
     ids_author = hit[1]
-    human = hit[0] < AGENT
+    human = author_is_human(raw, registry, hit)
     hit = cache.get((raw.committer_name, raw.committer_email)) or registry.identity(
         raw.committer_name, raw.committer_email
     )
@@ -367,9 +367,7 @@ def attribute(
     if (raw.mailmap_email != email or raw.mailmap_name != name) and (
         raw.mailmap_name or raw.mailmap_email
     ):
-        hit = registry.identity(raw.mailmap_name, raw.mailmap_email)
-        ids_mailmap = hit[1]
-        human = human and hit[0] < AGENT
+        ids_mailmap = registry.identity(raw.mailmap_name, raw.mailmap_email)[1]
     lowtext = "\n" + msg.lower()
     first = registry.prefilter_search(lowtext)
     others = ids_author or ids_committer or ids_mailmap or note
@@ -414,7 +412,9 @@ def attribute(
     return tuple(sorted(found.values(), key=lambda e: _KIND_ORDER[e.kind])), human
 
 
-def author_is_human(raw: RawCommit, registry: Registry) -> bool:
+def author_is_human(
+    raw: RawCommit, registry: Registry, hit: tuple[int, tuple[str, ...]] | None = None
+) -> bool:
     """Whether the author of ``raw`` is a person who counts as a contributor (METRIC.md §7).
 
     The rule: the author is NOT human when their identity, as recorded or after ``.mailmap``,
@@ -424,9 +424,12 @@ def author_is_human(raw: RawCommit, registry: Registry) -> bool:
     " (aider)" to the name of the person driving it and keeps their email, so that person is
     the contributor (their email, after ``.mailmap``, is the contributor's identity). The
     committer does not matter here (GitHub commits web edits as ``GitHub``).
+
+    ``hit``: the recorded author's ``registry.identity``, when the caller has it.
     """
     name, email = raw.author_name, raw.author_email
-    hit = registry.identity_cache.get((name, email)) or registry.identity(name, email)
+    if hit is None:
+        hit = registry.identity_cache.get((name, email)) or registry.identity(name, email)
     if hit[0] >= AGENT:  # AGENT or BOT
         return False
     if (raw.mailmap_email != email or raw.mailmap_name != name) and (
