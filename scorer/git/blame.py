@@ -220,11 +220,8 @@ def existing_paths(repo: Repo, commit: str, paths: Iterable[str]) -> dict[str, s
         return {}
     # A few paths (a rework state's): named, so that git lists only them, not the whole tree.
     named = ["--", *sorted(wanted)] if len(wanted) <= _NAMED_MAX else []
-    proc = subprocess.run(
-        [*git_command(repo), "--literal-pathspecs", "ls-tree", "-r", "-z", "--full-tree",
-         commit, *named],
-        capture_output=True, env=git_env(), check=False,
-    )  # fmt: skip
+    proc = _run(["--literal-pathspecs", "ls-tree", "-r", "-z", "--full-tree", commit, *named],
+                None, repo)  # fmt: skip
     if proc.returncode != 0:
         return None
     found = {}
@@ -327,12 +324,8 @@ def _origins(repo: Repo, commits: list[str]) -> dict[str, frozenset[str] | None]
     parts = [commits[k::shares] for k in range(shares)]
 
     def detect(part: list[str]) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [*git_command(repo), "diff-tree", "--stdin", "-r", "-C", "-l0", "--diff-filter=RC",
-             "--name-status", "-z"],
-            input="".join(f"{c}\n" for c in part).encode("ascii"),
-            capture_output=True, env=git_env(), check=False,
-        )  # fmt: skip
+        stdin = "".join(f"{c}\n" for c in part).encode("ascii")
+        return _run(_RENAMES, stdin, repo)
 
     from concurrent.futures import ThreadPoolExecutor
 
@@ -345,6 +338,9 @@ def _origins(repo: Repo, commits: list[str]) -> dict[str, frozenset[str] | None]
         else:
             _read_origins(proc.stdout, found)
     return {c: answered[c] if c in answered else frozenset(v) for c, v in found.items()}
+
+
+_RENAMES = ["diff-tree", "--stdin", "-r", "-C", "-l0", "--diff-filter=RC", "--name-status", "-z"]
 
 
 def _read_origins(output: bytes, found: dict[str, set[str]]) -> None:
