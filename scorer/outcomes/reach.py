@@ -10,7 +10,7 @@ changes, and a person-week's, are judged one at a time until one is substantive.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 
 from scorer.outcomes.change import could_count, set_attribution
 from scorer.outcomes.deploys import OUTCOMES, SURVIVED, DeployList
@@ -71,16 +71,21 @@ def until_substantive(groups: list[list[int]], judge: Judge) -> None:
         turn += 1
 
 
+def _trend_shipments(deploys: DeployList, reach: Reach) -> Iterator[Sequence[int]]:
+    """What each survived deploy of ``[reach.trend, reach.full)`` shipped: the trend's
+    earlier weeks' deploys whose count can depend on a verdict."""
+    lo, hi = int(reach.trend * 1_000_000), int(reach.full * 1_000_000)
+    for p in deploys.between(lo, hi):
+        if deploys.code[p] == _SURVIVED:
+            yield deploys.shipped_rows(p)
+
+
 def trend_groups(outcomes: Outcomes, reach: Reach) -> list[list[int]]:
     """For each survived deploy of ``[reach.trend, reach.full)`` that ships no counted change
     yet: its AI changes that would count if substantive (the rows' AI flags set)."""
-    deploys, flags = outcomes.deploys, outcomes.flags
-    lo, hi = int(reach.trend * 1_000_000), int(reach.full * 1_000_000)
+    flags = outcomes.flags
     groups = []
-    for p in deploys.between(lo, hi):
-        if deploys.code[p] != _SURVIVED:
-            continue
-        rows = deploys.shipped_rows(p)
+    for rows in _trend_shipments(outcomes.deploys, reach):
         if any(flags[c] & COUNTED for c in rows):
             continue
         group = [c for c in rows if flags[c] & AI and could_count(outcomes, c)]
@@ -95,14 +100,11 @@ def likely_trend_firsts(table: CommitTable, deploys: DeployList, reach: Reach) -
     to git early, so that their verdicts are ready when ``trend_groups`` asks (a guess that
     misses costs a diff, never a verdict: the groups are worked out exactly later)."""
     evidence, parents = table.evidence, table.parents
-    lo, hi = int(reach.trend * 1_000_000), int(reach.full * 1_000_000)
     firsts = []
-    for p in deploys.between(lo, hi):
-        if deploys.code[p] == _SURVIVED:
-            for c in deploys.shipped_rows(p):
-                if c in evidence and len(parents[c]) <= 1:
-                    firsts.append(c)
-                    break
+    for rows in _trend_shipments(deploys, reach):
+        first = next((c for c in rows if c in evidence and len(parents[c]) <= 1), None)
+        if first is not None:
+            firsts.append(first)
     return firsts
 
 
