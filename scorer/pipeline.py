@@ -114,11 +114,11 @@ def scan(options: ScanOptions, accelerator: Accelerator) -> ScanResult:
         people = person_weeks(
             history.commits, history.changes_between(since, period.since.timestamp()), since
         )
-        shas = history.commits.shas
-        first = [g[0] for g in people]
-        unjudged = [shas[i] for i in (*period_rows, *first) if i not in history.verdicts]
+        shas, verdicts = history.commits.shas, history.verdicts
+        unjudged = [shas[i] for i in period_rows if i not in verdicts]
         substance.feed([*history.unjudged_ai_changes(reach), *unjudged])
-        verdicts = history.verdicts
+        # Each person-week's first change that is not known, and its next as soon as git
+        # finds one trivial.
         substance.follow_up(
             [[shas[i] for i in g] for g in people],
             {shas[i]: verdicts[i] for g in people for i in g if i in verdicts},

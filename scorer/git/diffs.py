@@ -429,8 +429,8 @@ class Substance:
         return self._partial
 
     def remember(self, known: Mapping[str, bool]) -> None:
-        """Verdicts known from an earlier run (``scorer.incremental.verdicts``): answered
-        without git. Before the first ``feed``."""
+        """Verdicts known already (an earlier run's: ``scorer.incremental.verdicts``, or the
+        cache's): answered without git, and never fed."""
         self._answers.update(known)
 
     def feed(self, shas: Iterable[str]) -> None:
@@ -453,7 +453,7 @@ class Substance:
         (``until_substantive``): each group's next one goes to git as soon as the worker
         finds the one before not substantive, not a round trip later. ``known``: verdicts
         the caller has already (a group whose known one is substantive needs nothing)."""
-        self._answers.update(known)
+        self.remember(known)
         groups = [group for group in groups if group]
         for group in groups:
             self._next.update(pairwise(group))
