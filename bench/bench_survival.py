@@ -1,9 +1,11 @@
 """Time the code survival stage (METRIC.md section 10) against the ``git log`` floor.
 
     python bench/bench_survival.py [REPO] [--commits 100000] [--horizon-days 30]
+                                   [--deploys tags:v*|log:FILE]
 
 Without REPO a repository is generated with bench/make_repo.py (kept under bench/.work/).
-``now`` is just after the newest deploy tag, so ``S`` is the newest deploy and the cohort
+``now`` is just after the newest deploy (tag, or event of a ``log:`` source: a real history
+with a made-up deploy log), so ``S`` is the newest deploy and the cohort
 the four weeks of deploys that ended ``horizon`` before it. Prints: the floor (git
 streaming every commit's metadata), the survival stage alone on a cold run (no cache), on a
 cached run that fills the cache, on a warm run whose ``S`` did not move, the cohort's size
@@ -73,6 +75,12 @@ def newest_tag_time(repo: Path) -> datetime:
     return datetime.fromtimestamp(int(out), timezone.utc)
 
 
+def newest_event_time(log: Path) -> datetime:
+    """The latest ``time`` in a JSON Lines deploy log."""
+    times = [json.loads(line)["time"] for line in log.read_text().splitlines() if line.strip()]
+    return max(datetime.fromisoformat(t.replace("Z", "+00:00")) for t in times)
+
+
 def floor_seconds(repo: Path, runs: int) -> float:
     cmd = ["git", "-C", str(repo), "log", "-z", f"--format={_FORMAT}", "HEAD"]
     subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)  # warm the page cache
@@ -90,6 +98,7 @@ def main() -> None:
     ap.add_argument("--commits", type=int, default=100_000)
     ap.add_argument("--horizon-days", type=float, default=30)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--deploys", default="tags:v*", help="deploy source (tags:GLOB or log:FILE)")
     args = ap.parse_args()
     repo = args.repo
     if repo is None:
@@ -102,11 +111,14 @@ def main() -> None:
                 check=True,
             )  # fmt: skip
     horizon = timedelta(days=args.horizon_days)
-    now = newest_tag_time(repo) + timedelta(seconds=1)
+    if args.deploys.startswith("log:"):
+        now = newest_event_time(Path(args.deploys[4:])) + timedelta(seconds=1)
+    else:
+        now = newest_tag_time(repo) + timedelta(seconds=1)
     floor = floor_seconds(repo, args.runs)
 
     def options(cache: Path | None = None) -> ScanOptions:
-        return ScanOptions(path=repo, deploys=["tags:v*"], now=now, horizon=horizon,
+        return ScanOptions(path=repo, deploys=[args.deploys], now=now, horizon=horizon,
                            progress=False, cache=cache)  # fmt: skip
 
     cold_times, block = [], None
