@@ -10,7 +10,7 @@ cannot. The rules (attribution, linking, outcomes, the metric) never know which 
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import datetime
 
 from scorer.attribution.registry import Registry, load_registry
@@ -342,17 +342,17 @@ class Accelerator:
             if show is not None:
                 clear_progress()
             missing[0] += len(found.missing)
-            known.lines, known.origin, known.text = found.lines, found.origin, found.text
+            known.lines, known.origin, known.runs = found.lines, found.origin, found.runs
             return found.lines
 
         assert cohort.deploy_sha is not None  # no reason: there is an S
         tips = [cohort.deploy_sha, *sorted(set(cohort.rework_at.values()))]
         blamer = Blamer(repo, cohort.boundary, tips, progress=progress)
 
-        def blame(at: str, paths: set[str]) -> dict[str, dict[str, int]]:
-            found = self.blame_files(blamer, at, paths, known)
-            missing[0] += len(found.missing)
-            return found.files
+        def blame(asks: Mapping[str, set[str]]) -> dict[str, dict[str, dict[str, int]]]:
+            found = self.blame_files(blamer, asks, known)
+            missing[0] += sum(len(b.missing) for b in found.values())
+            return {at: b.files for at, b in found.items()}
 
         lines = count_lines(cohort, history.commits.shas, added, blame)
         self.survival_done(cohort.deploy_sha)
@@ -363,11 +363,13 @@ class Accelerator:
         cache keeps them per change)."""
         return added_lines(repo, shas, exclude)
 
-    def blame_files(self, blamer: Blamer, at: str, paths: set[str], added: Added | None) -> Blamed:
-        """Non-blank lines per commit of each of ``paths`` at ``at`` (blame over
+    def blame_files(
+        self, blamer: Blamer, asks: Mapping[str, set[str]], added: Added | None
+    ) -> dict[str, Blamed]:
+        """Non-blank lines per commit of each path at each commit of ``asks`` (blame over
         ``blamer.boundary..at``; ``added``: what the cohort added, for blame's fast path);
         the cache keeps them per (file, commit, boundary)."""
-        return blamer.counts(at, paths, added)
+        return blamer.counts_at(asks, added)
 
     def survival_done(self, deploy_sha: str | None) -> None:
         """Told that the survival stage is done (``S``: what a later run compares against)."""

@@ -25,7 +25,7 @@ import re
 import subprocess
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from scorer.errors import RepositoryError
 from scorer.git.diffs import CatFile
@@ -41,7 +41,8 @@ from scorer.git.paths import PathFilter
 
 _HUNK = re.compile(rb"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
 _HEX = frozenset(b"0123456789abcdef")
-_WS = re.compile(rb"[ \t\r\n\v\f]+")  # what -w ignores
+# What -w ignores (git's isspace), removed with bytes.translate; within a line, no newline.
+_SPACES = b" \t\r\v\f"
 # Both sides use git's default diff (plumbing ignores diff.algorithm; blame may not).
 _MYERS = ("-c", "diff.algorithm=myers")
 _ESCAPES = {b"n": b"\n", b"t": b"\t", b'"': b'"', b"\\": b"\\", b"a": b"\a", b"b": b"\b",
@@ -56,9 +57,10 @@ class Added:
         self.lines: dict[str, dict[str, int]] = {}
         self.missing: list[str] = []
         # (sha, path) -> the path in the parent ("" for a new file); and, for a file changed
-        # in place, its added lines with whitespace removed (``blame_counts``' fast path).
+        # in place, its hunks' added lines (blank ones too), whitespace removed: what blame
+        # -M could find moved from the parent (``Blamer``'s fast path).
         self.origin: dict[tuple[str, str], str] = {}
-        self.text: dict[tuple[str, str], set[bytes]] = {}
+        self.runs: dict[tuple[str, str], list[list[bytes]]] = {}
 
     def paths(self) -> set[str]:
         return {p for files in self.lines.values() for p in files}
@@ -99,18 +101,19 @@ def parse_added(output: bytes, exclude: PathFilter, into: Added) -> None:
     sha: str | None = None
     path: str | None = None
     source = ""
-    text: set[bytes] | None = None
+    runs: list[list[bytes]] | None = None
+    run: list[bytes] = []
     old_left = new_left = 0
     for line in output.split(b"\n"):
         if old_left > 0 or new_left > 0:
             tag = line[:1]
             if tag == b"+":
                 new_left -= 1
+                if runs is not None:
+                    run.append(line[1:].translate(None, _SPACES))
                 if path is not None and line[1:].strip():
                     files = into.lines.setdefault(sha, {})  # type: ignore[arg-type]
                     files[path] = files.get(path, 0) + 1
-                    if text is not None:
-                        text.add(_WS.sub(b"", line[1:]))
             elif tag == b"-":
                 old_left -= 1
             elif tag == b"\\":  # "\ No newline at end of file"
@@ -128,7 +131,7 @@ def parse_added(output: bytes, exclude: PathFilter, into: Added) -> None:
             source = "" if origin == b"/dev/null" else unquote_path(origin)[2:]
         elif line.startswith(b"+++ "):
             target = line[4:]
-            text = None
+            runs = None
             if target == b"/dev/null":
                 path = None
             else:
@@ -138,14 +141,18 @@ def parse_added(output: bytes, exclude: PathFilter, into: Added) -> None:
                 if path is not None and sha is not None:
                     into.origin[(sha, path)] = source
                     if source == path:
-                        text = into.text.setdefault((sha, path), set())
+                        runs = into.runs.setdefault((sha, path), [])
         elif line.startswith(b"@@ "):
             m = _HUNK.match(line)
             if m:
                 old_left = 1 if m.group(1) is None else int(m.group(1))
                 new_left = 1 if m.group(2) is None else int(m.group(2))
+                if runs is not None:
+                    run = []
+                    runs.append(run)
         elif line.startswith(b"diff --git "):
             path = None
+            runs = None
 
 
 _DIFF = (
@@ -156,8 +163,7 @@ _DIFF = (
     "--stdin",
     "-r",
     "-p",
-    "-w",
-    "--ignore-blank-lines",
+    "-w",  # no --ignore-blank-lines: the hunks blame sees (blank lines are not counted)
     "-M",
     "--root",
     "--always",
@@ -636,6 +642,9 @@ class Blamer:
         self.quick: set[str] = set()  # files counted without blame (tests, bench)
         self.grafted = 0  # files blamed through their simplified history
         self.walked = 0  # files blamed over the whole range
+        self.reused = 0  # files whose simplified history had been blamed already
+        # (path, *its simplified history's commits) -> non-blank lines per commit
+        self._memo: dict[tuple[str, ...], dict[str, int]] = {}
 
     def history(self) -> RangeHistory | None:
         if self.boundary is None:
@@ -645,39 +654,70 @@ class Blamer:
         return self._history if self._history.ok else None
 
     def counts(self, at: str, paths: Iterable[str], added: Added | None = None) -> Blamed:
-        """Blame every path of ``paths`` that exists at ``at``. A file whose simplified
-        history is one commit X that added it, or changed it in place without a line blame
-        ``-M`` could move (none of X's added lines, whitespace removed, is a line of its
-        parent's version), is counted without blame: X has exactly the lines its ``-w`` diff
-        adds (``added``). The differential tests hold every path to plain ``git blame``."""
-        out = Blamed()
-        paths = set(paths)
-        listed = existing_paths(self.repo, at, paths)
-        if listed is None:
-            out.missing.extend(sorted(paths))
-            return out
-        present = sorted(listed)
-        history = self.history() if (self._history or len(present) >= self.few) else None
-        plans: dict[str, tuple[str, list[str]] | None] = {}
-        if history is not None and at in self.tips:
-            plans = history.plans(at, present)
-            if added is not None:
-                quick = self._without_blame(plans, added, history)
-                out.files.update(quick)
-                self.quick.update(quick)
-                present = [p for p in present if p not in quick]
-        if not present:
-            return out
-        grafted = sum(1 for p in present if plans.get(p) is not None)
+        """``counts_at`` at one commit."""
+        return self.counts_at({at: paths}, added)[at]
+
+    def counts_at(
+        self, asks: Mapping[str, Iterable[str]], added: Added | None = None
+    ) -> dict[str, Blamed]:
+        """Blame, at each commit of ``asks``, every path it names that exists there: all
+        of them in one pool (the rework states' few files each would leave a core idle).
+
+        A file whose simplified history from a commit is one commit X that added it, or
+        changed it in place without a line blame ``-M`` could move (none of X's added lines,
+        whitespace removed, is a line of its parent's version), is counted without blame: X
+        has exactly the lines its ``-w`` diff adds (``added``). A file whose simplified
+        history is one already blamed (at ``S`` and at a rework state after its last
+        change) gets those counts: blame at a commit that left the file as its newest
+        change had it is blame at that change. The differential tests hold every path to
+        plain ``git blame``."""
+        out = {at: Blamed() for at in asks}
+        wanted = {at: set(paths) for at, paths in asks.items()}
+        listed = {at: existing_paths(self.repo, at, ps) for at, ps in wanted.items()}
+        for at, found in listed.items():
+            if found is None:
+                out[at].missing.extend(sorted(wanted[at]))
+        present = {at: sorted(found) for at, found in listed.items() if found}
+        total = sum(len(ps) for ps in present.values())
+        history = self.history() if (self._history or total >= self.few) else None
+        jobs: list[tuple[str, str, tuple[str, list[str]] | None]] = []
+        for at, paths in present.items():
+            plans: dict[str, tuple[str, list[str]] | None] = {}
+            if history is not None and at in self.tips:
+                plans = history.plans(at, paths)
+                if added is not None:
+                    quick = self._without_blame(plans, added, history)
+                    out[at].files.update(quick)
+                    self.quick.update(quick)
+            for path in paths:
+                if path in out[at].files:
+                    continue
+                plan = plans.get(path)
+                known = self._memo.get((path, *plan[1])) if plan and plan[1] else None
+                if known is not None:
+                    out[at].files[path] = known
+                    self.reused += 1
+                else:
+                    jobs.append((at, path, plan))
+        if jobs:
+            self._blame(jobs, listed, out)
+        return out
+
+    def _blame(
+        self,
+        jobs: list[tuple[str, str, tuple[str, list[str]] | None]],
+        listed: Mapping[str, Mapping[str, str] | None],
+        out: dict[str, Blamed],
+    ) -> None:
+        grafted = sum(1 for job in jobs if job[2] is not None)
         self.grafted += grafted
-        self.walked += len(present) - grafted
+        self.walked += len(jobs) - grafted
         import tempfile  # only when blaming: a warm run's scan path does without it
 
         with tempfile.TemporaryDirectory(prefix="scorer-blame-") as tmp:
 
-            def one(item: tuple[int, str]) -> list[tuple[str, int, int]] | None:
-                k, path = item
-                plan = plans.get(path)
+            def one(k: int) -> list[tuple[str, int, int]] | None:
+                at, path, plan = jobs[k]
                 if plan is None:
                     return blame_file(self.repo, at, path, self.boundary)
                 graft = os.path.join(tmp, f"{k}")
@@ -687,29 +727,33 @@ class Blamer:
 
             from concurrent.futures import ThreadPoolExecutor
 
-            # git blames two files at a time; meanwhile this thread reads each file at ``at``
-            # (one blob at a time) for its blank lines.
+            # git blames two files at a time; meanwhile this thread reads each file at its
+            # commit (one blob at a time) for its blank lines.
             reader = CatFile(self.repo, "--batch")
-            show = tty_progress("scorer: blaming", "files", len(present)) if self.progress else None
+            show = tty_progress("scorer: blaming", "files", len(jobs)) if self.progress else None
             try:
                 with ThreadPoolExecutor(max_workers=self.workers) as pool:
-                    found = pool.map(one, enumerate(present))
-                    blobs = reader.blobs([listed[p] for p in present])
-                    done = zip(present, found, blobs, strict=True)
-                    for k, (path, entries, blob) in enumerate(done, 1):
+                    found = pool.map(one, range(len(jobs)))
+                    blobs = reader.blobs([listed[at][path] for at, path, _ in jobs])  # type: ignore[index]
+                    done = zip(jobs, found, blobs, strict=True)
+                    for k, ((at, path, plan), entries, blob) in enumerate(done, 1):
                         if entries is None or blob is None:
-                            out.missing.append(path)
+                            out[at].missing.append(path)
                         else:
-                            out.files[path] = lines_per_commit(entries, blank_lines(blob))
+                            counts = lines_per_commit(entries, blank_lines(blob))
+                            out[at].files[path] = counts
+                            if plan and plan[1]:
+                                self._memo[(path, *plan[1])] = counts
                         if show is not None:
                             show(k)
             except RepositoryError:  # cat-file stopped short: what is left cannot be counted
-                out.missing.extend(p for p in present if p not in out.files)
+                for at, path, _ in jobs:
+                    if path not in out[at].files and path not in out[at].missing:
+                        out[at].missing.append(path)
             finally:
                 reader.close()
                 if show is not None:
                     clear_progress()
-        return out
 
     def _without_blame(
         self, plans: dict, added: Added, history: RangeHistory
@@ -725,17 +769,39 @@ class Blamer:
             status, origin = history.status.get((x, p)), added.origin[(x, p)]
             if status == "A" and origin == "" and not history.renamed(x, p):
                 found[p] = {x: added.lines[x][p]}
-            elif status == "M" and origin == p and (x, p) in added.text:
+            elif status == "M" and origin == p and (x, p) in added.runs:
                 in_place.append((x, p))
         if in_place:
             names = [f"{x}^:{p}" for x, p in in_place]
             for (x, p), blob in zip(in_place, _read_named(self.repo, names), strict=True):
                 if blob is None:
                     continue
-                before = {_WS.sub(b"", line) for line in blob.split(b"\n")}
-                if before.isdisjoint(added.text[(x, p)]):
+                before = set(blob.translate(None, _SPACES).split(b"\n"))
+                if not could_move(added.runs[(x, p)], before):
                     found[p] = {x: added.lines[x][p]}
         return found
+
+
+def could_move(runs: Iterable[list[bytes]], before: set[bytes]) -> bool:
+    """Whether ``git blame -M`` could give some of a change's added lines to its parent's
+    version of the file: only a block of added lines, consecutive in one hunk, each of
+    which (whitespace removed) is a line of the parent (``before``), that scores more than
+    blame's move score (git's ``blame_entry_score``: 1 plus its alphanumeric characters;
+    here a non-ASCII byte counts as one too, which can only answer "could" more often)."""
+    for run in runs:
+        score = 1
+        for line in run:
+            if line not in before:
+                score = 1
+                continue
+            score += len(line.translate(None, _NOT_ALNUM))
+            if score > _MOVE_SCORE:
+                return True
+    return False
+
+
+_MOVE_SCORE = 20  # git blame's BLAME_DEFAULT_MOVE_SCORE: -M moves a block scoring more
+_NOT_ALNUM = bytes(c for c in range(128) if not chr(c).isalnum())
 
 
 def blame_counts(

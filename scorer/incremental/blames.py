@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from scorer.git.blame import Added, Blamed, Blamer, added_lines, touched_between
@@ -51,44 +52,59 @@ class BlameCache:
         if need:
             found = added_lines(repo, need, exclude)
             out.lines.update(found.lines)
-            out.origin, out.text = found.origin, found.text
+            out.origin, out.runs = found.origin, found.runs
             out.missing = found.missing
         self._added.update((s, out.lines[s]) for s in shas if s in out.lines)
         return out
 
-    def blame(self, blamer: Blamer, at: str, paths: set[str], added: Added | None) -> Blamed:
-        repo, boundary = blamer.repo, blamer.boundary
-        key = f"{at} {boundary or '-'}"
-        reuse = self._entry(repo, at, boundary)
-        if reuse is None:
-            # The previous run's S: every file no commit between the two touched is blamed
-            # the same.
-            prior = self._old.get("s")
-            reuse = {}
-            if isinstance(prior, str) and prior != at:
-                found = self._entry(repo, prior, boundary)
-                if found:
-                    touched = touched_between(repo, prior, at)
-                    if touched is not None:
-                        reuse = {p: c for p, c in found.items() if p not in touched}
-        out = Blamed()
-        need = set()
-        for p in paths:
-            if p in reuse:
-                out.files[p] = reuse[p]
-            else:
-                need.add(p)
+    def blame(
+        self, blamer: Blamer, asks: Mapping[str, set[str]], added: Added | None
+    ) -> dict[str, Blamed]:
+        """Per commit of ``asks``, the kept counts of its paths; git blames the rest, every
+        commit's at once."""
+        out: dict[str, Blamed] = {}
+        need: dict[str, set[str]] = {}
+        for at, paths in asks.items():
+            reuse = self._reusable(blamer, at)
+            out[at] = Blamed()
+            need[at] = set()
+            for p in paths:
+                if p in reuse:
+                    out[at].files[p] = reuse[p]
+                else:
+                    need[at].add(p)
+            self.reused += len(paths) - len(need[at])
+            self.blamed += len(need[at])
+        need = {at: ps for at, ps in need.items() if ps}
         if need:
-            found = blamer.counts(at, need, added)
-            out.files.update(found.files)
-            out.missing = found.missing
-            # Files that do not exist at ``at``: remembered as empty (still not there).
-            for p in need - set(found.files) - set(found.missing):
-                out.files[p] = {}
-        self.reused += len(paths) - len(need)
-        self.blamed += len(need)
-        self._blames.setdefault(key, {}).update((p, c) for p, c in out.files.items() if p in paths)
+            for at, found in blamer.counts_at(need, added).items():
+                out[at].files.update(found.files)
+                out[at].missing = found.missing
+                # Files that do not exist at ``at``: remembered as empty (still not there).
+                for p in need[at] - set(found.files) - set(found.missing):
+                    out[at].files[p] = {}
+        for at, paths in asks.items():
+            key = f"{at} {blamer.boundary or '-'}"
+            kept = self._blames.setdefault(key, {})
+            kept.update((p, c) for p, c in out[at].files.items() if p in paths)
         return out
+
+    def _reusable(self, blamer: Blamer, at: str) -> dict:
+        """Counts at ``at`` a file of a past run holds: kept at ``at`` itself, or at the
+        previous run's ``S`` for every file no commit between the two touched (blamed the
+        same)."""
+        repo, boundary = blamer.repo, blamer.boundary
+        reuse = self._entry(repo, at, boundary)
+        if reuse is not None:
+            return reuse
+        prior = self._old.get("s")
+        if isinstance(prior, str) and prior != at:
+            found = self._entry(repo, prior, boundary)
+            if found:
+                touched = touched_between(repo, prior, at)
+                if touched is not None:
+                    return {p: c for p, c in found.items() if p not in touched}
+        return {}
 
     def _entry(self, repo: Repo, at: str, boundary: str | None) -> dict | None:
         """Blame counts at ``at`` kept under a boundary that serves ``boundary``: the same,

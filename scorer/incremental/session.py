@@ -333,12 +333,14 @@ class Session(Accelerator):
             self._blame_cache = BlameCache(self.directory, fresh=True)
             return super().added_files(repo, shas, exclude)
 
-    def blame_files(self, blamer: Blamer, at: str, paths: set[str], added: Added | None) -> Blamed:
+    def blame_files(
+        self, blamer: Blamer, asks: Mapping[str, set[str]], added: Added | None
+    ) -> dict[str, Blamed]:
         try:
-            return self._blames().blame(blamer, at, paths, added)
+            return self._blames().blame(blamer, asks, added)
         except (TypeError, ValueError, AttributeError, KeyError):
             self._blame_cache = BlameCache(self.directory, fresh=True)
-            return super().blame_files(blamer, at, paths, added)
+            return super().blame_files(blamer, asks, added)
 
     def survival_done(self, deploy_sha: str | None) -> None:
         if self._blame_cache is not None:

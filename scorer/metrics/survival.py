@@ -248,13 +248,14 @@ def count_lines(
     cohort: Cohort,
     shas: Sequence[str],
     added: Callable[[list[str]], Mapping[str, Mapping[str, int]]],
-    blame: Callable[[str, set[str]], Mapping[str, Mapping[str, int]]],
+    blame: Callable[[Mapping[str, set[str]]], Mapping[str, Mapping[str, Mapping[str, int]]]],
 ) -> Lines:
     """The cohort's line counts, from ``added(shas) -> {sha: {path: lines}}`` and
-    ``blame(commit, paths) -> {path: {sha: lines}}``: blame runs once at ``S`` over every
-    path the cohort wrote, and at each rework state only over the paths in which an AI change
-    has fewer lines at ``S`` than it added there. A path where it lost none counts at the
-    rework state as at ``S`` (a line blame gives a change at ``S`` was there before)."""
+    ``blame({commit: paths}) -> {commit: {path: {sha: lines}}}``: blame runs once at ``S``
+    over every path the cohort wrote, then once at every rework state together, each only
+    over the paths in which an AI change has fewer lines at ``S`` than it added there. A
+    path where it lost none counts at the rework state as at ``S`` (a line blame gives a
+    change at ``S`` was there before)."""
     out = Lines()
     rows = cohort.rows
     per_change = added([shas[i] for i in rows])
@@ -263,7 +264,9 @@ def count_lines(
         files = per_change.get(shas[i], {})
         out.added[i] = sum(files.values())
         paths.update(p for p, n in files.items() if n)
-    files_s = blame(cohort.deploy_sha, paths) if paths else {}  # type: ignore[arg-type]
+    s = cohort.deploy_sha
+    assert s is not None  # a cohort without S has a reason and is not counted
+    files_s = blame({s: paths})[s] if paths else {}
     at_s = _by_sha(files_s)
     for i in rows:
         out.surviving[i] = at_s.get(shas[i], 0)
@@ -278,12 +281,12 @@ def count_lines(
                 if n and files_s.get(p, {}).get(sha, 0) < n
             }
             states.setdefault(cohort.rework_at[i], []).append(i)
+    for i in states.pop(s, []):
+        out.at_rework[i] = out.surviving[i]
+    asks = {state: {p for i in changes for p in lossy[i]} for state, changes in states.items()}
+    at_states = blame(asks) if asks else {}
     for state, changes in sorted(states.items()):
-        if state == cohort.deploy_sha:
-            for i in changes:
-                out.at_rework[i] = out.surviving[i]
-            continue
-        files_r = blame(state, {p for i in changes for p in lossy[i]})
+        files_r = at_states[state]
         for i in changes:
             sha = shas[i]
             # at S outside the lossy paths (all of S's less those), and at R inside them

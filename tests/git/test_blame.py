@@ -357,6 +357,85 @@ def test_fast_path_answers_single_touch_files_and_leaves_copies_to_git(tmp_path)
     assert (blamer.grafted, blamer.walked) == (1, 0)
 
 
+@pytest.mark.parametrize(
+    ("before", "after", "quick"),
+    [
+        # the line added again scores 1 + 19 (not more than blame's move score): x keeps it
+        (["x" * 19, "other"], ["x" * 19, "other", "x" * 19], True),
+        # 1 + 20: blame -M gives the copy to the parent; the fast path leaves it to git
+        (["x" * 20, "other"], ["x" * 20, "other", "x" * 20], False),
+        # two lines of 11, consecutive in the parent and added together: 22, a move
+        (["a" * 11, "b" * 11, "other"], ["a" * 11, "b" * 11, "other", "a" * 11, "b" * 11], False),
+        # short lines the parent has (Ruby's "end"), none of the runs worth a move
+        (["def f", "  1", "end"], ["def f", "  1", "end", "def g", "  2", "end", "end"], True),
+        # two lines the parent has, apart in the added block: two blocks of 1 + 12
+        (
+            ["a" * 12, "b" * 12, "other"],
+            ["a" * 12, "b" * 12, "other", "a" * 12, "new", "b" * 12],
+            True,
+        ),
+        # whitespace aside, the same 25 characters: blame -w moves it
+        (["    " + "y" * 25], ["    " + "y" * 25, "\t" + "y" * 25 + "  "], False),
+    ],
+)
+def test_fast_path_declines_only_what_blame_could_move(tmp_path, before, after, quick):
+    g = GitRepo(tmp_path / "r")
+    base = g.commit("base", when=at(1), files={"f.rb": text(*before)})
+    x = g.commit("x", when=at(2), files={"f.rb": text(*after)})
+    repo = open_repo(g.path)
+    added = added_lines(repo, [x], PathFilter())
+    blamer = Blamer(repo, base, [x], few=0)
+    found = blamer.counts(x, {"f.rb"}, added)
+    assert (blamer.quick == {"f.rb"}) is quick
+    want = _naive_counts(_porcelain(g, f"{base}..{x}", "--", "f.rb"))
+    assert _in_range(found.files["f.rb"], {x}) == _in_range(want, {x})  # B's lines aside
+
+
+def _short_line(rnd: random.Random) -> str:
+    """Lines as code has them: many short and repeated (blame -M ignores those), a few
+    long enough to be moved."""
+    return (
+        rnd.choice(["end", "}", "", "  return nil", "x = 1", "  end", "else"])
+        if (rnd.random() < 0.6)
+        else _random_line(rnd)
+    )
+
+
+@pytest.mark.slow  # a differential test (~6 s): CI runs it, the quick loop not
+@pytest.mark.parametrize("seed", range(8))
+def test_fast_path_equals_git_blame_on_files_one_change_touched(tmp_path, seed):
+    """Each cohort change edits its own files in place (inserting lines, copies of the
+    file's lines, blocks of them): every file it counts without blame has the lines plain
+    ``git blame -w -M`` gives it, and it declines some (a copy blame could move)."""
+    rnd = random.Random(seed)
+    g = GitRepo(tmp_path / "r")
+    files = {f"f{k}.rb": [_short_line(rnd) for _ in range(rnd.randint(3, 15))] for k in range(12)}
+    base = g.commit("base", when=at(1), files={n: text(*ls) for n, ls in files.items()})
+    cohort = []
+    for n, name in enumerate(sorted(files), 2):
+        lines = files[name]
+        for _ in range(rnd.randint(1, 4)):
+            k = rnd.randint(0, len(lines))
+            what = rnd.random()
+            if what < 0.4:
+                lines.insert(k, _short_line(rnd))
+            elif what < 0.7:
+                lines.insert(k, rnd.choice(lines))  # a copy of one line
+            else:
+                j = rnd.randint(0, len(lines) - 1)
+                lines[k:k] = lines[j : j + rnd.randint(2, 3)]  # a copied block
+        cohort.append(g.commit(f"c{n}", when=at(n), files={name: text(*lines)}))
+    s = g.head()
+    repo = open_repo(g.path)
+    added = added_lines(repo, cohort, PathFilter())
+    blamer = Blamer(repo, base, [s], few=0)
+    found = blamer.counts(s, added.paths(), added)
+    for path in sorted(added.paths()):
+        want = _naive_counts(_porcelain(g, f"{base}..{s}", "--", path))
+        assert _in_range(found.files[path], set(cohort)) == _in_range(want, set(cohort)), path
+    assert blamer.quick and blamer.grafted  # the fast path answered some, declined some
+
+
 def test_fast_path_never_trusts_a_merge_that_dropped_the_change(tmp_path):
     g = GitRepo(tmp_path / "r")
     base = g.commit("base", when=at(1), files={"f.py": text("one")})
