@@ -348,6 +348,8 @@ class Accelerator:
         assert cohort.deploy_sha is not None  # no reason: there is an S
         tips = [cohort.deploy_sha, *sorted(set(cohort.rework_at.values()))]
         blamer = Blamer(repo, cohort.boundary, tips, progress=progress)
+        if len(cohort.rows) >= blamer.few:
+            self.blame_soon(blamer)
 
         def blame(asks: Mapping[str, set[str]]) -> dict[str, dict[str, dict[str, int]]]:
             found = self.blame_files(blamer, asks, known)
@@ -370,6 +372,11 @@ class Accelerator:
         ``blamer.boundary..at``; ``added``: what the cohort added, for blame's fast path);
         the cache keeps them per (file, commit, boundary)."""
         return blamer.counts_at(asks, added)
+
+    def blame_soon(self, blamer: Blamer) -> None:
+        """A cohort this large will be blamed: git reads the range while it diffs the
+        cohort's changes (``Blamer.prefetch``)."""
+        blamer.prefetch()
 
     def survival_done(self, deploy_sha: str | None) -> None:
         """Told that the survival stage is done (``S``: what a later run compares against)."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import threading
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -241,6 +242,37 @@ def existing_paths(repo: Repo, commit: str, paths: Iterable[str]) -> dict[str, s
     return found
 
 
+def existing_at(
+    repo: Repo, wanted: Mapping[str, Iterable[str]]
+) -> dict[str, dict[str, str] | None]:
+    """``existing_paths`` at several commits (the rework states, a few paths each): one
+    ``git cat-file --batch-check`` of every ``commit:path``. "missing" does not tell a path
+    that is not there from a tree a partial clone lacks, so a commit with such an answer (or
+    a path git cannot be asked about this way: a newline) is listed by ``existing_paths``,
+    as is a commit alone or with many paths (one ``ls-tree`` is as quick)."""
+    paths = {at: set(ps) for at, ps in wanted.items()}
+    listed = {at for at, ps in paths.items() if len(paths) == 1 or len(ps) > _NAMED_MAX}
+    listed.update(at for at, ps in paths.items() if "\n" in at or any("\n" in p for p in ps))
+    asked = [(at, p) for at, ps in paths.items() if at not in listed for p in sorted(ps)]
+    found: dict[str, dict[str, str] | None] = {at: {} for at in paths}
+    if asked:
+        reader = CatFile(repo, "--batch-check")
+        try:
+            answers = reader.types([f"{at}:{p}" for at, p in asked])
+        except RepositoryError:  # git stopped short: ls-tree lists them
+            answers = [None] * len(asked)
+        finally:
+            reader.close()
+        for (at, p), answer in zip(asked, answers, strict=True):
+            if answer is None:
+                listed.add(at)
+            elif answer[0] == "blob":
+                found[at][p] = answer[1]  # type: ignore[index]
+    for at in listed:
+        found[at] = existing_paths(repo, at, paths[at])
+    return found
+
+
 _NAMED_MAX = 256  # paths existing_paths names to git; more: it lists the whole tree
 
 
@@ -290,20 +322,16 @@ def blame_file(
 # at the blamed commit, how many; no other line of that output starts with a hex digit and
 # a space after 40 (or 64) of them.
 _ENTRY = re.compile(rb"^([0-9a-f]{40}|[0-9a-f]{64}) \d+ (\d+) (\d+)$", re.M)
-_WS_LINE = re.compile(rb"\n[ \t\r\v\f]*(?=\n)")  # after a newline put in front
 
 
 def blank_lines(data: bytes) -> array:
     """The numbers (from 1) of the lines of ``data`` that are empty or whitespace only, as
-    git splits lines (a last line without a newline is a line)."""
-    text = b"\n" + data if data.endswith(b"\n") or not data else b"\n" + data + b"\n"
-    out = array("i")
-    line = at = 0
-    for m in _WS_LINE.finditer(text):
-        line += text.count(b"\n", at, m.start() + 1)
-        at = m.start() + 1
-        out.append(line)
-    return out
+    git splits lines (a last line without a newline is a line). Whitespace is removed first
+    (in C), so that a blank line is an empty one: 2.4x faster than a pattern's matches."""
+    lines = data.translate(None, _SPACES).split(b"\n")
+    if data.endswith(b"\n") or not data:
+        lines.pop()  # what follows the last newline is no line
+    return array("i", [k for k, line in enumerate(lines, 1) if not line])
 
 
 def lines_per_commit(
@@ -639,6 +667,7 @@ class Blamer:
         self.workers = max(1, workers)
         self.few = few
         self._history: RangeHistory | None = None
+        self._reading: threading.Thread | None = None  # ``prefetch``
         self.quick: set[str] = set()  # files counted without blame (tests, bench)
         self.grafted = 0  # files blamed through their simplified history
         self.walked = 0  # files blamed over the whole range
@@ -646,12 +675,24 @@ class Blamer:
         # (path, *its simplified history's commits) -> non-blank lines per commit
         self._memo: dict[tuple[str, ...], dict[str, int]] = {}
 
+    def prefetch(self) -> None:
+        """Start reading the range in a thread: a cold run's caller knows it will blame
+        before it knows which files (while git diffs the cohort's changes)."""
+        if self.boundary is not None and self._history is None and self._reading is None:
+            self._reading = threading.Thread(target=self._read_history, daemon=True)
+            self._reading.start()
+
+    def _read_history(self) -> None:
+        self._history = RangeHistory(self.repo, self.boundary, self.tips)  # type: ignore[arg-type]
+
     def history(self) -> RangeHistory | None:
         if self.boundary is None:
             return None
+        if self._reading is not None:
+            self._reading.join()  # (if it failed, read here)
         if self._history is None:
-            self._history = RangeHistory(self.repo, self.boundary, self.tips)
-        return self._history if self._history.ok else None
+            self._read_history()
+        return self._history if self._history.ok else None  # type: ignore[union-attr]
 
     def counts(self, at: str, paths: Iterable[str], added: Added | None = None) -> Blamed:
         """``counts_at`` at one commit."""
@@ -671,28 +712,36 @@ class Blamer:
         change) gets those counts: blame at a commit that left the file as its newest
         change had it is blame at that change. The differential tests hold every path to
         plain ``git blame``."""
+        from concurrent.futures import ThreadPoolExecutor  # (only when blaming)
+
         out = {at: Blamed() for at in asks}
         wanted = {at: set(paths) for at, paths in asks.items()}
-        listed = {at: existing_paths(self.repo, at, ps) for at, ps in wanted.items()}
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # git lists the files while this thread reads the range (if it is needed)
+            listing = pool.submit(existing_at, self.repo, wanted)
+            if self._history is None and sum(len(ps) for ps in wanted.values()) >= self.few:
+                self.prefetch()
+                self.history()
+            listed = listing.result()
         for at, found in listed.items():
             if found is None:
                 out[at].missing.extend(sorted(wanted[at]))
         present = {at: sorted(found) for at, found in listed.items() if found}
         total = sum(len(ps) for ps in present.values())
         history = self.history() if (self._history or total >= self.few) else None
-        jobs: list[tuple[str, str, tuple[str, list[str]] | None]] = []
-        for at, paths in present.items():
-            plans: dict[str, tuple[str, list[str]] | None] = {}
-            if history is not None and at in self.tips:
-                plans = history.plans(at, paths)
-                if added is not None:
-                    quick = self._without_blame(plans, added, history)
+        plans: dict[str, dict[str, tuple[str, list[str]] | None]] = {}
+        if history is not None:
+            plans = {at: history.plans(at, ps) for at, ps in present.items() if at in self.tips}
+            if added is not None:
+                for at, quick in self._without_blame(plans, added, history).items():
                     out[at].files.update(quick)
                     self.quick.update(quick)
+        jobs: list[tuple[str, str, tuple[str, list[str]] | None]] = []
+        for at, paths in present.items():
             for path in paths:
                 if path in out[at].files:
                     continue
-                plan = plans.get(path)
+                plan = plans.get(at, {}).get(path)
                 known = self._memo.get((path, *plan[1])) if plan and plan[1] else None
                 if known is not None:
                     out[at].files[path] = known
@@ -700,6 +749,8 @@ class Blamer:
                 else:
                     jobs.append((at, path, plan))
         if jobs:
+            # The longest first (no plan: the whole range), so that no worker ends alone.
+            jobs.sort(key=lambda job: -len(job[2][1]) if job[2] else -(1 << 30))
             self._blame(jobs, listed, out)
         return out
 
@@ -756,21 +807,27 @@ class Blamer:
                     clear_progress()
 
     def _without_blame(
-        self, plans: dict, added: Added, history: RangeHistory
-    ) -> dict[str, dict[str, int]]:
-        found: dict[str, dict[str, int]] = {}
-        in_place: list[tuple[str, str]] = []
-        for p, plan in plans.items():
-            if plan is None or len(plan[1]) != 1:
-                continue
-            x = plan[1][0]
-            if p not in added.lines.get(x, {}) or (x, p) not in added.origin:
-                continue
-            status, origin = history.status.get((x, p)), added.origin[(x, p)]
-            if status == "A" and origin == "" and not history.renamed(x, p):
-                found[p] = {x: added.lines[x][p]}
-            elif status == "M" and origin == p and (x, p) in added.runs:
-                in_place.append((x, p))
+        self,
+        plans: Mapping[str, Mapping[str, tuple[str, list[str]] | None]],
+        added: Added,
+        history: RangeHistory,
+    ) -> dict[str, dict[str, dict[str, int]]]:
+        """Per commit, the files counted from ``added`` (see ``counts_at``); the parents'
+        versions that tell are read in one ``cat-file``."""
+        found: dict[str, dict[str, dict[str, int]]] = {at: {} for at in plans}
+        in_place: dict[tuple[str, str], list[str]] = {}  # (x, path) -> the commits asking
+        for at, by_path in plans.items():
+            for p, plan in by_path.items():
+                if plan is None or len(plan[1]) != 1:
+                    continue
+                x = plan[1][0]
+                if p not in added.lines.get(x, {}) or (x, p) not in added.origin:
+                    continue
+                status, origin = history.status.get((x, p)), added.origin[(x, p)]
+                if status == "A" and origin == "" and not history.renamed(x, p):
+                    found[at][p] = {x: added.lines[x][p]}
+                elif status == "M" and origin == p and (x, p) in added.runs:
+                    in_place.setdefault((x, p), []).append(at)
         if in_place:
             names = [f"{x}^:{p}" for x, p in in_place]
             for (x, p), blob in zip(in_place, _read_named(self.repo, names), strict=True):
@@ -778,7 +835,8 @@ class Blamer:
                     continue
                 before = set(blob.translate(None, _SPACES).split(b"\n"))
                 if not could_move(added.runs[(x, p)], before):
-                    found[p] = {x: added.lines[x][p]}
+                    for at in in_place[(x, p)]:
+                        found[at][p] = {x: added.lines[x][p]}
         return found
 
 

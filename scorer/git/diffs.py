@@ -246,6 +246,20 @@ class CatFile:
             writer.join()
         return out
 
+    def types(self, names: list[str]) -> list[tuple[str, str] | None]:
+        """(type, object id) of each of ``names``, in order (``--batch-check``); None where
+        git answers "missing" (or ambiguous)."""
+        writer = self._ask(names)
+        out: list[tuple[str, str] | None] = []
+        try:
+            for _ in names:
+                parts = self._header()
+                found = len(parts) == 3 and parts[2].isdigit() and parts[-1] != b"missing"
+                out.append((parts[1].decode("ascii"), parts[0].decode("ascii")) if found else None)
+        finally:
+            writer.join()
+        return out
+
     def end_input(self) -> None:
         """Tell git there is nothing more to ask: it exits (``close`` waits for it)."""
         if self._proc.stdin is not None:

@@ -39,6 +39,10 @@ class BlameCache:
         self.reused = 0  # files answered from the cache (tests, bench)
         self.blamed = 0  # files git blamed
 
+    def empty(self) -> bool:
+        """No blame kept from a past run (a first run, or one after a cache was dropped)."""
+        return not self._old.get("blames")
+
     def added(self, repo: Repo, shas: list[str], exclude: PathFilter) -> Added:
         self._exclude = exclude.patterns
         known = (

@@ -342,6 +342,10 @@ class Session(Accelerator):
             self._blame_cache = BlameCache(self.directory, fresh=True)
             return super().blame_files(blamer, asks, added)
 
+    def blame_soon(self, blamer: Blamer) -> None:
+        if self._blames().empty():  # a warm run may blame nothing: only a cold cache reads ahead
+            super().blame_soon(blamer)
+
     def survival_done(self, deploy_sha: str | None) -> None:
         if self._blame_cache is not None:
             self._blame_cache.save(deploy_sha)

@@ -20,6 +20,7 @@ from scorer.git.blame import (
     blame_counts,
     blame_file,
     blank_lines,
+    existing_at,
     existing_paths,
     lines_per_commit,
     touched_between,
@@ -116,6 +117,21 @@ def test_existing_paths_takes_odd_names_literally(tmp_path, monkeypatch, named_m
     # Files only: a directory, a deleted file and a glob's matches are not the names asked.
     assert sorted(found) == sorted(odd)
     assert found["*.py"] == g.git("rev-parse", f"{head}:*.py").strip()
+
+
+def test_existing_at_several_commits_answers_as_ls_tree_does(tmp_path):
+    g = GitRepo(tmp_path / "r")
+    names = {":(glob)x.py": "1\n", "*.py": "2\n", "d/[ab].py": "3\n", "sp ace.py": "4\n",
+             "-dash.py": "5\n", "ünï.py": "6\n", 'q"uote.py': "7\n", "dir/f.py": "8\n"}  # fmt: skip
+    one = g.commit("one", when=at(1), files={**names, "gone.py": "9\n"})
+    two = g.commit("two", when=at(2), files={"gone.py": None, "new.py": "10\n"})
+    three = g.commit("three", when=at(3), files={"sp ace.py": None})
+    asked = [*names, "dir", "gone.py", "new.py", "nope.py", "d/b.py", "d"]
+    repo = open_repo(g.path)
+    want = {c: existing_paths(repo, c, asked) for c in (one, two, three)}
+    assert existing_at(repo, dict.fromkeys((one, two, three), asked)) == want
+    assert sorted(want[three]) == sorted({*names, "new.py"} - {"sp ace.py"})
+    assert existing_at(repo, {one: asked, "0" * 40: ["new.py"]}) == {one: want[one], "0" * 40: None}
 
 
 def test_partial_clone_missing_blobs_are_counted(tmp_path):
