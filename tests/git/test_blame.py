@@ -635,3 +635,24 @@ def test_a_file_split_in_two_keeps_its_origin_in_both_halves(tmp_path, monkeypat
         assert got.files[path] == want, path
     assert got.files["f1.txt"][old] == 1 and got.files["f2.txt"][old] == 1
     assert got.files["new.txt"] == {split: 3}
+
+
+def test_spawn_feeds_large_input_and_survives_git_leaving_early(tmp_path):
+    """``_spawn`` (blame's process starter): input beyond a pipe's buffer reaches git whole;
+    a git that exits without reading it (a bad revision) gives its exit code, no hang."""
+    from scorer.git.blame import _spawn
+    from scorer.git.log import git_env
+
+    g = GitRepo(tmp_path / "r")
+    g.commit("one", when=at(1), files={"a.py": "a\n"})
+    data = b"".join(b"line %d of the grafts\n" % k for k in range(40_000))  # ~1 MB
+    assert len(data) > 900_000  # a pipe holds 64 KiB
+    cmd = ["git", "-C", str(g.path), "hash-object", "--stdin"]
+    want = subprocess.run(cmd, input=data, capture_output=True, check=True).stdout
+    assert _spawn(cmd, data, git_env()) == (0, want)
+    bad = ["git", "-C", str(g.path), "rev-parse", "--verify", "-q", "no-such-rev"]
+    assert _spawn(bad, data, git_env()) == (1, b"")
+    assert _spawn(["git", "-C", str(g.path), "rev-parse", "HEAD"], b"", git_env()) == (
+        0,
+        (g.head() + "\n").encode(),
+    )
