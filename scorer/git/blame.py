@@ -28,7 +28,7 @@ import subprocess
 import threading
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from scorer.errors import RepositoryError
 from scorer.git.diffs import CatFile
@@ -766,41 +766,78 @@ class Blamer:
         of them in one pool (the rework states' few files each would leave a core idle).
 
         A file whose simplified history from a commit is one commit X that added it, or
-        changed it in place without a line blame ``-M`` could move (none of X's added lines,
-        whitespace removed, is a line of its parent's version), is counted without blame: X
-        has exactly the lines its ``-w`` diff adds (``added``). A file whose simplified
-        history is one already blamed (at ``S`` and at a rework state after its last
-        change) gets those counts: blame at a commit that left the file as its newest
-        change had it is blame at that change. The differential tests hold every path to
-        plain ``git blame``."""
+        changed it in place where blame ``-M`` could move none of its added lines to the
+        parent's version (``could_move``), is counted without blame: X has exactly the lines
+        its ``-w`` diff adds (``added``). A file whose simplified history is one already
+        blamed (at ``S`` and at a rework state after its last change) gets those counts:
+        blame at a commit that left the file as its newest change had it is blame at that
+        change. The differential tests hold every path to plain ``git blame``."""
         from concurrent.futures import ThreadPoolExecutor  # (only when blaming)
 
         out = {at: Blamed() for at in asks}
         wanted = {at: set(paths) for at, paths in asks.items()}
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            # git lists the files while this thread reads the range (if it is needed)
-            listing = pool.submit(existing_at, self.repo, wanted)
-            if self._history is None and sum(len(ps) for ps in wanted.values()) >= self.few:
-                self.prefetch()
-                self.history()
+        with ThreadPoolExecutor(max_workers=1) as lister:
+            # git lists the files while this thread plans their blames (the range was read
+            # ahead, or is read now)
+            listing = lister.submit(existing_at, self.repo, wanted)
+            history = None
+            ahead = self._history is not None or self._reading is not None
+            if ahead or sum(len(ps) for ps in wanted.values()) >= self.few:
+                history = self.history()
+            plans: dict[str, dict[str, tuple[str, list[str]] | None]] = {}
+            quick: dict[str, dict[str, dict[str, int]]] = {}
+            unsure: dict[tuple[str, str], list[str]] = {}  # fast-path candidates, see below
+            if history is not None:
+                plans = {at: history.plans(at, ps) for at, ps in wanted.items() if at in self.tips}
+                if added is not None:
+                    quick, unsure = self._without_blame(plans, added, history)
             listed = listing.result()
+        present: dict[str, set[str]] = {}
         for at, found in listed.items():
             if found is None:
                 out[at].missing.extend(sorted(wanted[at]))
-        present = {at: sorted(found) for at, found in listed.items() if found}
-        total = sum(len(ps) for ps in present.values())
-        history = self.history() if (self._history or total >= self.few) else None
-        plans: dict[str, dict[str, tuple[str, list[str]] | None]] = {}
-        if history is not None:
-            plans = {at: history.plans(at, ps) for at, ps in present.items() if at in self.tips}
-            if added is not None:
-                for at, quick in self._without_blame(plans, added, history).items():
-                    out[at].files.update(quick)
-                    self.quick.update(quick)
+            elif found:
+                present[at] = set(found)
+        for at, files in quick.items():
+            kept = {p: c for p, c in files.items() if p in present.get(at, ())}
+            out[at].files.update(kept)
+            self.quick.update(kept)
+        settled = {(at, p) for (_, p), ats in unsure.items() for at in ats}
+        jobs = self._jobs(present, plans, out, skip=settled)
+        if not jobs and not unsure:
+            return out
+
+        def check() -> list[tuple[str, str, tuple[str, list[str]] | None]]:
+            """Meanwhile, the candidates: counted, or handed to git (``_jobs``)."""
+            later: dict[str, set[str]] = {}
+            for at, files in self._checked(unsure, added).items():  # type: ignore[arg-type]
+                for p in list(files):
+                    if p in present.get(at, ()):
+                        out[at].files[p] = files[p]
+                        self.quick.add(p)
+            for (_, p), ats in unsure.items():
+                for at in ats:
+                    if p in present.get(at, ()) and p not in out[at].files:
+                        later.setdefault(at, set()).add(p)
+            return self._jobs(later, plans, out)
+
+        self._blame(jobs, check, listed, out)
+        return out
+
+    def _jobs(
+        self,
+        paths: Mapping[str, Iterable[str]],
+        plans: Mapping[str, Mapping[str, tuple[str, list[str]] | None]],
+        out: dict[str, Blamed],
+        skip: set[tuple[str, str]] = frozenset(),  # type: ignore[assignment]
+    ) -> list[tuple[str, str, tuple[str, list[str]] | None]]:
+        """What git must blame of ``paths``: not counted yet, not already blamed through the
+        same simplified history (the memo); the longest first (no plan: the whole range),
+        so that no worker ends alone."""
         jobs: list[tuple[str, str, tuple[str, list[str]] | None]] = []
-        for at, paths in present.items():
-            for path in paths:
-                if path in out[at].files:
+        for at, ps in paths.items():
+            for path in sorted(ps):
+                if path in out[at].files or (at, path) in skip:
                     continue
                 plan = plans.get(at, {}).get(path)
                 known = self._memo.get((path, *plan[1])) if plan and plan[1] else None
@@ -809,40 +846,48 @@ class Blamer:
                     self.reused += 1
                 else:
                     jobs.append((at, path, plan))
-        if jobs:
-            # The longest first (no plan: the whole range), so that no worker ends alone.
-            jobs.sort(key=lambda job: -len(job[2][1]) if job[2] else -(1 << 30))
-            self._blame(jobs, listed, out)
-        return out
+        jobs.sort(key=lambda job: -len(job[2][1]) if job[2] else -(1 << 30))
+        return jobs
 
     def _blame(
         self,
-        jobs: list[tuple[str, str, tuple[str, list[str]] | None]],
+        first: list[tuple[str, str, tuple[str, list[str]] | None]],
+        then: Callable[[], list[tuple[str, str, tuple[str, list[str]] | None]]],
         listed: Mapping[str, Mapping[str, str] | None],
         out: dict[str, Blamed],
     ) -> None:
-        grafted = sum(1 for job in jobs if job[2] is not None)
-        self.grafted += grafted
-        self.walked += len(jobs) - grafted
+        """git blames ``first``, two files at a time, while this thread runs ``then`` (the
+        jobs it returns are blamed after them) and then reads each file at its commit (one
+        blob at a time) for its blank lines."""
         from concurrent.futures import ThreadPoolExecutor
 
         env = git_env()
 
-        def one(k: int) -> list[tuple[str, int, int]] | None:
-            at, path, plan = jobs[k]
+        def one(job: tuple[str, str, tuple[str, list[str]] | None]) -> list | None:
+            at, path, plan = job
             grafts = None if plan is None else plan[0]
             return blame_file(self.repo, at, path, self.boundary, grafts, env)
 
-        # git blames two files at a time; meanwhile this thread reads each file at its
-        # commit (one blob at a time) for its blank lines.
-        reader = CatFile(self.repo, "--batch")
-        show = tty_progress("scorer: blaming", "files", len(jobs)) if self.progress else None
+        reader: CatFile | None = None
+        show = None
+        jobs: list[tuple[str, str, tuple[str, list[str]] | None]] = []
         try:
             with ThreadPoolExecutor(max_workers=self.workers) as pool:
-                found = pool.map(one, range(len(jobs)))
+                running = [(job, pool.submit(one, job)) for job in first]
+                running += [(job, pool.submit(one, job)) for job in then()]
+                jobs = [job for job, _ in running]
+                grafted = sum(1 for job in jobs if job[2] is not None)
+                self.grafted += grafted
+                self.walked += len(jobs) - grafted
+                if not jobs:
+                    return
+                if self.progress:
+                    show = tty_progress("scorer: blaming", "files", len(jobs))
+                reader = CatFile(self.repo, "--batch")
                 blobs = reader.blobs([listed[at][path] for at, path, _ in jobs])  # type: ignore[index]
-                done = zip(jobs, found, blobs, strict=True)
-                for k, ((at, path, plan), entries, blob) in enumerate(done, 1):
+                done = zip(running, blobs, strict=True)
+                for k, (((at, path, plan), future), blob) in enumerate(done, 1):
+                    entries = future.result()
                     if entries is None or blob is None:
                         out[at].missing.append(path)
                     else:
@@ -857,7 +902,8 @@ class Blamer:
                 if path not in out[at].files and path not in out[at].missing:
                     out[at].missing.append(path)
         finally:
-            reader.close()
+            if reader is not None:
+                reader.close()
             if show is not None:
                 clear_progress()
 
@@ -866,11 +912,12 @@ class Blamer:
         plans: Mapping[str, Mapping[str, tuple[str, list[str]] | None]],
         added: Added,
         history: RangeHistory,
-    ) -> dict[str, dict[str, dict[str, int]]]:
-        """Per commit, the files counted from ``added`` (see ``counts_at``); the parents'
-        versions that tell are read in one ``cat-file``."""
+    ) -> tuple[dict[str, dict[str, dict[str, int]]], dict[tuple[str, str], list[str]]]:
+        """Per commit, the files counted from ``added`` (see ``counts_at``) without reading
+        anything; and the candidates whose parent's version must tell (``_checked``):
+        (X, path) -> the commits asking."""
         found: dict[str, dict[str, dict[str, int]]] = {at: {} for at in plans}
-        in_place: dict[tuple[str, str], list[str]] = {}  # (x, path) -> the commits asking
+        unsure: dict[tuple[str, str], list[str]] = {}
         for at, by_path in plans.items():
             for p, plan in by_path.items():
                 if plan is None or len(plan[1]) != 1:
@@ -882,16 +929,25 @@ class Blamer:
                 if status == "A" and origin == "" and not history.renamed(x, p):
                     found[at][p] = {x: added.lines[x][p]}
                 elif status == "M" and origin == p and (x, p) in added.runs:
-                    in_place.setdefault((x, p), []).append(at)
-        if in_place:
-            names = [f"{x}^:{p}" for x, p in in_place]
-            for (x, p), blob in zip(in_place, _read_named(self.repo, names), strict=True):
-                if blob is None:
-                    continue
-                before = set(blob.translate(None, _SPACES).split(b"\n"))
-                if not could_move(added.runs[(x, p)], before):
-                    for at in in_place[(x, p)]:
-                        found[at][p] = {x: added.lines[x][p]}
+                    unsure.setdefault((x, p), []).append(at)
+        return found, unsure
+
+    def _checked(
+        self, unsure: Mapping[tuple[str, str], list[str]], added: Added
+    ) -> dict[str, dict[str, dict[str, int]]]:
+        """The candidates blame ``-M`` could move nothing of, counted from ``added``: their
+        parents' versions read in one ``cat-file``."""
+        found: dict[str, dict[str, dict[str, int]]] = {}
+        if not unsure:
+            return found
+        names = [f"{x}^:{p}" for x, p in unsure]
+        for (x, p), blob in zip(unsure, _read_named(self.repo, names), strict=True):
+            if blob is None:
+                continue
+            before = set(blob.translate(None, _SPACES).split(b"\n"))
+            if not could_move(added.runs[(x, p)], before):
+                for at in unsure[(x, p)]:
+                    found.setdefault(at, {})[p] = {x: added.lines[x][p]}
         return found
 
 
