@@ -327,11 +327,16 @@ class LazyPattern:
 def glob_regex(globs: Iterable[str]) -> LazyPattern | None:
     """One case-insensitive pattern for whole-string globs in which only ``*`` is special."""
     globs = tuple(globs)
+    pattern = _glob_alternation(globs)
+    return None if pattern is None else LazyPattern(pattern, _GLOB_FLAGS, globs)
+
+
+def _glob_alternation(globs: Iterable[str]) -> str | None:
     parts = [".*".join(re.escape(p) for p in g.split("*")) for g in globs]
-    if not parts:
-        return None
-    pattern = "|".join(f"(?:{p})" for p in parts)
-    return LazyPattern(pattern, re.IGNORECASE | re.DOTALL, globs)
+    return "|".join(f"(?:{p})" for p in parts) if parts else None
+
+
+_GLOB_FLAGS = re.IGNORECASE | re.DOTALL
 
 
 def _strings(entry: Mapping[str, Any], key: str, *, strip: bool = True) -> tuple[str, ...]:
@@ -447,6 +452,8 @@ def agent_from_mapping(entry: Mapping[str, Any], *, source: str = "config") -> A
     )
 
 
+_MANY_PEOPLE = 64  # identities after which every agent's globs are asked at once
+
 # Identity verdicts, cached per (name, email). Ordered: >= AGENT is not a human contributor.
 HUMAN = 0
 DRIVEN = 1  # a person working through an agent: evidence, but a human contributor
@@ -476,6 +483,7 @@ class Registry:
         self._bot_emails = glob_regex(self.bots["emails"])
         self._bot_identities = glob_regex(self.bots["identities"])
         self.identity_cache: dict[tuple[str, str], tuple[int, tuple[str, ...]]] = {}
+        self._any_agent: tuple[re.Pattern[str] | None, ...] | None = None  # _may_be_agent
         self.value_cache: dict[tuple[str, str], tuple[str, ...]] = {}  # see detect.py
         # A message's deciding tail -> its message evidence, in the order found and sorted.
         self.message_cache: dict[str, tuple[tuple, tuple]] = {}  # see detect._deciding_tail
@@ -602,7 +610,8 @@ class Registry:
             return hit
         verdict = HUMAN
         ids: list[str] = []
-        for a in self.agents:
+        many = len(self.identity_cache) >= _MANY_PEOPLE
+        for a in self.agents if not many or self._may_be_agent(name, email) else ():
             kind = a.identity_kind(name, email)
             if kind == "agent":
                 verdict = AGENT
@@ -617,6 +626,30 @@ class Registry:
         if len(self.identity_cache) < 1_000_000:
             self.identity_cache[key] = result
         return result
+
+    def _may_be_agent(self, name: str, email: str) -> bool:
+        """Whether any agent's name, email, identity or driven-name glob matches: one
+        pattern each over every agent. Per agent, that is ~60 checks a person, and a cold scan
+        of rails/rails meets 7,794 people; a per-merge run meets a few (the patterns are
+        compiled only past ``_MANY_PEOPLE``)."""
+        if self._any_agent is None:
+            fields = (
+                (a.names for a in self.agents),
+                (a.emails for a in self.agents),
+                (a.identities for a in self.agents),
+                (a.driven_names for a in self.agents),
+            )
+            sources = (_glob_alternation(g for globs in f for g in globs) for f in fields)
+            self._any_agent = tuple(
+                None if p is None else re.compile(p, _GLOB_FLAGS) for p in sources
+            )
+        names, emails, identities, driven = self._any_agent
+        return bool(
+            (names is not None and names.fullmatch(name))
+            or (emails is not None and emails.fullmatch(email))
+            or (identities is not None and identities.fullmatch(f"{name} <{email}>"))
+            or (driven is not None and driven.fullmatch(name))
+        )
 
     def _is_bot(self, name: str, email: str) -> bool:
         if self._bot_names is not None and self._bot_names.fullmatch(name.strip()):

@@ -336,3 +336,34 @@ def test_most_specific_match_wins(message, expected):
 def test_git_ai_tool_names(registry, tool, agent):
     """The tool names git-ai records (git-ai-project/git-ai, src/), as registry aliases."""
     assert registry.lookup_name(tool) == agent
+
+
+def test_many_people_get_the_verdicts_each_agent_would_give():
+    """Past a few dozen people (a cold scan of a large history) every agent's globs are asked
+    at once: the same verdicts and agents as asking each agent, for agents' identities (every
+    name, email and identity of the registry, in other cases, with a driven name), people,
+    bots and near misses."""
+    from scorer.attribution import registry as registry_module
+
+    reg = load_registry()
+    people = [("Jane Doe", "jane@example.org"), ("Claude", "noreply@anthropic.com"),
+              ("x", "NOREPLY@ANTHROPIC.COM"), ("Jane (aider)", "jane@x.org"),
+              ("Jane (aider) ", "jane@x.org"), ("renovate[bot]", "bot@x"), ("Copilot", "n@x"),
+              ("copilot", "noreply@github.com"), ("GitHub Copilot", "noreply@github.com"),
+              ("amp", "amp@ampcode.com"), ("amp", "amp@elsewhere.io"), ("Ampy", "amp@x"),
+              ("dependabot[bot]", "49699333+dependabot[bot]@users.noreply.github.com")]  # fmt: skip
+    for a in reg.agents:
+        for glob in (*a.names, *a.driven_names):
+            people += [(glob.replace("*", "someone"), "p@x"), (glob.upper(), "p@x")]
+        for glob in a.emails:
+            people += [("Someone", glob.replace("*", "1234")), ("S", "x" + glob.replace("*", ""))]
+        for glob in a.identities:
+            name, _, email = glob.replace("*", "zz").partition(" <")
+            people.append((name, email.rstrip(">")))
+    people += [(f"Person {k}", f"person{k}@example.org") for k in range(80)]
+    one_by_one = {p: load_registry().identity(*p) for p in people}  # fresh: under the threshold
+    many = load_registry()
+    for k in range(registry_module._MANY_PEOPLE):
+        many.identity(f"Warm {k}", f"warm{k}@example.org")
+    assert {p: many.identity(*p) for p in people} == one_by_one
+    assert sum(1 for v, _ in one_by_one.values() if v >= registry_module.AGENT) > 20
