@@ -68,7 +68,7 @@ class Cohort:
 
 NOT_ASKED = (
     "not computed: ask for it with --horizon 30d or survival_horizon in the config (it blames "
-    "every file the cohort wrote: tens of seconds on a large history)"
+    "every file the cohort wrote: up to seconds on a large history, once with --cache)"
 )
 
 
