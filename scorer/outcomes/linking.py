@@ -57,9 +57,11 @@ def link_deploys(
 def ship(graph: Graph, ev: DeployEvent, node: int, previous: int | None) -> DeployResult:
     """A deploy and what it shipped (or would have) since ``previous``."""
     parents = graph.parents
+    # A failed deploy: the next one ships from ``previous`` again (the marks stay there).
+    shipped = graph.range(node, previous, in_turn=True, move=ev.status == "success")
     # An array: 4 bytes a change, not a list's ~36 (two release lines deployed as one
     # environment ship ~12k commits a deploy: rails/rails, 552 deploys).
-    changes = array("i", [c for c in graph.range(node, previous) if len(parents[c]) <= 1])
+    changes = array("i", [c for c in shipped if len(parents[c]) <= 1])
     if ev.status == "success":
         return DeployResult(ev, node, shipped=changes)
     return DeployResult(ev, node, FAILED, attempted=changes)

@@ -148,8 +148,8 @@ def test_deploy_after_deploy_ranges_equal_only_in(seed, monkeypatch):
     walked: list[bool] = []  # whether each range came from the marks
     walk = Graph._walk_on
 
-    def spy(g, tip, base):
-        rows = walk(g, tip, base)
+    def spy(g, tip, base, move=True):
+        rows = walk(g, tip, base, move)
         walked.append(rows is not None)
         return rows
 
@@ -170,3 +170,42 @@ def test_deploy_after_deploy_ranges_equal_only_in(seed, monkeypatch):
         elif roll < 0.85:
             previous = tip  # else a failed deploy: the next one ships from the same commit
     assert any(walked) and not all(walked)  # both ways were taken
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_deploys_in_turn_walk_on_after_rollbacks_and_failed_deploys(seed, monkeypatch):
+    """As linking asks (``in_turn``): a failed deploy leaves the marks where they were (the
+    next deploy ships from the same commit), and deploys that go forward after a rollback
+    get their marks back. Every range equals only_in's, ancestry is_ancestor's, and only the
+    first deploy and those from a rollback (or another branch's deploy) to the next deploy
+    that goes forward again walk with a heap."""
+    rng = random.Random(seed)
+    graph = _dag(rng, 150)
+    plain = Graph(graph.shas, graph.parents)
+    heap_walks = 0
+    only_in = Graph.only_in
+
+    def spy(g, tip, exclude=()):
+        nonlocal heap_walks
+        heap_walks += g is graph
+        return only_in(g, tip, exclude)
+
+    monkeypatch.setattr(Graph, "only_in", spy)
+    previous, lost, allowed = None, True, 0
+    for _ in range(80):
+        later = [x for x in range(150) if previous is not None and plain.is_ancestor(previous, x)]
+        tip = rng.randrange(150) if not later or rng.random() < 0.1 else rng.choice(later)
+        failed = rng.random() < 0.15
+        expected = plain.only_in(tip, () if previous is None else (previous,))
+        assert list(graph.range(tip, previous, in_turn=True, move=not failed)) == expected
+        forward = previous is not None and plain.is_ancestor(previous, tip)
+        if previous is not None:
+            assert graph.memo_ancestor[(previous, tip)] == forward
+        allowed += lost  # marks lost: a heap walk, until a deploy goes forward again
+        if lost and (forward or previous is None):
+            lost = False
+        elif not lost and not forward and not failed:
+            lost = True  # a rollback drops the marks (a failed one keeps them)
+        if not failed:
+            previous = tip
+    assert heap_walks <= allowed
