@@ -28,7 +28,7 @@ import subprocess
 import threading
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 
 from scorer.errors import RepositoryError
 from scorer.git.diffs import CatFile
@@ -786,11 +786,11 @@ class Blamer:
                 history = self.history()
             plans: dict[str, dict[str, tuple[str, list[str]] | None]] = {}
             quick: dict[str, dict[str, dict[str, int]]] = {}
-            unsure: dict[tuple[str, str], list[str]] = {}  # fast-path candidates, see below
+            pending: dict[tuple[str, str], list[str]] = {}  # whose parent's version tells
             if history is not None:
                 plans = {at: history.plans(at, ps) for at, ps in wanted.items() if at in self.tips}
                 if added is not None:
-                    quick, unsure = self._without_blame(plans, added, history)
+                    quick, pending = self._without_blame(plans, added, history)
             listed = listing.result()
         present: dict[str, set[str]] = {}
         for at, found in listed.items():
@@ -802,26 +802,25 @@ class Blamer:
             kept = {p: c for p, c in files.items() if p in present.get(at, ())}
             out[at].files.update(kept)
             self.quick.update(kept)
-        settled = {(at, p) for (_, p), ats in unsure.items() for at in ats}
-        jobs = self._jobs(present, plans, out, skip=settled)
-        if not jobs and not unsure:
+        waiting = {(at, p) for (_, p), ats in pending.items() for at in ats}
+        jobs = self._jobs(present, plans, out, skip=waiting)
+        if not jobs and not pending:
             return out
 
-        def check() -> list[tuple[str, str, tuple[str, list[str]] | None]]:
-            """Meanwhile, the candidates: counted, or handed to git (``_jobs``)."""
-            later: dict[str, set[str]] = {}
-            for at, files in self._checked(unsure, added).items():  # type: ignore[arg-type]
-                for p in list(files):
+        def decide() -> list[tuple[str, str, tuple[str, list[str]] | None]]:
+            """While git blames ``jobs``: the pending files counted, or handed to git."""
+            for at, files in self._checked(pending, added).items():  # type: ignore[arg-type]
+                for p, counts in files.items():
                     if p in present.get(at, ()):
-                        out[at].files[p] = files[p]
+                        out[at].files[p] = counts
                         self.quick.add(p)
-            for (_, p), ats in unsure.items():
-                for at in ats:
-                    if p in present.get(at, ()) and p not in out[at].files:
-                        later.setdefault(at, set()).add(p)
-            return self._jobs(later, plans, out)
+            declined: dict[str, set[str]] = {}
+            for at, p in waiting:
+                if p in present.get(at, ()) and p not in out[at].files:
+                    declined.setdefault(at, set()).add(p)
+            return self._jobs(declined, plans, out)
 
-        self._blame(jobs, check, listed, out)
+        self._blame(jobs, decide, listed, out)
         return out
 
     def _jobs(
@@ -829,7 +828,7 @@ class Blamer:
         paths: Mapping[str, Iterable[str]],
         plans: Mapping[str, Mapping[str, tuple[str, list[str]] | None]],
         out: dict[str, Blamed],
-        skip: set[tuple[str, str]] = frozenset(),  # type: ignore[assignment]
+        skip: Collection[tuple[str, str]] = (),
     ) -> list[tuple[str, str, tuple[str, list[str]] | None]]:
         """What git must blame of ``paths``: not counted yet, not already blamed through the
         same simplified history (the memo); the longest first (no plan: the whole range),
@@ -917,7 +916,7 @@ class Blamer:
         anything; and the candidates whose parent's version must tell (``_checked``):
         (X, path) -> the commits asking."""
         found: dict[str, dict[str, dict[str, int]]] = {at: {} for at in plans}
-        unsure: dict[tuple[str, str], list[str]] = {}
+        pending: dict[tuple[str, str], list[str]] = {}
         for at, by_path in plans.items():
             for p, plan in by_path.items():
                 if plan is None or len(plan[1]) != 1:
@@ -929,24 +928,24 @@ class Blamer:
                 if status == "A" and origin == "" and not history.renamed(x, p):
                     found[at][p] = {x: added.lines[x][p]}
                 elif status == "M" and origin == p and (x, p) in added.runs:
-                    unsure.setdefault((x, p), []).append(at)
-        return found, unsure
+                    pending.setdefault((x, p), []).append(at)
+        return found, pending
 
     def _checked(
-        self, unsure: Mapping[tuple[str, str], list[str]], added: Added
+        self, pending: Mapping[tuple[str, str], list[str]], added: Added
     ) -> dict[str, dict[str, dict[str, int]]]:
         """The candidates blame ``-M`` could move nothing of, counted from ``added``: their
         parents' versions read in one ``cat-file``."""
         found: dict[str, dict[str, dict[str, int]]] = {}
-        if not unsure:
+        if not pending:
             return found
-        names = [f"{x}^:{p}" for x, p in unsure]
-        for (x, p), blob in zip(unsure, _read_named(self.repo, names), strict=True):
+        names = [f"{x}^:{p}" for x, p in pending]
+        for (x, p), blob in zip(pending, _read_named(self.repo, names), strict=True):
             if blob is None:
                 continue
             before = set(blob.translate(None, _SPACES).split(b"\n"))
             if not could_move(added.runs[(x, p)], before):
-                for at in unsure[(x, p)]:
+                for at in pending[(x, p)]:
                     found.setdefault(at, {})[p] = {x: added.lines[x][p]}
         return found
 
