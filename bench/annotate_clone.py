@@ -6,7 +6,8 @@ a deploy log of one production deploy a day.
 ``DIR`` becomes a bare clone of ``SOURCE`` (``git clone --bare --local``: its packs are
 hard-linked, not copied, so a 100k-commit history is ready in seconds) with, under
 ``refs/notes/ai``, a git-ai authorship note (``authorship/3.0.0``, an agent's prompt
-attested on one file) on ``--ai-share`` of its non-merge commits, drawn by a seeded stream
+attested on a file the commit changed; one blob a commit, as git-ai writes them) on
+``--ai-share`` of its non-merge commits, drawn by a seeded stream
 in history order. Notes add AI evidence without rewriting a commit, so the history keeps its
 real shapes: its files, blob sizes, change sizes, merges and pace. ``DIR.deploys.jsonl``
 gets one successful ``production`` deploy a day, of the newest first-parent commit of that
@@ -29,37 +30,59 @@ from pathlib import Path
 AGENTS = ("claude", "cursor", "github-copilot", "codex")
 
 
-def note_text(tool: str, k: int) -> bytes:
-    """A git-ai note: one prompt of ``tool`` attested on lines 1-10 of one file."""
+def note_text(tool: str, k: int, path: str, lines: int) -> bytes:
+    """A git-ai note as git-ai writes one: a prompt of ``tool`` attested on ``lines`` lines
+    of ``path`` (a file the commit changed), and the prompt's record."""
     prompt = f"{k:016x}"
+    quoted = f'"{path}"' if " " in path else path
     meta = {
         "schema_version": "authorship/3.0.0",
         "git_ai_version": "1.4.0",
-        "prompts": {prompt: {"agent_id": {"tool": tool, "id": f"bench-{k}", "model": "m"}}},
+        "base_commit_sha": f"{k:040x}",
+        "prompts": {
+            prompt: {
+                "agent_id": {"tool": tool, "id": f"session-{k}", "model": "model-1"},
+                "human_author": "someone@example.org",
+                "messages": [],
+                "total_additions": lines,
+                "total_deletions": 0,
+                "accepted_lines": lines,
+                "overriden_lines": 0,
+            }
+        },
     }
-    return f"src/app.rb\n  {prompt} 1-10\n---\n{json.dumps(meta, indent=2)}".encode()
+    return f"{quoted}\n  {prompt} 1-{lines}\n---\n{json.dumps(meta, indent=2)}".encode()
 
 
 def write_notes(repo: Path, share: float, seed: int) -> int:
-    """Notes on ``share`` of the non-merge commits of HEAD's history, in one fast-import."""
-    commits = subprocess.run(
-        ["git", "-C", str(repo), "rev-list", "--no-merges", "--reverse", "HEAD"],
-        capture_output=True, text=True, check=True,
-    ).stdout.split()  # fmt: skip
+    """Notes on ``share`` of the non-merge commits of HEAD's history, each its own (as
+    git-ai's are: a blob a commit), in one fast-import."""
+    log = subprocess.run(
+        ["git", "-C", str(repo), "log", "--no-merges", "--reverse", "--no-renames",
+         "--format=%x01%H", "--name-only", "-z", "HEAD"],
+        capture_output=True, check=True,
+    ).stdout.decode("utf-8", "replace")  # fmt: skip
+    commits = []
+    for record in log.split("\x01")[1:]:
+        sha, _, names = record.partition("\n")
+        first = next((n.strip("\n") for n in names.split("\0") if n.strip("\n")), "README")
+        commits.append((sha.strip(), first))
     draw = random.Random(seed * 31 + 4)
-    chosen = [(sha, draw.randrange(len(AGENTS))) for sha in commits if draw.random() < share]
-    stream = bytearray()
-    for k, tool in enumerate(AGENTS, 1):
-        text = note_text(tool, k)
-        stream += b"blob\nmark :%d\ndata %d\n%s\n" % (k, len(text), text)
-    stream += b"commit refs/notes/ai\ncommitter bench <bench@example.org> 1500000000 +0000\n"
-    stream += b"data 0\n"
-    for sha, agent in chosen:
-        stream += b"N :%d %s\n" % (agent + 1, sha.encode())
+    sizes = random.Random(seed * 31 + 6)
+    stream = bytearray(b"commit refs/notes/ai\n")
+    stream += b"committer bench <bench@example.org> 1500000000 +0000\ndata 0\n"
+    chosen = 0
+    for k, (sha, path) in enumerate(commits):
+        if draw.random() >= share:
+            continue
+        tool = AGENTS[draw.randrange(len(AGENTS))]
+        text = note_text(tool, k, path, sizes.randint(1, 120))
+        stream += b"N inline %s\ndata %d\n%s\n" % (sha.encode(), len(text), text)
+        chosen += 1
     stream += b"\n"
     subprocess.run(["git", "-C", str(repo), "fast-import", "--quiet"], input=bytes(stream),
                    check=True)  # fmt: skip
-    return len(chosen)
+    return chosen
 
 
 def write_daily_deploys(repo: Path, path: Path) -> int:
