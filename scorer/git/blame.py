@@ -25,7 +25,6 @@ import functools
 import os
 import re
 import subprocess
-import threading
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -41,6 +40,7 @@ from scorer.git.log import (
     tty_progress,
 )
 from scorer.git.paths import PathFilter
+from scorer.util.threads import Background
 
 _HUNK = re.compile(rb"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
 _HEX = frozenset(b"0123456789abcdef")
@@ -728,7 +728,7 @@ class Blamer:
         self.workers = max(1, workers)
         self.few = few
         self._history: RangeHistory | None = None
-        self._reading: threading.Thread | None = None  # ``prefetch``
+        self._reading: Background | None = None  # ``prefetch``
         self.quick: set[str] = set()  # files counted without blame (tests, bench)
         self.grafted = 0  # files blamed through their simplified history
         self.walked = 0  # files blamed over the whole range
@@ -739,20 +739,15 @@ class Blamer:
     def prefetch(self) -> None:
         """Start reading the range in a thread: a cold run's caller knows it will blame
         before it knows which files (while git diffs the cohort's changes)."""
-        if self.boundary is not None and self._history is None and self._reading is None:
-            self._reading = threading.Thread(target=self._read_history, daemon=True)
-            self._reading.start()
-
-    def _read_history(self) -> None:
-        self._history = RangeHistory(self.repo, self.boundary, self.tips)  # type: ignore[arg-type]
+        if self.boundary is not None and self._reading is None:
+            self._reading = Background(RangeHistory, self.repo, self.boundary, self.tips)
 
     def history(self) -> RangeHistory | None:
         if self.boundary is None:
             return None
-        if self._reading is not None:
-            self._reading.join()  # (if it failed, read here)
         if self._history is None:
-            self._read_history()
+            self.prefetch()
+            self._history = self._reading.result()  # type: ignore[union-attr]
         return self._history if self._history.ok else None  # type: ignore[union-attr]
 
     def counts(self, at: str, paths: Iterable[str], added: Added | None = None) -> Blamed:
@@ -781,8 +776,7 @@ class Blamer:
             # ahead, or is read now)
             listing = lister.submit(existing_at, self.repo, wanted)
             history = None
-            ahead = self._history is not None or self._reading is not None
-            if ahead or sum(len(ps) for ps in wanted.values()) >= self.few:
+            if self._reading is not None or sum(len(ps) for ps in wanted.values()) >= self.few:
                 history = self.history()
             plans: dict[str, dict[str, tuple[str, list[str]] | None]] = {}
             quick: dict[str, dict[str, dict[str, int]]] = {}
@@ -807,9 +801,9 @@ class Blamer:
         if not jobs and not pending:
             return out
 
-        def decide() -> list[tuple[str, str, tuple[str, list[str]] | None]]:
+        def decide(reader: CatFile) -> list[tuple[str, str, tuple[str, list[str]] | None]]:
             """While git blames ``jobs``: the pending files counted, or handed to git."""
-            for at, files in self._checked(pending, added).items():  # type: ignore[arg-type]
+            for at, files in self._checked(pending, added, reader).items():  # type: ignore[arg-type]
                 for p, counts in files.items():
                     if p in present.get(at, ()):
                         out[at].files[p] = counts
@@ -851,13 +845,13 @@ class Blamer:
     def _blame(
         self,
         first: list[tuple[str, str, tuple[str, list[str]] | None]],
-        then: Callable[[], list[tuple[str, str, tuple[str, list[str]] | None]]],
+        then: Callable[[CatFile], list[tuple[str, str, tuple[str, list[str]] | None]]],
         listed: Mapping[str, Mapping[str, str] | None],
         out: dict[str, Blamed],
     ) -> None:
         """git blames ``first``, two files at a time, while this thread runs ``then`` (the
         jobs it returns are blamed after them) and then reads each file at its commit (one
-        blob at a time) for its blank lines."""
+        blob at a time) for its blank lines; both read through one ``cat-file``."""
         from concurrent.futures import ThreadPoolExecutor
 
         env = git_env()
@@ -873,7 +867,8 @@ class Blamer:
         try:
             with ThreadPoolExecutor(max_workers=self.workers) as pool:
                 running = [(job, pool.submit(one, job)) for job in first]
-                running += [(job, pool.submit(one, job)) for job in then()]
+                reader = CatFile(self.repo, "--batch")
+                running += [(job, pool.submit(one, job)) for job in then(reader)]
                 jobs = [job for job, _ in running]
                 grafted = sum(1 for job in jobs if job[2] is not None)
                 self.grafted += grafted
@@ -882,7 +877,6 @@ class Blamer:
                     return
                 if self.progress:
                     show = tty_progress("scorer: blaming", "files", len(jobs))
-                reader = CatFile(self.repo, "--batch")
                 blobs = reader.blobs([listed[at][path] for at, path, _ in jobs])  # type: ignore[index]
                 done = zip(running, blobs, strict=True)
                 for k, (((at, path, plan), future), blob) in enumerate(done, 1):
@@ -932,18 +926,20 @@ class Blamer:
         return found, pending
 
     def _checked(
-        self, pending: Mapping[tuple[str, str], list[str]], added: Added
+        self, pending: Mapping[tuple[str, str], list[str]], added: Added, reader: CatFile
     ) -> dict[str, dict[str, dict[str, int]]]:
         """The candidates blame ``-M`` could move nothing of, counted from ``added``: their
-        parents' versions read in one ``cat-file``."""
+        parents' versions read through ``reader``."""
         found: dict[str, dict[str, dict[str, int]]] = {}
         if not pending:
             return found
         names = [f"{x}^:{p}" for x, p in pending]
-        for (x, p), blob in zip(pending, _read_named(self.repo, names), strict=True):
+        if any("\n" in n for n in names):  # not a name cat-file can be asked: to git blame
+            return found
+        for (x, p), blob in zip(pending, reader.blobs(names), strict=True):
             if blob is None:
                 continue
-            before = set(blob.translate(None, _SPACES).split(b"\n"))
+            before = set(bytes(blob.translate(None, _SPACES)).split(b"\n"))
             if not could_move(added.runs[(x, p)], before):
                 for at in pending[(x, p)]:
                     found.setdefault(at, {})[p] = {x: added.lines[x][p]}
@@ -982,20 +978,6 @@ def blame_counts(
 ) -> Blamed:
     """``Blamer(...).counts`` at one commit."""
     return Blamer(repo, boundary, [at], workers).counts(at, paths, added)
-
-
-def _read_named(repo: Repo, names: list[str]) -> list[bytes | None]:
-    """The blobs ``names`` (``rev:path``) name, in order, from one ``git cat-file --batch``;
-    None for one git does not have (or that is not a blob)."""
-    if any("\n" in n for n in names):
-        return [None] * len(names)
-    reader = CatFile(repo, "--batch")
-    try:
-        return [None if blob is None else bytes(blob) for blob in reader.blobs(names)]
-    except RepositoryError:  # git stopped short
-        return [None] * len(names)
-    finally:
-        reader.close()
 
 
 def touched_between(repo: Repo, old: str, new: str) -> set[str] | None:
