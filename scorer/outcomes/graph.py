@@ -101,9 +101,7 @@ class Graph:
         if found is not None and in_turn and move and base is not None:
             marks = self._marks  # a range known before: the marks go on to tip all the same
             if marks is not None and self._marked == base and self.memo_ancestor.get((base, tip)):
-                for x in found:  # tip's ancestors: base's and these
-                    marks[x] = 1
-                self._marked = tip
+                self._mark_ancestors(tip, found, marks)  # tip's: base's and these
         if found is None:
             walked = self._walk_on(tip, base, move) if base is not None else None
             rows = walked
@@ -134,22 +132,36 @@ class Graph:
         if self._remarks >= _REMARKS:
             return
         self._remarks += 1
-        parents = self.parents
-        marks = self._marks = bytearray(len(parents))
+        marks = self._marks = bytearray(len(self.parents))
+        self._mark_unmarked(tip, marks)
+        self._marked = tip
+
+    def _mark_ancestors(
+        self, tip: int, rows: Sequence[int], marks: bytearray | None = None
+    ) -> None:
+        """The marks are ``tip``'s ancestors: ``rows`` added to ``marks`` (none: to none)."""
+        if marks is None:
+            marks = bytearray(len(self.parents))
+        for x in rows:
+            marks[x] = 1
+        self._marks, self._marked = marks, tip
+
+    def _mark_unmarked(self, tip: int, marks: bytearray, base: int = -1) -> tuple[list[int], bool]:
+        """Depth-first from ``tip`` (unmarked), marking what it meets and stopping at what was
+        marked: the rows it marked, and whether it met ``base`` among the marked ones."""
+        parents, out, met = self.parents, [], False
         marks[tip] = 1
         stack = [tip]
         while stack:
-            for p in parents[stack.pop()]:
+            node = stack.pop()
+            out.append(node)
+            for p in parents[node]:
                 if not marks[p]:
                     marks[p] = 1
                     stack.append(p)
-        self._marked = tip
-
-    def _mark_ancestors(self, tip: int, rows: Sequence[int]) -> None:
-        marks = self._marks = bytearray(len(self.parents))
-        for x in rows:
-            marks[x] = 1
-        self._marked = tip
+                elif p == base:
+                    met = True
+        return out, met
 
     def _walk_on(self, tip: int, base: int, move: bool = True) -> list[int] | None:
         """``only_in(tip, [base])`` when ``base`` is the tip whose ancestors are marked (a
@@ -164,21 +176,11 @@ class Graph:
         marks = self._marks
         if marks is None or self._marked != base or len(marks) != len(self.parents):
             return None
-        parents, out, met = self.parents, [], False
+        out: list[int] = []
         if marks[tip]:
             met = tip == base
         else:
-            marks[tip] = 1
-            stack = [tip]
-            while stack:
-                node = stack.pop()
-                out.append(node)
-                for p in parents[node]:
-                    if not marks[p]:
-                        marks[p] = 1
-                        stack.append(p)
-                    elif p == base:
-                        met = True
+            out, met = self._mark_unmarked(tip, marks, base)
         if not move:
             for x in out:
                 marks[x] = 0
@@ -188,7 +190,7 @@ class Graph:
             self._marks = None  # the ancestors of both: no one tip's
         self.memo_ancestor[(base, tip)] = met
         if len(out) > 1:
-            gen, scale = self.generation, len(parents) + 1
+            gen, scale = self.generation, len(self.parents) + 1
             out.sort(key=lambda x: gen[x] * scale + x, reverse=True)  # only_in's order
         return out
 
